@@ -1,0 +1,29 @@
+//! The instance model of `postmulti` and everything in it that touches the
+//! system.
+//!
+//! A Postfix multi-instance host has one primary instance, whose `main.cf`
+//! lists the secondary instances in `multi_instance_directories`. This crate
+//! reads and edits those `main.cf` files losslessly ([`maincf`], [`expand`]),
+//! builds the instance registry with Postfix's conflict rules ([`registry`]),
+//! selects instances ([`select`]), runs the life-cycle actions natively and
+//! atomically under a lock ([`lifecycle`], [`fsutil`], [`lock`], [`perms`]),
+//! runs commands across instances ([`iterate`]) and answers whether an
+//! instance is running ([`status`]). The `postmulti` binary is a thin
+//! command-line layer over it.
+
+pub mod config;
+pub mod defaults;
+pub mod error;
+pub mod expand;
+pub mod fsutil;
+pub mod instance;
+pub mod iterate;
+pub mod lifecycle;
+pub mod lock;
+pub mod maincf;
+pub mod perms;
+pub mod registry;
+pub mod select;
+pub mod status;
+
+pub use error::{Error, Result};
