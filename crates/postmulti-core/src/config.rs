@@ -1,1 +1,109 @@
-//! TODO
+//! One instance's parameters: its main.cf, read natively, in the context in
+//! which Postfix expands it (its own `config_directory`, then the compiled-in
+//! defaults).
+
+use crate::defaults::Defaults;
+use crate::expand::expand;
+use crate::maincf::MainCf;
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// The parameters of the instance whose configuration directory is `dir`.
+#[derive(Debug, Clone)]
+pub struct Config<'d> {
+    dir: String,
+    doc: MainCf,
+    defaults: &'d Defaults,
+}
+
+impl<'d> Config<'d> {
+    /// Reads and checks `dir/main.cf`: a file Postfix would refuse is an
+    /// error naming the file and line.
+    pub fn load(dir: &str, defaults: &'d Defaults) -> Result<Config<'d>> {
+        let path = main_cf_path(dir);
+        let doc = MainCf::read(&path)
+            .map_err(|e| Error::fatal(format!("open {}: {}", path.display(), strerror(&e))))?;
+        Config::from_doc(dir, doc, defaults)
+    }
+
+    /// Wraps an already parsed main.cf of `dir`, checking its syntax.
+    pub fn from_doc(dir: &str, doc: MainCf, defaults: &'d Defaults) -> Result<Config<'d>> {
+        if let Some(bad) = doc.syntax_errors().first() {
+            return Err(Error::fatal(format!(
+                "{}, line {}: missing '=' after attribute name: \"{}\"",
+                main_cf_path(dir).display(),
+                bad.line,
+                bad.text
+            )));
+        }
+        Ok(Config {
+            dir: dir.to_string(),
+            doc,
+            defaults,
+        })
+    }
+
+    /// The configuration directory this main.cf belongs to.
+    pub fn dir(&self) -> &str {
+        &self.dir
+    }
+
+    /// The path of this main.cf.
+    pub fn path(&self) -> PathBuf {
+        main_cf_path(&self.dir)
+    }
+
+    /// The compiled-in defaults this configuration falls back to.
+    pub fn defaults(&self) -> &'d Defaults {
+        self.defaults
+    }
+
+    /// The parsed document.
+    pub fn doc(&self) -> &MainCf {
+        &self.doc
+    }
+
+    /// The value set in main.cf itself (`postconf -nh name`), if any.
+    pub fn explicit(&self, name: &str) -> Option<&str> {
+        self.doc.get(name)
+    }
+
+    /// The unexpanded value: `config_directory` is always the directory read,
+    /// else main.cf's setting, else the compiled-in default.
+    pub fn raw(&self, name: &str) -> Option<String> {
+        if name == "config_directory" {
+            return Some(self.dir.clone());
+        }
+        self.doc
+            .get(name)
+            .or_else(|| self.defaults.get(name))
+            .map(str::to_string)
+    }
+
+    /// The value with every `$name` reference expanded (`postconf -xh name`);
+    /// empty for an unknown parameter.
+    pub fn expanded(&self, name: &str) -> Result<String> {
+        let raw = self.raw(name).unwrap_or_default();
+        expand(&raw, &|reference| self.raw(reference)).map_err(|e| {
+            Error::fatal(format!(
+                "{}: parameter {}: {}",
+                self.path().display(),
+                name,
+                e
+            ))
+        })
+    }
+}
+
+/// `dir/main.cf`.
+pub fn main_cf_path(dir: &str) -> PathBuf {
+    Path::new(dir).join("main.cf")
+}
+
+/// The system's text for an I/O error, as `%m` prints it in Postfix.
+pub fn strerror(error: &std::io::Error) -> String {
+    match error.raw_os_error() {
+        Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
+        None => error.to_string(),
+    }
+}

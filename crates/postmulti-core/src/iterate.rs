@@ -1,1 +1,220 @@
-//! TODO
+//! Iterator mode: `-p` runs a postfix(1) command and `-x` any command once
+//! per selected instance, with Postfix postmulti's ordering, skipping and
+//! environment rules; a Ctrl-C stops further launches.
+
+use crate::instance::Instance;
+use crate::registry::{split_list, Registry};
+use crate::select::Selection;
+use crate::Result;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// `PATH` used when the caller has none, as Postfix's `ROOT_PATH`.
+const ROOT_PATH: &str = "/bin:/usr/bin:/sbin:/usr/sbin";
+
+/// How a `-p` command word treats the instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandClass {
+    /// `postmulti_start_commands`: disabled instances run `check` instead.
+    Start,
+    /// `postmulti_stop_commands`: reverse order, disabled instances skipped.
+    Stop,
+    /// `postmulti_control_commands`: disabled instances skipped.
+    Control,
+    /// Anything else: every selected instance, in order.
+    Other,
+}
+
+/// The two iterator modes that run commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `-p`: `$command_directory/postfix -- ARGS...`.
+    Postfix,
+    /// `-x`: the command itself, with the instance's settings in its
+    /// environment.
+    Command,
+}
+
+/// One command to run for one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    /// The instance's configuration directory.
+    pub config_directory: String,
+    /// The program and its arguments.
+    pub argv: Vec<String>,
+    /// Variables set in its environment (on top of ours).
+    pub env: Vec<(String, String)>,
+    /// Whether `$command_directory:` is prepended to `PATH`.
+    pub prepend_path: bool,
+}
+
+/// What an iteration asks for.
+#[derive(Debug, Clone)]
+pub struct IterateRequest {
+    /// `-p` or `-x`.
+    pub kind: Kind,
+    /// `-a`, `-g`, `-i` (unspecified means all).
+    pub selection: Selection,
+    /// `-R` (only `-x`; `-p` stop commands reverse by themselves).
+    pub reverse: bool,
+    /// `-v`: export `MAIL_VERBOSE`.
+    pub verbose: bool,
+    /// The command words.
+    pub args: Vec<String>,
+}
+
+/// How a `-p` command word is classified by the primary's word lists.
+pub fn classify(registry: &Registry<'_>, word: &str) -> Result<CommandClass> {
+    let listed = |param: &str| -> Result<bool> {
+        let list = registry.primary_config.expanded(param)?;
+        Ok(split_list(&list).iter().any(|w| w == word))
+    };
+    Ok(if listed("postmulti_start_commands")? {
+        CommandClass::Start
+    } else if listed("postmulti_stop_commands")? {
+        CommandClass::Stop
+    } else if listed("postmulti_control_commands")? {
+        CommandClass::Control
+    } else {
+        CommandClass::Other
+    })
+}
+
+/// The runs for `request`, in order; empty when nothing matched.
+pub fn plan(registry: &Registry<'_>, request: &IterateRequest) -> Result<Vec<Run>> {
+    let selection = match &request.selection {
+        Selection::Unspecified => Selection::All,
+        other => other.clone(),
+    };
+    let command_directory = registry.primary_config.expanded("command_directory")?;
+    let class = match request.kind {
+        Kind::Postfix => classify(registry, &request.args[0])?,
+        Kind::Command => CommandClass::Other,
+    };
+    let reverse = request.reverse ^ (class == CommandClass::Stop);
+    let skip_disabled = matches!(class, CommandClass::Stop | CommandClass::Control);
+    let mut instances: Vec<&Instance> = registry.instances.iter().collect();
+    if reverse {
+        instances.reverse();
+    }
+    let mut runs = Vec::new();
+    for instance in instances {
+        if (skip_disabled && !instance.enabled) || !selection.matches(instance) {
+            continue;
+        }
+        let mut env = vec![("MAIL_CONFIG".to_string(), instance.config_directory.clone())];
+        if request.verbose {
+            env.push(("MAIL_VERBOSE".to_string(), String::new()));
+        }
+        let argv = match request.kind {
+            Kind::Postfix => {
+                let mut argv = vec![format!("{command_directory}/postfix"), "--".to_string()];
+                argv.extend(request.args.iter().cloned());
+                if class == CommandClass::Start && !instance.enabled {
+                    argv[2] = "check".to_string();
+                }
+                argv
+            }
+            Kind::Command => {
+                env.extend(instance_environment(registry, instance)?);
+                request.args.clone()
+            }
+        };
+        runs.push(Run {
+            config_directory: instance.config_directory.clone(),
+            argv,
+            env,
+            prepend_path: request.kind == Kind::Command,
+        });
+    }
+    Ok(runs)
+}
+
+/// The settings `-x` exports for an instance.
+fn instance_environment(
+    registry: &Registry<'_>,
+    instance: &Instance,
+) -> Result<Vec<(String, String)>> {
+    let primary = &registry.primary_config;
+    let pairs = [
+        ("daemon_directory", primary.expanded("daemon_directory")?),
+        ("command_directory", primary.expanded("command_directory")?),
+        ("config_directory", instance.config_directory.clone()),
+        ("queue_directory", instance.queue_directory.clone()),
+        ("data_directory", instance.data_directory.clone()),
+        (
+            "multi_instance_name",
+            instance.name.clone().unwrap_or_default(),
+        ),
+        (
+            "multi_instance_group",
+            instance.group.clone().unwrap_or_default(),
+        ),
+        (
+            "multi_instance_enable",
+            if instance.enabled { "yes" } else { "no" }.to_string(),
+        ),
+    ];
+    Ok(pairs
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect())
+}
+
+/// What running the commands came to.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Whether any command failed (non-zero exit, killed, or not started).
+    pub failed: bool,
+    /// Commands that could not be started, with the reason.
+    pub spawn_errors: Vec<String>,
+    /// Set when an interrupt stopped the iteration: the instances whose
+    /// command was not run.
+    pub not_run: Option<Vec<String>>,
+}
+
+/// Runs each command in turn, children sharing our stdin, stdout and
+/// stderr; an interrupt (SIGINT, SIGTERM) stops launching further ones.
+pub fn execute(runs: &[Run], command_directory: &str) -> Report {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // Registration only fails for forbidden signals, not these.
+        let _ = signal_hook::flag::register(signal, Arc::clone(&interrupted));
+    }
+    let path = match std::env::var("PATH") {
+        Ok(path) if !path.is_empty() => path,
+        _ => ROOT_PATH.to_string(),
+    };
+    let mut report = Report::default();
+    for (index, run) in runs.iter().enumerate() {
+        if interrupted.load(Ordering::SeqCst) {
+            report.failed = true;
+            report.not_run = Some(
+                runs[index..]
+                    .iter()
+                    .map(|r| r.config_directory.clone())
+                    .collect(),
+            );
+            break;
+        }
+        let mut command = Command::new(&run.argv[0]);
+        command.args(&run.argv[1..]).envs(run.env.iter().cloned());
+        if run.prepend_path {
+            command.env("PATH", format!("{command_directory}:{path}"));
+        }
+        match command.status() {
+            Ok(status) if status.success() => {}
+            Ok(_) => report.failed = true,
+            Err(error) => {
+                report.failed = true;
+                report.spawn_errors.push(format!(
+                    "execvp {}: {}",
+                    run.argv[0],
+                    crate::config::strerror(&error)
+                ));
+            }
+        }
+    }
+    report
+}

@@ -1,1 +1,216 @@
-//! TODO
+//! The instance registry: the primary instance plus the secondaries listed
+//! in its `multi_instance_directories`, each read natively, and the claims
+//! that make two instances sharing a name or a directory a fatal conflict.
+
+use crate::config::{strerror, Config};
+use crate::defaults::Defaults;
+use crate::instance::{non_empty, BrokenInstance, Instance};
+use crate::{Error, Result};
+use std::collections::HashMap;
+
+/// The shared directories of the primary that must exist; all but
+/// `meta_directory` are claimed (meta usually overlaps another directory).
+const SHARED_DIRECTORIES: &[&str] = &[
+    "command_directory",
+    "daemon_directory",
+    "meta_directory",
+    "shlib_directory",
+];
+
+/// How to treat a secondary instance that cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    /// Any problem is fatal, as in Postfix's postmulti (life-cycle actions).
+    Strict,
+    /// A broken secondary is set aside and reported; the others are served.
+    Lenient,
+}
+
+/// Every instance of a host, in `multi_instance_directories` order.
+#[derive(Debug)]
+pub struct Registry<'d> {
+    /// The primary instance's parameters.
+    pub primary_config: Config<'d>,
+    /// The primary first, then the usable secondaries in order.
+    pub instances: Vec<Instance>,
+    /// Secondaries that could not be used (only with [`Strictness::Lenient`]).
+    pub broken: Vec<BrokenInstance>,
+    /// The claims made so far, to check new names and directories against.
+    pub claims: Claims,
+}
+
+/// Who claimed which name or directory: value -> "config_dir, param_name".
+#[derive(Debug, Default, Clone)]
+pub struct Claims {
+    owners: HashMap<String, String>,
+}
+
+impl Claims {
+    /// Registers that the instance in `config_directory` uses `value` as
+    /// `param`, or fails with Postfix's conflict message.
+    pub fn claim(&mut self, config_directory: &str, param: &str, value: &str) -> Result<()> {
+        let requestor = format!("{config_directory}, {param}");
+        match self.owners.get(value) {
+            None => {
+                self.owners.insert(value.to_string(), requestor);
+                Ok(())
+            }
+            Some(owner) if *owner == requestor => Ok(()),
+            Some(owner) => Err(Error::fatal(format!(
+                "instance {config_directory}, {param}={value} conflicts with instance {owner}={value}"
+            ))),
+        }
+    }
+
+    /// Who claimed `value`, as "config_dir, param_name".
+    pub fn owner(&self, value: &str) -> Option<&str> {
+        self.owners.get(value).map(String::as_str)
+    }
+
+    /// Claims an instance's name, config, queue and data directories, all or
+    /// nothing.
+    pub fn claim_instance(&mut self, instance: &Instance) -> Result<()> {
+        let mut trial = self.clone();
+        let dir = &instance.config_directory;
+        if let Some(name) = &instance.name {
+            trial.claim(dir, "multi_instance_name", name)?;
+        }
+        trial.claim(dir, "config_directory", dir)?;
+        trial.claim(dir, "queue_directory", &instance.queue_directory)?;
+        trial.claim(dir, "data_directory", &instance.data_directory)?;
+        *self = trial;
+        Ok(())
+    }
+}
+
+impl<'d> Registry<'d> {
+    /// Reads the primary instance in `primary_dir` and every secondary it
+    /// lists, checking the shared directories and every claim.
+    pub fn load(
+        primary_dir: &str,
+        defaults: &'d Defaults,
+        strictness: Strictness,
+    ) -> Result<Registry<'d>> {
+        let primary_config = Config::load(primary_dir, defaults)?;
+        let mut claims = Claims::default();
+        check_shared_directories(&primary_config, &mut claims)?;
+        let secondary_dirs = split_list(&primary_config.expanded("multi_instance_directories")?);
+        let mut primary = instance_from_config(&primary_config, true)?;
+        if secondary_dirs.is_empty() {
+            primary.enabled = true; // single-instance mode
+        }
+        claims.claim_instance(&primary)?;
+        let mut registry = Registry {
+            primary_config,
+            instances: vec![primary],
+            broken: Vec::new(),
+            claims,
+        };
+        for (position, dir) in secondary_dirs.iter().enumerate() {
+            let loaded = Config::load(dir, defaults)
+                .and_then(|config| instance_from_config(&config, false))
+                .and_then(|instance| {
+                    registry.claims.claim_instance(&instance)?;
+                    Ok(instance)
+                });
+            match (loaded, strictness) {
+                (Ok(instance), _) => registry.instances.push(instance),
+                (Err(error), Strictness::Strict) => return Err(error),
+                (Err(error), Strictness::Lenient) => registry.broken.push(BrokenInstance {
+                    position,
+                    config_directory: dir.clone(),
+                    reason: error.to_string(),
+                }),
+            }
+        }
+        Ok(registry)
+    }
+
+    /// The primary instance.
+    pub fn primary(&self) -> &Instance {
+        &self.instances[0]
+    }
+
+    /// The secondary instances, in order.
+    pub fn secondaries(&self) -> &[Instance] {
+        &self.instances[1..]
+    }
+
+    /// The secondaries' configuration directories in registry order, broken
+    /// ones where they were listed.
+    pub fn secondary_dirs(&self) -> Vec<String> {
+        let mut dirs: Vec<String> = self
+            .secondaries()
+            .iter()
+            .map(|i| i.config_directory.clone())
+            .collect();
+        for broken in &self.broken {
+            let at = broken.position.min(dirs.len());
+            dirs.insert(at, broken.config_directory.clone());
+        }
+        dirs
+    }
+}
+
+/// Builds the instance structure from an instance's main.cf.
+pub fn instance_from_config(config: &Config<'_>, primary: bool) -> Result<Instance> {
+    let enable = config.expanded("multi_instance_enable")?;
+    let enabled = match enable.to_ascii_lowercase().as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => {
+            return Err(Error::fatal(format!(
+                "Unexpected {}/main.cf entry: multi_instance_enable = {}",
+                config.dir(),
+                enable
+            )))
+        }
+    };
+    Ok(Instance {
+        config_directory: config.dir().to_string(),
+        queue_directory: config.expanded("queue_directory")?,
+        data_directory: config.expanded("data_directory")?,
+        name: non_empty(config.expanded("multi_instance_name")?),
+        group: non_empty(config.expanded("multi_instance_group")?),
+        enabled,
+        primary,
+    })
+}
+
+/// Splits a Postfix list on commas and white space, dropping empty elements.
+pub fn split_list(value: &str) -> Vec<String> {
+    value
+        .split(|c: char| c == ',' || c.is_ascii_whitespace())
+        .filter(|element| !element.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Checks that the primary's absolute shared directories exist and are
+/// directories, and claims them.
+fn check_shared_directories(primary: &Config<'_>, claims: &mut Claims) -> Result<()> {
+    for &param in SHARED_DIRECTORIES {
+        let value = primary.expanded(param)?;
+        if !value.starts_with('/') {
+            continue; // "no" or another special value
+        }
+        match std::fs::metadata(&value) {
+            Err(e) => {
+                return Err(Error::fatal(format!(
+                    "{param} = '{value}': directory not found: {}",
+                    strerror(&e)
+                )))
+            }
+            Ok(meta) if !meta.is_dir() => {
+                return Err(Error::fatal(format!(
+                    "{param} = '{value}' is not a directory"
+                )))
+            }
+            Ok(_) => {}
+        }
+        if param != "meta_directory" {
+            claims.claim(primary.dir(), param, &value)?;
+        }
+    }
+    Ok(())
+}

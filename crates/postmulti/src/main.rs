@@ -1,1 +1,185 @@
-fn main() {}
+//! `postmulti`: the Postfix multi-instance manager, a drop-in replacement
+//! for Postfix's postmulti(1). This binary is the thin command-line layer:
+//! argument grammar ([`cli`]), output ([`listing`]) and error reporting
+//! ([`report`]); everything that touches the system is in `postmulti-core`.
+
+mod cli;
+mod listing;
+mod report;
+
+use anyhow::{bail, Result};
+use cli::{Mode, Request};
+use postmulti_core::defaults::{Defaults, DEFAULT_CONFIG_DIRECTORY};
+use postmulti_core::iterate::{self, IterateRequest, Kind};
+use postmulti_core::lifecycle::{self, EditOptions, EditRequest};
+use postmulti_core::registry::{Registry, Strictness};
+use postmulti_core::select::Selection;
+use report::{report, Level};
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
+    match run(std::env::args().collect()) {
+        Ok(code) => code,
+        Err(error) => {
+            report(Level::Fatal, &format!("{error:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Parses the command line and runs the requested mode.
+fn run(args: Vec<String>) -> Result<ExitCode> {
+    let request = cli::parse(args)?;
+    let primary_dir = request
+        .config_directory
+        .clone()
+        .unwrap_or_else(|| DEFAULT_CONFIG_DIRECTORY.to_string());
+    if let Ok(mail_config) = std::env::var("MAIL_CONFIG") {
+        if mail_config != primary_dir {
+            bail!("Non-default configuration directory: MAIL_CONFIG={mail_config}");
+        }
+    }
+    let defaults = Defaults::new();
+    match request.mode {
+        Mode::List { json } => list(&request, &primary_dir, &defaults, json),
+        Mode::Postfix => iterate(&request, &primary_dir, &defaults, Kind::Postfix),
+        Mode::Command => iterate(&request, &primary_dir, &defaults, Kind::Command),
+        Mode::Edit(action) => {
+            let edit = EditRequest {
+                action,
+                selection: request.selection.clone(),
+                assign_name: request.assign_name.clone(),
+                assign_group: request.assign_group.clone(),
+                settings: request.operands.clone(),
+            };
+            let outcome = lifecycle::run(
+                &primary_dir,
+                &defaults,
+                &edit,
+                &EditOptions::default(),
+                false,
+            )?;
+            for warning in &outcome.warnings {
+                report(Level::Warning, warning);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Loads the registry for an iterator mode, reporting broken secondaries;
+/// returns whether one of them would have been selected.
+fn load_serving<'d>(
+    request: &Request,
+    primary_dir: &str,
+    defaults: &'d Defaults,
+) -> Result<(Registry<'d>, bool)> {
+    let registry = Registry::load(primary_dir, defaults, Strictness::Lenient)?;
+    let mut selected_broken = false;
+    for broken in &registry.broken {
+        report(
+            Level::Warning,
+            &format!(
+                "instance {} skipped: {}",
+                broken.config_directory, broken.reason
+            ),
+        );
+        selected_broken |= match &request.selection {
+            Selection::Unspecified | Selection::All => true,
+            Selection::Name(name) => *name == broken.config_directory,
+            Selection::Group(_) => false,
+        };
+    }
+    if request.verbose > 0 {
+        report(
+            Level::Verbose,
+            &format!(
+                "{} instances, {} broken",
+                registry.instances.len(),
+                registry.broken.len()
+            ),
+        );
+    }
+    Ok((registry, selected_broken))
+}
+
+/// `-l`: list the selected instances.
+fn list(request: &Request, primary_dir: &str, defaults: &Defaults, json: bool) -> Result<ExitCode> {
+    let (registry, selected_broken) = load_serving(request, primary_dir, defaults)?;
+    let selection = match &request.selection {
+        Selection::Unspecified => Selection::All,
+        other => other.clone(),
+    };
+    let mut out = String::new();
+    let mut instances: Vec<_> = registry.instances.iter().collect();
+    if request.reverse {
+        instances.reverse();
+    }
+    for instance in instances.into_iter().filter(|i| selection.matches(i)) {
+        out.push_str(&if json {
+            listing::json_line(instance)
+        } else {
+            listing::text_line(instance)
+        });
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        bail!("error writing output: {error}");
+    }
+    Ok(exit_code(selected_broken))
+}
+
+/// `-p` and `-x`: run the command for each selected instance.
+fn iterate(
+    request: &Request,
+    primary_dir: &str,
+    defaults: &Defaults,
+    kind: Kind,
+) -> Result<ExitCode> {
+    let (registry, selected_broken) = load_serving(request, primary_dir, defaults)?;
+    let iterate_request = IterateRequest {
+        kind,
+        selection: request.selection.clone(),
+        reverse: request.reverse,
+        verbose: request.verbose > 0,
+        args: request.operands.clone(),
+    };
+    let runs = iterate::plan(&registry, &iterate_request)?;
+    if runs.is_empty() {
+        bail!("No matching instances");
+    }
+    let command_directory = registry.primary_config.expanded("command_directory")?;
+    for run in &runs {
+        if request.verbose > 0 {
+            report(
+                Level::Verbose,
+                &format!("{}: {}", run.config_directory, run.argv.join(" ")),
+            );
+        }
+    }
+    let outcome = iterate::execute(&runs, &command_directory);
+    for error in &outcome.spawn_errors {
+        report(Level::Fatal, error);
+    }
+    if let Some(not_run) = &outcome.not_run {
+        report(
+            Level::Fatal,
+            &format!("interrupted; not run for: {}", not_run.join(" ")),
+        );
+    }
+    Ok(exit_code(outcome.failed || selected_broken))
+}
+
+/// Exit status 1 when anything failed, else 0.
+fn exit_code(failed: bool) -> ExitCode {
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,225 @@
+//! create and import: check the new instance against the registry, then
+//! plan its files and directories and register it in the primary's main.cf,
+//! in an order where a crash leaves the primary valid and a re-run completes
+//! the job (files, master.cf last; then permissions; then registration).
+
+use super::names::{changed_names, check_assignments, derive_private_path, parse_settings};
+use super::protos::{new_main_cf, Prototypes, MASTER_CF_TEMPLATE};
+use super::{plan_directory_lists, require_init, Action, EditOptions, EditRequest, Plan, Step};
+use crate::config::Config;
+use crate::defaults::Defaults;
+use crate::fsutil::FileMeta;
+use crate::instance::Instance;
+use crate::perms::{instance_entries, PermContext, PermEntry};
+use crate::registry::{instance_from_config, Registry};
+use crate::select::Selection;
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// Plans create or import of the instance `request` describes.
+pub fn plan(
+    registry: &Registry<'_>,
+    defaults: &Defaults,
+    request: &EditRequest,
+    options: &EditOptions,
+) -> Result<Plan> {
+    check_assignments(request)?;
+    let mut new = new_instance(registry, defaults, request)?;
+    let mut claims = registry.claims.clone();
+    let name_edits = changed_names(&new, request, &mut claims)?;
+    for (param, value) in &name_edits {
+        let value = (!value.is_empty()).then(|| value.clone());
+        match *param {
+            "multi_instance_name" => new.name = value,
+            _ => new.group = value,
+        }
+    }
+    claims.claim_instance(&new)?;
+    let position = placement(registry, &request.selection)?;
+    require_init(registry)?;
+
+    let mut plan = Plan::default();
+    let config_dir = PathBuf::from(&new.config_directory);
+    let complete = config_dir.join("main.cf").is_file() && config_dir.join("master.cf").is_file();
+    let instance_config = if complete {
+        let config = Config::load(&new.config_directory, defaults)?;
+        if !name_edits.is_empty() {
+            let edits: Vec<(&str, &str)> =
+                name_edits.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            plan.edit_main_cf(&config, &edits);
+        }
+        config
+    } else {
+        if request.action == Action::Import {
+            let missing = if config_dir.join("main.cf").is_file() {
+                "master.cf"
+            } else {
+                "main.cf"
+            };
+            return Err(Error::fatal(format!(
+                "'{}' lacks a {missing} file",
+                new.config_directory
+            )));
+        }
+        plan_new_files(&mut plan, registry, &new, &name_edits, options)?
+    };
+    plan.steps
+        .push(Step::SetPermissions(permission_entries(&instance_config)?));
+    plan_registration(&mut plan, registry, &new, position);
+    Ok(plan)
+}
+
+/// The new instance as the command line and (for import) its main.cf
+/// describe it, before name assignment.
+fn new_instance(
+    registry: &Registry<'_>,
+    defaults: &Defaults,
+    request: &EditRequest,
+) -> Result<Instance> {
+    let paths = parse_settings(request.action, &request.settings)?;
+    let primary = registry.primary();
+    let name = request.assign_name.as_deref();
+    let config_directory = match paths.config_directory {
+        Some(dir) => dir,
+        None => derive_private_path("config_directory", &primary.config_directory, name)?,
+    };
+    if let Some(owner) = registry.claims.owner(&config_directory) {
+        return Err(Error::fatal(format!(
+            "new config_directory={config_directory} is already in use by instance {owner}={config_directory}"
+        )));
+    }
+    if request.action == Action::Import {
+        let config = Config::load(&config_directory, defaults)?;
+        return instance_from_config(&config, false);
+    }
+    let derive = |param: &str, given: Option<String>, primary_value: &str| match given {
+        Some(path) => Ok(path),
+        None => derive_private_path(param, primary_value, name),
+    };
+    Ok(Instance {
+        queue_directory: derive(
+            "queue_directory",
+            paths.queue_directory,
+            &primary.queue_directory,
+        )?,
+        data_directory: derive(
+            "data_directory",
+            paths.data_directory,
+            &primary.data_directory,
+        )?,
+        config_directory,
+        name: None,
+        group: None,
+        enabled: false,
+        primary: false,
+    })
+}
+
+/// Where the new instance goes among the secondaries: `-a` first, `-g`/`-i`
+/// before the first match, else last.
+fn placement(registry: &Registry<'_>, selection: &Selection) -> Result<usize> {
+    let secondaries = registry.secondaries();
+    match selection {
+        Selection::Unspecified => Ok(secondaries.len()),
+        Selection::All => Ok(0),
+        _ => secondaries
+            .iter()
+            .position(|instance| selection.matches(instance))
+            .ok_or_else(|| Error::fatal("No matching secondary instances")),
+    }
+}
+
+/// Plans the directories and files of a fresh instance; returns the
+/// configuration its main.cf will have.
+fn plan_new_files<'d>(
+    plan: &mut Plan,
+    registry: &Registry<'d>,
+    new: &Instance,
+    name_edits: &[(&'static str, String)],
+    options: &EditOptions,
+) -> Result<Config<'d>> {
+    let primary = &registry.primary_config;
+    let prototype_dir = match &options.template_directory {
+        Some(dir) => dir.clone(),
+        None => PathBuf::from(primary.expanded("meta_directory")?),
+    };
+    let prototypes = Prototypes::find(&prototype_dir);
+    if options.template_directory.is_some() && prototypes.main_cf.is_none() {
+        return Err(Error::fatal(format!(
+            "Missing main.cf prototype: {}/main.cf.proto",
+            prototype_dir.display()
+        )));
+    }
+    let config_dir = PathBuf::from(&new.config_directory);
+    for (dir, mode) in [
+        (&new.config_directory, 0o755),
+        (&new.queue_directory, 0o755),
+        (&new.data_directory, 0o700),
+    ] {
+        if !Path::new(dir).is_dir() {
+            plan.steps.push(Step::MakeDir {
+                path: dir.into(),
+                mode,
+            });
+        }
+    }
+    let (main_cf, mode) = new_main_cf(
+        &prototypes,
+        primary,
+        &new.queue_directory,
+        &new.data_directory,
+    )?;
+    let mut doc = crate::maincf::MainCf::parse(&main_cf);
+    for (param, value) in name_edits {
+        doc.set(param, value);
+    }
+    let main_cf_path = config_dir.join("main.cf");
+    plan.steps.push(Step::WriteFile {
+        path: main_cf_path.clone(),
+        old: std::fs::read(&main_cf_path).ok(),
+        new: doc.to_bytes(),
+        meta: FileMeta {
+            mode: Some(mode),
+            owner: None,
+        },
+    });
+    // master.cf last: once it is there, the instance is complete.
+    let master_cf_path = config_dir.join("master.cf");
+    plan.steps.push(match prototypes.master_cf {
+        Some(from) => Step::CopyFile {
+            from,
+            to: master_cf_path,
+        },
+        None => Step::WriteFile {
+            old: std::fs::read(&master_cf_path).ok(),
+            path: master_cf_path,
+            new: MASTER_CF_TEMPLATE.as_bytes().to_vec(),
+            meta: FileMeta {
+                mode: Some(0o644),
+                owner: None,
+            },
+        },
+    });
+    Config::from_doc(&new.config_directory, doc, primary.defaults())
+}
+
+/// The `postfix-files` entries for the instance, as its own main.cf
+/// (planned or existing) resolves them.
+fn permission_entries(config: &Config<'_>) -> Result<Vec<PermEntry>> {
+    let ctx = PermContext {
+        config_directory: config.dir().into(),
+        queue_directory: config.expanded("queue_directory")?.into(),
+        data_directory: config.expanded("data_directory")?.into(),
+        mail_owner: config.expanded("mail_owner")?,
+        setgid_group: config.expanded("setgid_group")?,
+    };
+    instance_entries(Path::new(&config.expanded("meta_directory")?), &ctx)
+}
+
+/// Plans the registration: the new `multi_instance_directories` and the
+/// directory dropped from `alternate_config_directories`, in one write.
+fn plan_registration(plan: &mut Plan, registry: &Registry<'_>, new: &Instance, position: usize) {
+    let mut dirs = registry.secondary_dirs();
+    dirs.insert(position, new.config_directory.clone());
+    plan_directory_lists(plan, registry, dirs, &new.config_directory, false);
+}

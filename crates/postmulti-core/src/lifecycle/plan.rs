@@ -1,0 +1,140 @@
+//! A plan: the ordered file-system steps of one life-cycle action, built
+//! before anything is touched, so that the whole action can be checked,
+//! shown (`--dry-run`) and then carried out step by step, each step atomic.
+
+use crate::config::{strerror, Config};
+use crate::fsutil::{copy_preserving, write_atomic, FileMeta};
+use crate::perms::{self, PermEntry};
+use crate::{Error, Result};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+/// How many leftover paths a destroy warning names.
+const LEFTOVERS_SHOWN: usize = 10;
+
+/// One file-system step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Create a directory and its missing parents with `mode` (umask
+    /// applies), as `mkdir -p`.
+    MakeDir {
+        /// The directory.
+        path: PathBuf,
+        /// Permission bits for each directory created.
+        mode: u32,
+    },
+    /// Write a file atomically (a new main.cf, or an edited one).
+    WriteFile {
+        /// The file.
+        path: PathBuf,
+        /// Its current bytes, if it exists (for showing a diff).
+        old: Option<Vec<u8>>,
+        /// Its new bytes.
+        new: Vec<u8>,
+        /// Mode and owner of a new file (an existing one keeps its own).
+        meta: FileMeta,
+    },
+    /// Copy a file keeping mode and times (`cp -p`), atomically.
+    CopyFile {
+        /// The source.
+        from: PathBuf,
+        /// The destination.
+        to: PathBuf,
+    },
+    /// Give an instance's private files the owners and modes of
+    /// `postfix-files` (`postfix set-permissions`).
+    SetPermissions(Vec<PermEntry>),
+    /// Remove exactly one file (a symlink itself, never its target).
+    RemoveFile(PathBuf),
+    /// Remove a directory if it is empty; otherwise leave it and warn.
+    RemoveDir(PathBuf),
+}
+
+/// The ordered steps of an action.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The steps, in the order they are carried out.
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// Adds an edit of `config`'s main.cf: each setting as `postconf -e`.
+    pub fn edit_main_cf(&mut self, config: &Config<'_>, settings: &[(&str, &str)]) {
+        let mut doc = config.doc().clone();
+        for (name, value) in settings {
+            doc.set(name, value);
+        }
+        self.steps.push(Step::WriteFile {
+            path: config.path(),
+            old: Some(config.doc().to_bytes()),
+            new: doc.to_bytes(),
+            meta: FileMeta::default(),
+        });
+    }
+
+    /// Carries out every step in order; returns the warnings of steps that
+    /// could not fully complete without being errors (directories left).
+    pub fn execute(&self) -> Result<Vec<String>> {
+        let mut warnings = Vec::new();
+        for step in &self.steps {
+            match step {
+                Step::MakeDir { path, mode } => std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(*mode)
+                    .create(path)
+                    .map_err(|e| Error::io(path, e))?,
+                Step::WriteFile {
+                    path, new, meta, ..
+                } => write_atomic(path, new, *meta)?,
+                Step::CopyFile { from, to } => copy_preserving(from, to)?,
+                Step::SetPermissions(entries) => perms::apply(entries)?,
+                Step::RemoveFile(path) => remove_file(path)?,
+                Step::RemoveDir(path) => {
+                    if let Some(warning) = remove_dir(path) {
+                        warnings.push(warning);
+                    }
+                }
+            }
+        }
+        Ok(warnings)
+    }
+}
+
+/// Unlinks a file; a missing file is not an error.
+fn remove_file(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// Removes an empty directory; when that fails, the warning names it and
+/// lists what is left inside.
+fn remove_dir(path: &Path) -> Option<String> {
+    let error = match std::fs::remove_dir(path) {
+        Ok(()) => return None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => e,
+    };
+    let leftovers: Vec<String> = walkdir::WalkDir::new(path)
+        .follow_links(false)
+        .min_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.path().display().to_string())
+        .collect();
+    let mut warning = format!(
+        "{}: please verify contents and remove by hand ({})",
+        path.display(),
+        strerror(&error)
+    );
+    if !leftovers.is_empty() {
+        let shown = &leftovers[..leftovers.len().min(LEFTOVERS_SHOWN)];
+        warning.push_str(&format!("; left: {}", shown.join(" ")));
+        if leftovers.len() > shown.len() {
+            warning.push_str(&format!(" and {} more", leftovers.len() - shown.len()));
+        }
+    }
+    Some(warning)
+}

@@ -1,0 +1,419 @@
+//! The command line: Postfix postmulti's getopt grammar (`ae:g:i:G:I:lpRvx`,
+//! bundling, `--`, everything from the first operand on passed through), our
+//! additions (`-c`, `-j`), and the option errors in Postfix's wording.
+
+use anyhow::{bail, Result};
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use postmulti_core::lifecycle::Action;
+use postmulti_core::select::Selection;
+
+/// What postmulti was asked to do, after every option check.
+#[derive(Debug)]
+pub struct Request {
+    /// The primary instance's configuration directory (`-c`, else the default).
+    pub config_directory: Option<String>,
+    /// What to do.
+    pub mode: Mode,
+    /// `-a`, `-g`, `-i`.
+    pub selection: Selection,
+    /// `-R` (toggled by each use).
+    pub reverse: bool,
+    /// How many `-v`.
+    pub verbose: u8,
+    /// `-I`: `Some("")` clears the name.
+    pub assign_name: Option<String>,
+    /// `-G`: `Some("")` clears the group.
+    pub assign_group: Option<String>,
+    /// The operands: the command, or `param=value` overrides.
+    pub operands: Vec<String>,
+}
+
+/// The four modes of operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `-l`, with `-j` for JSON lines.
+    List {
+        /// `-j`.
+        json: bool,
+    },
+    /// `-p`: postfix(1) commands.
+    Postfix,
+    /// `-x`: any command.
+    Command,
+    /// `-e action`.
+    Edit(Action),
+}
+
+/// Postfix's usage message.
+const USAGE: &str = "Usage:postmulti -l [-v] [-a] [-g group] [-i instance] | \
+postmulti -p [-v] [-a] [-g group] [-i instance] command... | \
+postmulti -x [-v] [-a] [-i name] [-g group] command... | \
+postmulti -e action [-v] [-a] [-i name] [-g group] [-I name] [-G group] [param=value ...]";
+
+/// The clap definition of the command line.
+pub fn command() -> Command {
+    let flag = |id: &'static str, short: char, help: &'static str| {
+        Arg::new(id)
+            .short(short)
+            .action(ArgAction::Count)
+            .help(help)
+    };
+    let value = |id: &'static str, short: char, name: &'static str, help: &'static str| {
+        Arg::new(id)
+            .short(short)
+            .value_name(name)
+            .action(ArgAction::Append)
+            .allow_hyphen_values(true)
+            .help(help)
+    };
+    Command::new("postmulti")
+        .about("Postfix multi-instance manager")
+        .version(env!("CARGO_PKG_VERSION"))
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .dont_delimit_trailing_values(true)
+        .arg(flag(
+            "all",
+            'a',
+            "Select all instances (the default), or place a new instance first",
+        ))
+        .arg(value(
+            "edit",
+            'e',
+            "ACTION",
+            "Life-cycle action: init, create, import, deport, destroy, enable, disable, assign",
+        ))
+        .arg(value("group", 'g', "GROUP", "Select the members of GROUP"))
+        .arg(value(
+            "name",
+            'i',
+            "NAME",
+            "Select one instance by name, name suffix or config directory; - for the primary",
+        ))
+        .arg(value(
+            "assign_group",
+            'G',
+            "GROUP",
+            "Assign GROUP to the instance (- for none)",
+        ))
+        .arg(value(
+            "assign_name",
+            'I',
+            "NAME",
+            "Assign NAME to the instance (- for none)",
+        ))
+        .arg(flag("list", 'l', "List instances"))
+        .arg(flag(
+            "postfix",
+            'p',
+            "Run a postfix(1) command for each selected instance",
+        ))
+        .arg(flag("reverse", 'R', "Reverse the iteration order"))
+        .arg(flag(
+            "verbose",
+            'v',
+            "Verbose logging; exports MAIL_VERBOSE to commands",
+        ))
+        .arg(flag(
+            "command",
+            'x',
+            "Run any command for each selected instance",
+        ))
+        .arg(
+            Arg::new("config_directory")
+                .short('c')
+                .value_name("DIR")
+                .help("Use DIR as the primary instance's configuration directory"),
+        )
+        .arg(
+            Arg::new("json")
+                .short('j')
+                .action(ArgAction::SetTrue)
+                .help("With -l: one JSON object per line"),
+        )
+        .arg(
+            Arg::new("help")
+                .long("help")
+                .action(ArgAction::Help)
+                .help("Print help"),
+        )
+        .arg(
+            Arg::new("version")
+                .long("version")
+                .action(ArgAction::Version)
+                .help("Print version"),
+        )
+        .arg(
+            Arg::new("operands")
+                .value_name("ARG")
+                .num_args(0..)
+                .trailing_var_arg(true)
+                .help("The command to run, or param=value settings with -e create/import"),
+        )
+}
+
+/// Parses and checks the command line; errors carry Postfix's wording.
+pub fn parse(args: Vec<String>) -> Result<Request> {
+    let matches = match command().try_get_matches_from(args) {
+        Ok(matches) => matches,
+        Err(error) => match error.kind() {
+            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                error.exit()
+            }
+            _ => {
+                eprintln!("postmulti: {}", getopt_complaint(&error));
+                bail!(USAGE)
+            }
+        },
+    };
+    request_from(&matches)
+}
+
+/// A getopt-style one-line complaint for a clap error.
+fn getopt_complaint(error: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let arg = match error.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => arg.clone(),
+        _ => String::new(),
+    };
+    let letter = arg.trim_start_matches('-').chars().next().unwrap_or('?');
+    match error.kind() {
+        clap::error::ErrorKind::InvalidValue | clap::error::ErrorKind::NoEquals => {
+            format!("option requires an argument -- '{letter}'")
+        }
+        _ => format!("invalid option -- '{letter}'"),
+    }
+}
+
+/// All values of an appended option.
+fn values(matches: &ArgMatches, id: &str) -> Vec<String> {
+    matches
+        .get_many::<String>(id)
+        .map(|values| values.cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Applies Postfix postmulti's option rules, in its order.
+fn request_from(matches: &ArgMatches) -> Result<Request> {
+    let count = |id: &str| matches.get_count(id);
+    let edits = values(matches, "edit");
+    let mut actions: Vec<Action> = Vec::new();
+    for edit in &edits {
+        let Some(action) = Action::from_word(edit) else {
+            bail!(
+                "Invalid '-e' edit action '{edit}'. Specify 'create', 'destroy', 'import', \
+                 'deport', 'enable', 'disable', 'assign' or 'init'"
+            );
+        };
+        if !actions.contains(&action) {
+            actions.push(action);
+        }
+    }
+    let assign_names = values(matches, "assign_name");
+    let assign_groups = values(matches, "assign_group");
+    if assign_groups.len() > 1 {
+        bail!("Specify at most one '-G' option");
+    }
+    if assign_names.len() > 1 {
+        bail!("Specify at most one '-I' option");
+    }
+    let groups = values(matches, "group");
+    let names = values(matches, "name");
+    let selection_count = usize::from(count("all") > 0) + groups.len() + names.len();
+    if selection_count > 1 {
+        bail!("Specity no more than one of '-a', '-g', '-i'");
+    }
+    let json = matches.get_flag("json");
+    let mut modes: Vec<Mode> = actions.iter().map(|&a| Mode::Edit(a)).collect();
+    if count("list") > 0 {
+        modes.push(Mode::List { json });
+    }
+    if count("postfix") > 0 {
+        modes.push(Mode::Postfix);
+    }
+    if count("command") > 0 {
+        modes.push(Mode::Command);
+    }
+    let [mode] = modes[..] else {
+        bail!("Specify exactly one of '-e', '-l', '-p', '-x'");
+    };
+    let operands = values(matches, "operands");
+    let reverse = count("reverse") % 2 == 1;
+    let clear_dash = |value: &String| {
+        if value == "-" {
+            String::new()
+        } else {
+            value.clone()
+        }
+    };
+    let assign_name = assign_names.first().map(clear_dash);
+    let assign_group = assign_groups.first().map(clear_dash);
+    check_mode_rules(mode, &operands, reverse, &assign_name, &assign_group)?;
+    if json && !matches!(mode, Mode::List { .. }) {
+        bail!("The '-j' option requires '-l'");
+    }
+    let selection = match (count("all") > 0, groups.first(), names.first()) {
+        (true, _, _) => Selection::All,
+        (_, Some(group), _) => Selection::Group(group.clone()),
+        (_, _, Some(name)) => Selection::Name(name.clone()),
+        _ => Selection::Unspecified,
+    };
+    let config_directory = matches.get_one::<String>("config_directory").cloned();
+    if let Some(dir) = &config_directory {
+        if !dir.starts_with('/') {
+            bail!("Specify an absolute pathname with '-c': '{dir}'");
+        }
+    }
+    Ok(Request {
+        config_directory,
+        mode,
+        selection,
+        reverse,
+        verbose: count("verbose"),
+        assign_name,
+        assign_group,
+        operands,
+    })
+}
+
+/// The rules that tie operands, `-R`, `-I` and `-G` to the mode.
+fn check_mode_rules(
+    mode: Mode,
+    operands: &[String],
+    reverse: bool,
+    assign_name: &Option<String>,
+    assign_group: &Option<String>,
+) -> Result<()> {
+    let action = match mode {
+        Mode::Edit(action) => Some(action),
+        _ => None,
+    };
+    if matches!(mode, Mode::List { .. }) && !operands.is_empty() {
+        bail!("Command not allowed with '-l'");
+    }
+    if matches!(mode, Mode::Postfix | Mode::Command) && operands.is_empty() {
+        bail!("Command required with '-p' or '-x' option");
+    }
+    if (mode == Mode::Postfix || action.is_some()) && reverse {
+        bail!("The '-p' and '-e' options preclude the use of '-R'");
+    }
+    let assigning = assign_name.is_some() || assign_group.is_some();
+    if assigning && !action.is_some_and(Action::assigns_names) {
+        match action {
+            None => bail!("Cannot assign instance name or group without '-e assign'"),
+            Some(action) => bail!(
+                "Cannot assign instance name or group with '-e {}'",
+                action.word()
+            ),
+        }
+    }
+    if let Some(action) = action {
+        if action == Action::Assign && !assigning {
+            bail!("Specify new instance name or group with '-e assign'");
+        }
+        if !action.adds_instance() && !operands.is_empty() {
+            bail!("Parameter overrides not valid with '-e {}'", action.word());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_words(words: &str) -> Result<Request> {
+        parse(
+            std::iter::once("postmulti")
+                .chain(words.split_whitespace())
+                .map(String::from)
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn bundling_and_toggles() {
+        let request = parse_words("-lR").unwrap();
+        assert_eq!(request.mode, Mode::List { json: false });
+        assert!(request.reverse);
+        assert!(!parse_words("-l -R -R").unwrap().reverse);
+        assert_eq!(parse_words("-lj").unwrap().mode, Mode::List { json: true });
+        assert_eq!(
+            parse_words("-l -l").unwrap().mode,
+            Mode::List { json: false }
+        );
+    }
+
+    #[test]
+    fn operands_pass_through_verbatim() {
+        let request = parse_words("-i out -x postconf -o inet_interfaces= -hx myorigin").unwrap();
+        assert_eq!(
+            request.operands,
+            ["postconf", "-o", "inet_interfaces=", "-hx", "myorigin"]
+        );
+        assert_eq!(request.selection, Selection::Name("out".into()));
+        let request = parse_words("-p -- start -v").unwrap();
+        assert_eq!(request.operands, ["start", "-v"]);
+        assert_eq!(request.verbose, 0);
+    }
+
+    #[test]
+    fn attached_option_values() {
+        let request = parse_words("-ipostfix-a -eenable").unwrap();
+        assert_eq!(request.selection, Selection::Name("postfix-a".into()));
+        assert_eq!(request.mode, Mode::Edit(Action::Enable));
+        let request = parse_words("-i - -e enable").unwrap();
+        assert_eq!(request.selection, Selection::Name("-".into()));
+    }
+
+    #[test]
+    fn option_errors_in_postfix_wording() {
+        let error = |words: &str| parse_words(words).unwrap_err().to_string();
+        assert_eq!(
+            error("-l -p"),
+            "Specify exactly one of '-e', '-l', '-p', '-x'"
+        );
+        assert_eq!(
+            error("-e init -e create"),
+            "Specify exactly one of '-e', '-l', '-p', '-x'"
+        );
+        assert_eq!(
+            error("-l -a -g x"),
+            "Specity no more than one of '-a', '-g', '-i'"
+        );
+        assert_eq!(error("-l foo"), "Command not allowed with '-l'");
+        assert_eq!(error("-x"), "Command required with '-p' or '-x' option");
+        assert_eq!(
+            error("-p -R status"),
+            "The '-p' and '-e' options preclude the use of '-R'"
+        );
+        assert_eq!(
+            error("-l -I postfix-a"),
+            "Cannot assign instance name or group without '-e assign'"
+        );
+        assert_eq!(
+            error("-e enable -I postfix-a"),
+            "Cannot assign instance name or group with '-e enable'"
+        );
+        assert_eq!(
+            error("-e assign -i -"),
+            "Specify new instance name or group with '-e assign'"
+        );
+        assert_eq!(
+            error("-e enable foo=bar"),
+            "Parameter overrides not valid with '-e enable'"
+        );
+        assert_eq!(
+            error("-e create -I a -I b"),
+            "Specify at most one '-I' option"
+        );
+        assert_eq!(
+            error("-e create -G a -G b"),
+            "Specify at most one '-G' option"
+        );
+        assert!(error("-e frob").starts_with("Invalid '-e' edit action 'frob'. Specify 'create'"));
+        assert_eq!(error("-z"), USAGE);
+        assert_eq!(error("-i"), USAGE);
+        assert!(parse_words("-p -R -R status").is_ok());
+    }
+}
