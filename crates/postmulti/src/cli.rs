@@ -1,6 +1,7 @@
 //! The command line: Postfix postmulti's getopt grammar (`ae:g:i:G:I:lpRvx`,
 //! bundling, `--`, everything from the first operand on passed through), our
-//! additions (`-c`, `-j`), and the option errors in Postfix's wording.
+//! additions (`-c`, `-j` and long options only, so that no future Postfix
+//! option can collide), and the option errors in Postfix's wording.
 
 use anyhow::{bail, Result};
 use clap::{Arg, ArgAction, ArgMatches, Command};
@@ -26,22 +27,41 @@ pub struct Request {
     pub assign_group: Option<String>,
     /// The operands: the command, or `param=value` overrides.
     pub operands: Vec<String>,
+    /// `--dry-run`: show what `-e` would do, change nothing.
+    pub dry_run: bool,
+    /// `--template DIR`: prototypes for `-e create`.
+    pub template: Option<String>,
 }
 
 /// The four modes of operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// `-l`, with `-j` for JSON lines.
+    /// `-l`, with `-j` for JSON lines or `--status` for a table.
     List {
-        /// `-j`.
-        json: bool,
+        /// How to show the instances.
+        format: ListFormat,
     },
+    /// `--doctor`: check the whole setup.
+    Doctor,
+    /// `--completions SHELL`: print a completion script.
+    Completions(clap_complete::Shell),
     /// `-p`: postfix(1) commands.
     Postfix,
     /// `-x`: any command.
     Command,
     /// `-e action`.
     Edit(Action),
+}
+
+/// The shapes of a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFormat {
+    /// Postfix's fixed-width lines.
+    Text,
+    /// `-j`: JSON lines.
+    Json,
+    /// `--status`: a table with each instance's process status.
+    Status,
 }
 
 /// Postfix's usage message.
@@ -130,6 +150,37 @@ pub fn command() -> Command {
                 .short('j')
                 .action(ArgAction::SetTrue)
                 .help("With -l: one JSON object per line"),
+        )
+        .arg(
+            Arg::new("status")
+                .long("status")
+                .action(ArgAction::SetTrue)
+                .help("With -l: a table with each instance's status (running, stopped, broken)"),
+        )
+        .arg(
+            Arg::new("dry_run")
+                .long("dry-run")
+                .action(ArgAction::SetTrue)
+                .help("With -e: show what would change (diffs, directories, refusals), change nothing"),
+        )
+        .arg(
+            Arg::new("doctor")
+                .long("doctor")
+                .action(ArgAction::SetTrue)
+                .help("Check the whole setup; one finding per line; exit 1 on any error"),
+        )
+        .arg(
+            Arg::new("template")
+                .long("template")
+                .value_name("DIR")
+                .help("With -e create: take main.cf.proto and master.cf.proto from DIR"),
+        )
+        .arg(
+            Arg::new("completions")
+                .long("completions")
+                .value_name("SHELL")
+                .value_parser(clap::value_parser!(clap_complete::Shell))
+                .help("Print a completion script for bash, zsh, fish, elvish or powershell"),
         )
         .arg(
             Arg::new("help")
@@ -223,10 +274,23 @@ fn request_from(matches: &ArgMatches) -> Result<Request> {
     if selection_count > 1 {
         bail!("Specity no more than one of '-a', '-g', '-i'");
     }
+    if let Some(&shell) = matches.get_one::<clap_complete::Shell>("completions") {
+        return Ok(Request::bare(Mode::Completions(shell)));
+    }
     let json = matches.get_flag("json");
+    let status = matches.get_flag("status");
     let mut modes: Vec<Mode> = actions.iter().map(|&a| Mode::Edit(a)).collect();
     if count("list") > 0 {
-        modes.push(Mode::List { json });
+        let format = match (json, status) {
+            (true, true) => bail!("Specify at most one of '-j' and '--status'"),
+            (true, false) => ListFormat::Json,
+            (false, true) => ListFormat::Status,
+            (false, false) => ListFormat::Text,
+        };
+        modes.push(Mode::List { format });
+    }
+    if matches.get_flag("doctor") {
+        modes.push(Mode::Doctor);
     }
     if count("postfix") > 0 {
         modes.push(Mode::Postfix);
@@ -249,8 +313,20 @@ fn request_from(matches: &ArgMatches) -> Result<Request> {
     let assign_name = assign_names.first().map(clear_dash);
     let assign_group = assign_groups.first().map(clear_dash);
     check_mode_rules(mode, &operands, reverse, &assign_name, &assign_group)?;
-    if json && !matches!(mode, Mode::List { .. }) {
+    let is_list = matches!(mode, Mode::List { .. });
+    if json && !is_list {
         bail!("The '-j' option requires '-l'");
+    }
+    if status && !is_list {
+        bail!("The '--status' option requires '-l'");
+    }
+    let dry_run = matches.get_flag("dry_run");
+    if dry_run && !matches!(mode, Mode::Edit(_)) {
+        bail!("The '--dry-run' option requires '-e'");
+    }
+    let template = matches.get_one::<String>("template").cloned();
+    if template.is_some() && mode != Mode::Edit(Action::Create) {
+        bail!("The '--template' option requires '-e create'");
     }
     let selection = match (count("all") > 0, groups.first(), names.first()) {
         (true, _, _) => Selection::All,
@@ -273,7 +349,27 @@ fn request_from(matches: &ArgMatches) -> Result<Request> {
         assign_name,
         assign_group,
         operands,
+        dry_run,
+        template,
     })
+}
+
+impl Request {
+    /// A request for a mode that takes no other option.
+    fn bare(mode: Mode) -> Request {
+        Request {
+            config_directory: None,
+            mode,
+            selection: Selection::Unspecified,
+            reverse: false,
+            verbose: 0,
+            assign_name: None,
+            assign_group: None,
+            operands: Vec::new(),
+            dry_run: false,
+            template: None,
+        }
+    }
 }
 
 /// The rules that tie operands, `-R`, `-I` and `-G` to the mode.
@@ -288,7 +384,7 @@ fn check_mode_rules(
         Mode::Edit(action) => Some(action),
         _ => None,
     };
-    if matches!(mode, Mode::List { .. }) && !operands.is_empty() {
+    if matches!(mode, Mode::List { .. } | Mode::Doctor) && !operands.is_empty() {
         bail!("Command not allowed with '-l'");
     }
     if matches!(mode, Mode::Postfix | Mode::Command) && operands.is_empty() {
@@ -334,7 +430,12 @@ mod tests {
     #[test]
     fn bundling_and_toggles() {
         let request = parse_words("-lR").unwrap();
-        assert_eq!(request.mode, Mode::List { json: false });
+        assert_eq!(
+            request.mode,
+            Mode::List {
+                format: ListFormat::Text
+            }
+        );
         assert!(request.reverse);
         assert!(!parse_words("-l -R -R").unwrap().reverse);
         assert_eq!(parse_words("-lj").unwrap().mode, Mode::List { json: true });

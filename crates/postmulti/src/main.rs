@@ -4,11 +4,12 @@
 //! ([`report`]); everything that touches the system is in `postmulti-core`.
 
 mod cli;
+mod dry_run;
 mod listing;
 mod report;
 
 use anyhow::{bail, Result};
-use cli::{Mode, Request};
+use cli::{ListFormat, Mode, Request};
 use postmulti_core::defaults::{Defaults, DEFAULT_CONFIG_DIRECTORY};
 use postmulti_core::iterate::{self, IterateRequest, Kind};
 use postmulti_core::lifecycle::{self, EditOptions, EditRequest};
@@ -32,6 +33,15 @@ fn main() -> ExitCode {
 /// Parses the command line and runs the requested mode.
 fn run(args: Vec<String>) -> Result<ExitCode> {
     let request = cli::parse(args)?;
+    if let Mode::Completions(shell) = request.mode {
+        clap_complete::generate(
+            shell,
+            &mut cli::command(),
+            "postmulti",
+            &mut std::io::stdout(),
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let primary_dir = request
         .config_directory
         .clone()
@@ -43,7 +53,9 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
     }
     let defaults = Defaults::new();
     match request.mode {
-        Mode::List { json } => list(&request, &primary_dir, &defaults, json),
+        Mode::List { format } => list(&request, &primary_dir, &defaults, format),
+        Mode::Doctor => doctor(&request, &primary_dir, &defaults),
+        Mode::Completions(_) => unreachable!("handled above"),
         Mode::Postfix => iterate(&request, &primary_dir, &defaults, Kind::Postfix),
         Mode::Command => iterate(&request, &primary_dir, &defaults, Kind::Command),
         Mode::Edit(action) => {
@@ -54,13 +66,15 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
                 assign_group: request.assign_group.clone(),
                 settings: request.operands.clone(),
             };
-            let outcome = lifecycle::run(
-                &primary_dir,
-                &defaults,
-                &edit,
-                &EditOptions::default(),
-                false,
-            )?;
+            let options = EditOptions {
+                template_directory: request.template.as_ref().map(Into::into),
+                ..EditOptions::default()
+            };
+            let outcome =
+                lifecycle::run(&primary_dir, &defaults, &edit, &options, request.dry_run)?;
+            if request.dry_run {
+                print!("{}", dry_run::describe(&outcome.plan));
+            }
             for warning in &outcome.warnings {
                 report(Level::Warning, warning);
             }
@@ -106,24 +120,18 @@ fn load_serving<'d>(
 }
 
 /// `-l`: list the selected instances.
-fn list(request: &Request, primary_dir: &str, defaults: &Defaults, json: bool) -> Result<ExitCode> {
+fn list(
+    request: &Request,
+    primary_dir: &str,
+    defaults: &Defaults,
+    format: ListFormat,
+) -> Result<ExitCode> {
     let (registry, selected_broken) = load_serving(request, primary_dir, defaults)?;
     let selection = match &request.selection {
         Selection::Unspecified => Selection::All,
         other => other.clone(),
     };
-    let mut out = String::new();
-    let mut instances: Vec<_> = registry.instances.iter().collect();
-    if request.reverse {
-        instances.reverse();
-    }
-    for instance in instances.into_iter().filter(|i| selection.matches(i)) {
-        out.push_str(&if json {
-            listing::json_line(instance)
-        } else {
-            listing::text_line(instance)
-        });
-    }
+    let out = listing::render(&registry, &selection, request.reverse, format);
     let mut stdout = std::io::stdout().lock();
     if let Err(error) = stdout
         .write_all(out.as_bytes())
@@ -132,6 +140,17 @@ fn list(request: &Request, primary_dir: &str, defaults: &Defaults, json: bool) -
         bail!("error writing output: {error}");
     }
     Ok(exit_code(selected_broken))
+}
+
+/// `--doctor`: report every finding; exit 1 when one is an error.
+fn doctor(request: &Request, primary_dir: &str, defaults: &Defaults) -> Result<ExitCode> {
+    let findings = postmulti_core::doctor::examine(primary_dir, defaults, &request.selection)?;
+    let mut errors = false;
+    for finding in &findings {
+        println!("{finding}");
+        errors |= finding.severity == postmulti_core::doctor::Severity::Error;
+    }
+    Ok(exit_code(errors))
 }
 
 /// `-p` and `-x`: run the command for each selected instance.

@@ -1,0 +1,288 @@
+//! `postmulti --doctor`: checks a whole multi-instance setup and reports
+//! each finding with its severity.
+
+use crate::config::Config;
+use crate::defaults::Defaults;
+use crate::instance::Instance;
+use crate::perms::{instance_entries, PermContext, PermEntry};
+use crate::registry::{split_list, Registry, Strictness};
+use crate::select::Selection;
+use crate::status::master_pid;
+use crate::Result;
+use std::collections::HashMap;
+use std::fmt;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Worth a look; nothing is broken yet.
+    Warning,
+    /// Something will fail or misbehave.
+    Error,
+}
+
+/// One finding about one instance (or a pair of them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// How serious it is.
+    pub severity: Severity,
+    /// The configuration directory it is about.
+    pub config_directory: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let severity = match self.severity {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        };
+        write!(f, "{severity}: {}: {}", self.config_directory, self.message)
+    }
+}
+
+/// Examines the instances `selection` picks (all when unspecified).
+pub fn examine(
+    primary_dir: &str,
+    defaults: &Defaults,
+    selection: &Selection,
+) -> Result<Vec<Finding>> {
+    let registry = Registry::load(primary_dir, defaults, Strictness::Lenient)?;
+    let selection = match selection {
+        Selection::Unspecified => Selection::All,
+        other => other.clone(),
+    };
+    let mut findings = Vec::new();
+    let mut finding = |severity, dir: &str, message: String| {
+        findings.push(Finding {
+            severity,
+            config_directory: dir.to_string(),
+            message,
+        })
+    };
+    for broken in &registry.broken {
+        finding(
+            Severity::Error,
+            &broken.config_directory,
+            broken.reason.clone(),
+        );
+    }
+    let alternates = split_list(
+        registry
+            .primary_config
+            .explicit("alternate_config_directories")
+            .unwrap_or(""),
+    );
+    let mut configs = Vec::new();
+    for instance in registry.instances.iter().filter(|i| selection.matches(i)) {
+        let dir = instance.config_directory.as_str();
+        let config = match instance.primary {
+            true => registry.primary_config.clone(),
+            false => Config::load(dir, defaults)?,
+        };
+        for file in ["main.cf", "master.cf"] {
+            if !Path::new(dir).join(file).is_file() {
+                finding(Severity::Error, dir, format!("{file} is missing"));
+            }
+        }
+        if !instance.primary && alternates.iter().any(|a| a == dir) {
+            finding(
+                Severity::Warning,
+                dir,
+                "listed in both multi_instance_directories and alternate_config_directories"
+                    .to_string(),
+            );
+        }
+        for param in [
+            "multi_instance_name",
+            "multi_instance_group",
+            "multi_instance_enable",
+            "multi_instance_directories",
+            "multi_instance_wrapper",
+        ] {
+            let count = config.doc().count(param);
+            if count > 1 {
+                finding(
+                    Severity::Warning,
+                    dir,
+                    format!("{param} is set {count} times in main.cf; the last one wins"),
+                );
+            }
+        }
+        let running = master_pid(Path::new(&instance.queue_directory));
+        if let (Some(pid), false) = (running, instance.enabled) {
+            finding(
+                Severity::Warning,
+                dir,
+                format!("disabled, but running (master pid {pid}): postmulti will not stop it"),
+            );
+        }
+        for (severity, message) in permission_findings(&config)? {
+            finding(severity, dir, message);
+        }
+        configs.push((instance, config));
+    }
+    for (severity, dir, message) in pair_findings(&configs)? {
+        finding(severity, &dir, message);
+    }
+    Ok(findings)
+}
+
+/// Missing private directories, and owners or modes other than
+/// `postfix-files` gives.
+fn permission_findings(config: &Config<'_>) -> Result<Vec<(Severity, String)>> {
+    let ctx = PermContext {
+        config_directory: config.dir().into(),
+        queue_directory: config.expanded("queue_directory")?.into(),
+        data_directory: config.expanded("data_directory")?.into(),
+        mail_owner: config.expanded("mail_owner")?,
+        setgid_group: config.expanded("setgid_group")?,
+    };
+    let entries = instance_entries(Path::new(&config.expanded("meta_directory")?), &ctx)?;
+    Ok(entries.iter().filter_map(permission_finding).collect())
+}
+
+/// What is wrong with one entry's file, if anything.
+fn permission_finding(entry: &PermEntry) -> Option<(Severity, String)> {
+    let path = entry.path.display();
+    let meta = match std::fs::symlink_metadata(&entry.path) {
+        Ok(meta) => meta,
+        Err(_) if entry.is_dir => return Some((Severity::Error, format!("{path} is missing"))),
+        Err(_) => return None,
+    };
+    let mut wrong = Vec::new();
+    if meta.mode() & 0o7777 != entry.mode {
+        wrong.push(format!(
+            "mode {:04o}, not {:04o}",
+            meta.mode() & 0o7777,
+            entry.mode
+        ));
+    }
+    if let Ok(Some(user)) = nix::unistd::User::from_name(&entry.owner) {
+        if user.uid.as_raw() != meta.uid() {
+            wrong.push(format!("owner uid {}, not {}", meta.uid(), entry.owner));
+        }
+    }
+    if let Some(group) = &entry.group {
+        if let Ok(Some(found)) = nix::unistd::Group::from_name(group) {
+            if found.gid.as_raw() != meta.gid() {
+                wrong.push(format!("group gid {}, not {group}", meta.gid()));
+            }
+        }
+    }
+    (!wrong.is_empty()).then(|| {
+        (
+            Severity::Error,
+            format!(
+                "{path}: {} (run postmulti -e create again or postfix set-permissions)",
+                wrong.join(", ")
+            ),
+        )
+    })
+}
+
+/// Findings about pairs of instances: shared syslog names, and enabled
+/// instances whose inet services would bind the same address and port.
+fn pair_findings(configs: &[(&Instance, Config<'_>)]) -> Result<Vec<(Severity, String, String)>> {
+    let mut findings = Vec::new();
+    let mut syslog_names: HashMap<String, &str> = HashMap::new();
+    let mut endpoints: HashMap<(String, String), &str> = HashMap::new();
+    for (instance, config) in configs {
+        let dir = instance.config_directory.as_str();
+        let syslog_name = config.expanded("syslog_name")?;
+        match syslog_names.get(&syslog_name) {
+            Some(other) => findings.push((
+                Severity::Warning,
+                dir.to_string(),
+                format!("syslog_name {syslog_name} is also used by {other}: their logs cannot be told apart"),
+            )),
+            None => {
+                syslog_names.insert(syslog_name, dir);
+            }
+        }
+        if !instance.enabled {
+            continue;
+        }
+        for endpoint in inet_endpoints(config)? {
+            let clash = endpoints.iter().find(|((address, port), _)| {
+                *port == endpoint.1
+                    && (*address == endpoint.0 || address == "*" || endpoint.0 == "*")
+            });
+            match clash {
+                Some((_, other)) => findings.push((
+                    Severity::Error,
+                    dir.to_string(),
+                    format!(
+                        "inet service {}:{} would also be bound by {other}",
+                        endpoint.0, endpoint.1
+                    ),
+                )),
+                None => {
+                    endpoints.insert(endpoint, dir);
+                }
+            }
+        }
+    }
+    Ok(findings)
+}
+
+/// The (address, port) pairs an instance's master.cf inet services listen
+/// on, `*` for every address; none when `master_service_disable` turns
+/// them off.
+fn inet_endpoints(config: &Config<'_>) -> Result<Vec<(String, String)>> {
+    let disabled = split_list(&config.expanded("master_service_disable")?);
+    let interfaces = split_list(&config.expanded("inet_interfaces")?);
+    let addresses: Vec<String> = if interfaces.iter().any(|i| i == "all") || interfaces.is_empty() {
+        vec!["*".to_string()]
+    } else {
+        interfaces
+            .iter()
+            .map(|i| match i.as_str() {
+                "loopback-only" | "localhost" => "127.0.0.1".to_string(),
+                other => other.trim_matches(['[', ']']).to_string(),
+            })
+            .collect()
+    };
+    let master_cf =
+        std::fs::read_to_string(Path::new(config.dir()).join("master.cf")).unwrap_or_default();
+    let mut endpoints = Vec::new();
+    for line in master_cf.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if line.starts_with([' ', '\t', '#']) || fields.len() < 2 || fields[1] != "inet" {
+            continue;
+        }
+        let service = fields[0];
+        if disabled
+            .iter()
+            .any(|d| d == "inet" || d == service || *d == format!("{service}/inet"))
+        {
+            continue;
+        }
+        match service.rsplit_once(':') {
+            Some((host, port)) => {
+                endpoints.push((host.trim_matches(['[', ']']).to_string(), port_number(port)))
+            }
+            None => {
+                for address in &addresses {
+                    endpoints.push((address.clone(), port_number(service)));
+                }
+            }
+        }
+    }
+    Ok(endpoints)
+}
+
+/// A port as a number where its service name is a well-known mail port.
+fn port_number(port: &str) -> String {
+    match port {
+        "smtp" => "25",
+        "submission" => "587",
+        "smtps" | "submissions" => "465",
+        "lmtp" => "24",
+        other => other,
+    }
+    .to_string()
+}

@@ -1,0 +1,70 @@
+//! `--dry-run`: a life-cycle plan described for a person, with a unified
+//! diff of each file it would write.
+
+use postmulti_core::lifecycle::{Plan, Step};
+use postmulti_core::perms::PermEntry;
+use similar::TextDiff;
+use std::fmt::Write;
+
+/// What carrying out `plan` would do, one paragraph per step.
+pub fn describe(plan: &Plan) -> String {
+    let mut out = String::new();
+    for step in &plan.steps {
+        let _ = match step {
+            Step::MakeDir { path, mode } => writeln!(
+                out,
+                "would create directory {} (mode {mode:04o}, with missing parents)",
+                path.display()
+            ),
+            Step::WriteFile { path, old, new, .. } => {
+                let old_text = String::from_utf8_lossy(old.as_deref().unwrap_or_default());
+                let new_text = String::from_utf8_lossy(new);
+                let label = path.display().to_string();
+                let (verb, old_label) = match old {
+                    Some(_) => ("edit", label.clone()),
+                    None => ("create", "/dev/null".to_string()),
+                };
+                let diff = TextDiff::from_lines(old_text.as_ref(), new_text.as_ref())
+                    .unified_diff()
+                    .header(&old_label, &label)
+                    .to_string();
+                writeln!(out, "would {verb} {label}:\n{diff}")
+            }
+            Step::CopyFile { from, to } => writeln!(
+                out,
+                "would copy {} to {} (mode and times kept)",
+                from.display(),
+                to.display()
+            ),
+            Step::SetPermissions(entries) => {
+                for entry in entries {
+                    let _ = writeln!(out, "{}", describe_permission(entry));
+                }
+                Ok(())
+            }
+            Step::RemoveFile(path) => writeln!(out, "would remove file {}", path.display()),
+            Step::RemoveDir(path) => {
+                writeln!(out, "would remove directory {} if empty", path.display())
+            }
+        };
+    }
+    out
+}
+
+/// One `postfix-files` entry as it would be applied.
+fn describe_permission(entry: &PermEntry) -> String {
+    let what = if entry.is_dir { "directory" } else { "file" };
+    let create = if entry.create && entry.is_dir {
+        " (created if missing)"
+    } else {
+        ""
+    };
+    let recursive = if entry.recursive { ", recursively" } else { "" };
+    format!(
+        "would set {what} {}{create} to owner {}, group {}, mode {:04o}{recursive}",
+        entry.path.display(),
+        entry.owner,
+        entry.group.as_deref().unwrap_or("unchanged"),
+        entry.mode
+    )
+}
