@@ -438,11 +438,17 @@ mod tests {
         );
         assert!(request.reverse);
         assert!(!parse_words("-l -R -R").unwrap().reverse);
-        assert_eq!(parse_words("-lj").unwrap().mode, Mode::List { json: true });
+        let list = |format| Mode::List { format };
+        assert_eq!(parse_words("-lj").unwrap().mode, list(ListFormat::Json));
+        assert_eq!(parse_words("-l -l").unwrap().mode, list(ListFormat::Text));
         assert_eq!(
-            parse_words("-l -l").unwrap().mode,
-            Mode::List { json: false }
+            parse_words("-l --status").unwrap().mode,
+            list(ListFormat::Status)
         );
+        assert!(parse_words("-e init --dry-run").unwrap().dry_run);
+        assert_eq!(parse_words("--doctor -g mta").unwrap().mode, Mode::Doctor);
+        assert!(parse_words("-p --dry-run start").is_err());
+        assert!(parse_words("-l -j --status").is_err());
     }
 
     #[test]
