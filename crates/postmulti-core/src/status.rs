@@ -1,11 +1,121 @@
 //! Whether an instance's master daemon is running, answered natively from
 //! `$queue_directory/pid/master.pid` as `postfix status` does.
+//!
+//! The pid file holds the pid as space-padded text. The pid counts as
+//! running when `kill(pid, 0)` finds the process (success or `EPERM`) and,
+//! where `/proc` is mounted, the process is named `master`, so that a pid
+//! recycled by another program after a crash is not taken for Postfix.
 
+use nix::errno::Errno;
+use nix::sys::signal::kill;
+use nix::unistd::Pid;
 use std::path::Path;
+
+/// The process name (`comm`) of Postfix's master daemon.
+const MASTER_NAME: &str = "master";
 
 /// The pid of the running master daemon of the instance whose queue
 /// directory is `queue_directory`, or `None` when it is not running (no pid
 /// file, an unreadable one, or no live process with that pid).
 pub fn master_pid(queue_directory: &Path) -> Option<i32> {
-    todo!()
+    let text = std::fs::read_to_string(queue_directory.join("pid/master.pid")).ok()?;
+    let pid: i32 = text.trim().parse().ok()?;
+    // 0 and negative pids would address process groups.
+    if pid <= 0 {
+        return None;
+    }
+    match kill(Pid::from_raw(pid), None) {
+        Ok(()) | Err(Errno::EPERM) => {}
+        Err(_) => return None,
+    }
+    is_master(pid).then_some(pid)
+}
+
+// Whether live process `pid` is a master daemon (unknowable without /proc: yes).
+fn is_master(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
+        Ok(comm) => comm.trim_end_matches('\n') == MASTER_NAME,
+        Err(_) => !Path::new("/proc/self").exists(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Child, Command};
+
+    // A queue directory whose pid file holds `contents`.
+    fn queue_with_pid_file(contents: &str) -> tempfile::TempDir {
+        let queue = tempfile::tempdir().unwrap();
+        std::fs::create_dir(queue.path().join("pid")).unwrap();
+        std::fs::write(queue.path().join("pid/master.pid"), contents).unwrap();
+        queue
+    }
+
+    // Runs a copy of sleep(1) named `master`, so its comm is "master".
+    fn spawn_master(dir: &Path, seconds: &str) -> Child {
+        let program = dir.join(MASTER_NAME);
+        std::fs::copy("/bin/sleep", &program).unwrap();
+        // Another test's fork may briefly hold the copy open for writing.
+        for _ in 0..50 {
+            match Command::new(&program).arg(seconds).spawn() {
+                Err(e) if e.raw_os_error() == Some(nix::libc::ETXTBSY) => {
+                    std::thread::sleep(std::time::Duration::from_millis(10))
+                }
+                other => return other.unwrap(),
+            }
+        }
+        panic!("{} stayed busy", program.display());
+    }
+
+    #[test]
+    fn missing_pid_file_is_not_running() {
+        let queue = tempfile::tempdir().unwrap();
+        assert_eq!(master_pid(queue.path()), None);
+        assert_eq!(master_pid(&queue.path().join("missing")), None);
+    }
+
+    #[test]
+    fn garbage_pid_file_is_not_running() {
+        for contents in [
+            "",
+            "\n",
+            "garbage\n",
+            "12x\n",
+            "0\n",
+            "-1\n",
+            "99999999999\n",
+        ] {
+            let queue = queue_with_pid_file(contents);
+            assert_eq!(master_pid(queue.path()), None, "{contents:?}");
+        }
+    }
+
+    #[test]
+    fn dead_pid_is_not_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = spawn_master(dir.path(), "0");
+        let pid = child.id();
+        child.wait().unwrap();
+        let queue = queue_with_pid_file(&format!("{pid:>11}\n"));
+        assert_eq!(master_pid(queue.path()), None);
+    }
+
+    #[test]
+    fn live_process_not_named_master_is_not_running() {
+        let queue = queue_with_pid_file(&format!("{:>11}\n", std::process::id()));
+        assert_eq!(master_pid(queue.path()), None);
+    }
+
+    #[test]
+    fn live_master_is_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = spawn_master(dir.path(), "30");
+        let pid = i32::try_from(child.id()).unwrap();
+        let queue = queue_with_pid_file(&format!("{pid:>11}\n"));
+        let found = master_pid(queue.path());
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(found, Some(pid));
+    }
 }
