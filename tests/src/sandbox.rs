@@ -1,0 +1,1 @@
+//! Sandbox primaries in temporary directories, driven through `postmulti -c DIR`.
