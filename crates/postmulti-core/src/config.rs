@@ -30,9 +30,10 @@ impl<'d> Config<'d> {
     pub fn from_doc(dir: &str, doc: MainCf, defaults: &'d Defaults) -> Result<Config<'d>> {
         if let Some(bad) = doc.syntax_errors().first() {
             return Err(Error::fatal(format!(
-                "{}, line {}: missing '=' after attribute name: \"{}\"",
+                "{}, line {}: {}: \"{}\"",
                 main_cf_path(dir).display(),
                 bad.line,
+                bad.reason,
                 bad.text
             )));
         }
