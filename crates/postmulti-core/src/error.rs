@@ -10,14 +10,13 @@ pub enum Error {
     /// A message in its final wording.
     #[error("{0}")]
     Fatal(String),
-    /// A system call on a path failed.
-    #[error("{path}: {source}")]
+    /// A system call on a path failed; shown as `PATH: strerror`.
+    #[error("{}: {}", path.display(), crate::config::strerror(error))]
     Io {
         /// The file or directory the call was about.
         path: PathBuf,
         /// What the system said.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -31,7 +30,7 @@ impl Error {
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Error {
         Error::Io {
             path: path.as_ref().to_path_buf(),
-            source,
+            error: source,
         }
     }
 }

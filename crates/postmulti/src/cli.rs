@@ -31,6 +31,8 @@ pub struct Request {
     pub dry_run: bool,
     /// `--template DIR`: prototypes for `-e create`.
     pub template: Option<String>,
+    /// `--lock-timeout SECONDS`: how long `-e` waits for the registry lock.
+    pub lock_timeout: Option<u64>,
 }
 
 /// The four modes of operation.
@@ -174,6 +176,13 @@ pub fn command() -> Command {
                 .long("template")
                 .value_name("DIR")
                 .help("With -e create: take main.cf.proto and master.cf.proto from DIR"),
+        )
+        .arg(
+            Arg::new("lock_timeout")
+                .long("lock-timeout")
+                .value_name("SECONDS")
+                .value_parser(clap::value_parser!(u64))
+                .help("With -e: wait at most SECONDS for another postmulti's lock (default 60)"),
         )
         .arg(
             Arg::new("completions")
@@ -328,6 +337,10 @@ fn request_from(matches: &ArgMatches) -> Result<Request> {
     if template.is_some() && mode != Mode::Edit(Action::Create) {
         bail!("The '--template' option requires '-e create'");
     }
+    let lock_timeout = matches.get_one::<u64>("lock_timeout").copied();
+    if lock_timeout.is_some() && !matches!(mode, Mode::Edit(_)) {
+        bail!("The '--lock-timeout' option requires '-e'");
+    }
     let selection = match (count("all") > 0, groups.first(), names.first()) {
         (true, _, _) => Selection::All,
         (_, Some(group), _) => Selection::Group(group.clone()),
@@ -351,6 +364,7 @@ fn request_from(matches: &ArgMatches) -> Result<Request> {
         operands,
         dry_run,
         template,
+        lock_timeout,
     })
 }
 
@@ -368,6 +382,7 @@ impl Request {
             operands: Vec::new(),
             dry_run: false,
             template: None,
+            lock_timeout: None,
         }
     }
 }

@@ -21,13 +21,24 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
-    match run(std::env::args().collect()) {
+    match arguments().and_then(run) {
         Ok(code) => code,
         Err(error) => {
             report(Level::Fatal, &format!("{error:#}"));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The command line, which must be UTF-8 text.
+fn arguments() -> Result<Vec<String>> {
+    std::env::args_os()
+        .map(|arg| {
+            arg.into_string().map_err(|arg| {
+                anyhow::anyhow!("argument is not UTF-8 text: {:?}", arg.to_string_lossy())
+            })
+        })
+        .collect()
 }
 
 /// Parses the command line and runs the requested mode.
@@ -66,10 +77,13 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
                 assign_group: request.assign_group.clone(),
                 settings: request.operands.clone(),
             };
-            let options = EditOptions {
+            let mut options = EditOptions {
                 template_directory: request.template.as_ref().map(Into::into),
                 ..EditOptions::default()
             };
+            if let Some(seconds) = request.lock_timeout {
+                options.lock_timeout = std::time::Duration::from_secs(seconds);
+            }
             let outcome =
                 lifecycle::run(&primary_dir, &defaults, &edit, &options, request.dry_run)?;
             if request.dry_run {

@@ -3,7 +3,9 @@
 //! in an order where a crash leaves the primary valid and a re-run completes
 //! the job (files, master.cf last; then permissions; then registration).
 
-use super::names::{changed_names, check_assignments, derive_private_path, parse_settings};
+use super::names::{
+    changed_names, check_assignments, check_private_path, derive_private_path, parse_settings,
+};
 use super::protos::{new_main_cf, Prototypes, MASTER_CF_TEMPLATE};
 use super::{plan_directory_lists, require_init, Action, EditOptions, EditRequest, Plan, Step};
 use crate::config::Config;
@@ -25,6 +27,9 @@ pub fn plan(
 ) -> Result<Plan> {
     check_assignments(request)?;
     let mut new = new_instance(registry, defaults, request)?;
+    check_private_path("config_directory", &new.config_directory)?;
+    check_private_path("queue_directory", &new.queue_directory)?;
+    check_private_path("data_directory", &new.data_directory)?;
     let mut claims = registry.claims.clone();
     let name_edits = changed_names(&new, request, &mut claims)?;
     for (param, value) in &name_edits {
@@ -83,6 +88,7 @@ fn new_instance(
         Some(dir) => dir,
         None => derive_private_path("config_directory", &primary.config_directory, name)?,
     };
+    check_private_path("config_directory", &config_directory)?;
     if let Some(owner) = registry.claims.owner(&config_directory) {
         return Err(Error::fatal(format!(
             "new config_directory={config_directory} is already in use by instance {owner}={config_directory}"

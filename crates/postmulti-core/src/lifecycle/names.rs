@@ -114,6 +114,33 @@ pub fn parse_settings(action: Action, settings: &[String]) -> Result<PrivatePath
     Ok(paths)
 }
 
+/// Refuses a private directory path that would corrupt the registry or
+/// name a place other than it seems: white space, commas or control
+/// characters (`multi_instance_directories` is a list), empty, `.` or `..`
+/// components, and a symbolic link where the directory goes.
+pub fn check_private_path(param: &str, path: &str) -> Result<()> {
+    if path.contains(|c: char| c.is_whitespace() || c == ',' || c.is_control()) {
+        return Err(Error::fatal(format!(
+            "{param}={path:?}: white space, commas and control characters are not allowed in an instance directory"
+        )));
+    }
+    if path
+        .split('/')
+        .skip(1)
+        .any(|component| matches!(component, "" | "." | ".."))
+    {
+        return Err(Error::fatal(format!(
+            "{param}={path}: the path must not contain empty, '.' or '..' components"
+        )));
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(Error::fatal(format!(
+            "{param}={path}: is a symbolic link; give the directory it points to, if that is meant"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Splits `name = value` as Postfix's `split_nameval()` does: white space
 /// around both trimmed, the name must be non-empty and free of white space.
 fn split_setting(setting: &str) -> Option<(&str, &str)> {
