@@ -784,27 +784,50 @@ fn print_table(rows: &[Row]) {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "| op | N | ours per instance | real per instance | ours / floor |"
+        "| op | N | ours per instance | ours marginal per instance | real per instance | real marginal per instance | ours / floor |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
-    for row in rows.iter().filter(|r| r.op == "-l" || r.op == "-p status") {
-        let per = |figure: &Figure| match figure {
-            Figure::Time(d) => human(*d / (row.n as u32 + 1)),
-            _ => "-".into(),
-        };
-        let vs_floor = match (&row.ours, row.floor) {
-            (Figure::Time(d), Some(floor)) if !floor.is_zero() => {
-                format!("{:.2}×", d.as_secs_f64() / floor.as_secs_f64())
-            }
-            _ => "-".into(),
-        };
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {vs_floor} |",
-            row.op,
-            row.n,
-            per(&row.ours),
-            per(&row.real)
-        );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+    for op in ["-l", "-p status"] {
+        let mut previous: Option<&Row> = None;
+        for row in rows.iter().filter(|r| r.op == op) {
+            let instances = row.n as u32 + 1;
+            let per = |figure: &Figure| match figure {
+                Figure::Time(d) => human(*d / instances),
+                _ => "-".into(),
+            };
+            // The cost of each instance added since the previous size.
+            let marginal = |pick: fn(&Row) -> &Figure| match (previous, pick(row)) {
+                (Some(before), Figure::Time(now)) => match pick(before) {
+                    Figure::Time(then) if row.n > before.n => {
+                        let added = (row.n - before.n) as f64;
+                        let secs = (now.as_secs_f64() - then.as_secs_f64()) / added;
+                        if secs < 0.0 {
+                            "~0".to_string()
+                        } else {
+                            human(Duration::from_secs_f64(secs))
+                        }
+                    }
+                    _ => "-".into(),
+                },
+                _ => "-".into(),
+            };
+            let vs_floor = match (&row.ours, row.floor) {
+                (Figure::Time(d), Some(floor)) if !floor.is_zero() => {
+                    format!("{:.2}×", d.as_secs_f64() / floor.as_secs_f64())
+                }
+                _ => "-".into(),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {vs_floor} |",
+                row.op,
+                row.n,
+                per(&row.ours),
+                marginal(|r| &r.ours),
+                per(&row.real),
+                marginal(|r| &r.real),
+            );
+            previous = Some(row);
+        }
     }
 }
