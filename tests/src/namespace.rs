@@ -214,10 +214,13 @@ pub struct Step {
 }
 
 impl Step {
-    /// The fatal messages postmulti reported, without any prefix: for the
-    /// real postmulti those it logged (`postmulti[PID]: fatal: MSG`,
-    /// `postfix/postmulti-script[PID]: fatal: MSG`), for ours those on stderr
-    /// (`postmulti: fatal: MSG`).
+    /// The fatal messages postmulti reported, without any prefix, read where
+    /// the namespace's `/usr/sbin/postmulti` puts them: in a
+    /// [`Flavour::Real`] namespace those logged (`postmulti[PID]: fatal:
+    /// MSG`, `postfix/postmulti-script[PID]: fatal: MSG`), in a
+    /// [`Flavour::Ours`] one those on stderr (`postmulti: fatal: MSG`). A
+    /// step that calls `$REAL` or `$OURS` explicitly should use
+    /// [`Step::syslog_fatals`] or [`Step::stderr_fatals`] instead.
     pub fn fatals(&self) -> Vec<String> {
         match self.flavour {
             Some(Flavour::Real) => self.syslog_fatals(),

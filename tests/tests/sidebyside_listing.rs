@@ -139,13 +139,13 @@ fn every_option_error_matches_the_real_postmulti() {
     {
         let real = world.step(&format!("real {name}"));
         let ours = world.step(&format!("ours {name}"));
-        let real_fatals = real.fatals();
+        let real_fatals = real.syslog_fatals();
         assert_eq!(
             real.status, 1,
             "real postmulti {args} did not fail:\n{real}"
         );
         assert_eq!(real_fatals.len(), 1, "real postmulti {args}:\n{real}");
-        let ours_fatals = ours.fatals();
+        let ours_fatals = ours.stderr_fatals();
         if ours.status != 1 || ours_fatals != real_fatals || !ours.stdout.is_empty() {
             failures.push(format!(
                 "postmulti {args}:\n  real (exit {}): {real_fatals:?}\n  ours (exit {}): {ours_fatals:?}, stdout {:?}",
