@@ -4,7 +4,9 @@
 //! Every write goes to a fresh temp file (`.<name>.tmp<pid>.<n>`, created
 //! with `O_EXCL`) next to the target, which is then renamed over the target.
 //! A reader, or a crash, therefore sees the old file or the new one, never a
-//! mix, and a failed write leaves no temp file behind. When the target is a
+//! mix, and a failed write leaves no temp file behind; temp files of the
+//! same target left by a writer that was killed (its pid is gone) are
+//! removed by the next write. When the target is a
 //! symbolic link, the rename replaces the link itself, not the file it
 //! points to.
 
@@ -94,6 +96,7 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 // Fills a temp file next to `path` with `fill`, then renames it over `path`.
 fn replace_with(path: &Path, fill: impl FnOnce(&mut File) -> io::Result<()>) -> Result<()> {
     let dir = parent_dir(path);
+    remove_stale_temps(path);
     let (temp_path, mut file) = create_temp(path).map_err(|e| Error::io(path, e))?;
     let written = fill(&mut file)
         .and_then(|()| file.sync_all())
@@ -134,6 +137,33 @@ fn create_temp(path: &Path) -> io::Result<(PathBuf, File)> {
     Err(last_error.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists)))
 }
 
+// Removes the temp files of `path` whose writer process no longer exists
+// (killed before it could rename or unlink them). Best effort.
+fn remove_stale_temps(path: &Path) {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return;
+    };
+    let prefix = format!(".{name}.tmp");
+    let Ok(entries) = std::fs::read_dir(parent_dir(path)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('.').next().and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        let gone = pid > 0
+            && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
+                == Err(nix::errno::Errno::ESRCH);
+        if gone {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 // Gives `file` the owner `uid:gid`, calling fchown only when that changes it.
 fn set_owner(file: &File, uid: u32, gid: u32) -> io::Result<()> {
     let current = file.metadata()?;
@@ -155,6 +185,26 @@ fn parent_dir(path: &Path) -> &Path {
 mod tests {
     use super::*;
     use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn temps_of_dead_writers_are_removed_by_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("main.cf");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let stale = dir.path().join(format!(".main.cf.tmp{dead}.0"));
+        let live = dir
+            .path()
+            .join(format!(".main.cf.tmp{}.999", std::process::id()));
+        let other = dir.path().join(format!(".master.cf.tmp{dead}.0"));
+        for path in [&stale, &live, &other] {
+            std::fs::write(path, "").unwrap();
+        }
+        write_atomic(&target, b"x = 1\n", FileMeta::default()).unwrap();
+        assert!(!stale.exists());
+        assert!(live.exists() && other.exists());
+    }
 
     // The names in `dir`, sorted.
     fn names(dir: &Path) -> Vec<String> {

@@ -3,8 +3,10 @@
 //!
 //! The pid file holds the pid as space-padded text. The pid counts as
 //! running when `kill(pid, 0)` finds the process (success or `EPERM`) and,
-//! where `/proc` is mounted, the process is named `master`, so that a pid
-//! recycled by another program after a crash is not taken for Postfix.
+//! where `/proc` is mounted, the process is named `master` and is not a
+//! zombie, so that a pid recycled by another program after a crash, or a
+//! master that exited but was not yet reaped (as in a container whose init
+//! does not reap), is not taken for a running Postfix.
 
 use nix::errno::Errno;
 use nix::sys::signal::kill;
@@ -31,10 +33,18 @@ pub fn master_pid(queue_directory: &Path) -> Option<i32> {
     is_master(pid).then_some(pid)
 }
 
-// Whether live process `pid` is a master daemon (unknowable without /proc: yes).
+// Whether live process `pid` is a master daemon that has not exited
+// (unknowable without /proc: yes).
 fn is_master(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
-        Ok(comm) => comm.trim_end_matches('\n') == MASTER_NAME,
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // "PID (COMM) STATE ...": COMM may hold spaces and parentheses.
+        Ok(stat) => match (stat.find('('), stat.rfind(')')) {
+            (Some(open), Some(close)) if open < close => {
+                &stat[open + 1..close] == MASTER_NAME
+                    && !stat[close + 1..].trim_start().starts_with(['Z', 'X'])
+            }
+            _ => false,
+        },
         Err(_) => !Path::new("/proc/self").exists(),
     }
 }
@@ -117,5 +127,23 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!(found, Some(pid));
+    }
+
+    #[test]
+    fn exited_but_unreaped_master_is_not_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = spawn_master(dir.path(), "0");
+        let pid = i32::try_from(child.id()).unwrap();
+        // Not reaped yet: a zombie still named master.
+        while !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap()
+            .contains(") Z")
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let queue = queue_with_pid_file(&format!("{pid:>11}\n"));
+        let found = master_pid(queue.path());
+        child.wait().unwrap();
+        assert_eq!(found, None);
     }
 }

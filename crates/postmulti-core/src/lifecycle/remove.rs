@@ -3,8 +3,11 @@
 //! else: no recursive delete, only `rmdir` of known directories and `unlink`
 //! of exactly main.cf and master.cf.
 
+use super::names::derive_private_path;
 use super::{plan_directory_lists, require_init, select_existing, Action, EditRequest, Plan, Step};
-use crate::registry::Registry;
+use crate::maincf::MainCf;
+use crate::registry::{split_list, Registry};
+use crate::select::Selection;
 use crate::status::master_pid;
 use crate::{Error, Result};
 use std::path::Path;
@@ -17,7 +20,10 @@ const QUEUE_SUBDIRS: &[&str] = &[
 
 /// Plans deport or destroy of the instance `-i` selects.
 pub fn plan(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
-    let target = select_existing(registry, &request.selection)?;
+    let target = match select_existing(registry, &request.selection) {
+        Ok(target) => target,
+        Err(error) => return interrupted_destroy(registry, request).ok_or(error),
+    };
     if target.primary {
         return Err(Error::fatal("Cannot remove the primary instance"));
     }
@@ -45,13 +51,9 @@ pub fn plan(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
         .filter(|dir| *dir != target.config_directory)
         .collect();
     let mut plan = Plan::default();
-    plan_directory_lists(
-        &mut plan,
-        registry,
-        dirs,
-        &target.config_directory,
-        !destroy,
-    );
+    // Destroy removes everything but main.cf before it unregisters the
+    // instance, so that a destroy cut short is still registered, with its
+    // main.cf, and running it again finishes the job.
     if destroy {
         let queue = Path::new(&target.queue_directory);
         for subdir in QUEUE_SUBDIRS {
@@ -62,9 +64,54 @@ pub fn plan(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
         plan.steps.push(Step::RemoveDir(queue.into()));
         plan.steps
             .push(Step::RemoveFile(config_dir.join("master.cf")));
+    }
+    plan_directory_lists(
+        &mut plan,
+        registry,
+        dirs,
+        &target.config_directory,
+        !destroy,
+    );
+    if destroy {
         plan.steps
             .push(Step::RemoveFile(config_dir.join("main.cf")));
         plan.steps.push(Step::RemoveDir(config_dir.into()));
     }
     Ok(plan)
+}
+
+/// Finishes a destroy that was cut short after it unregistered the instance
+/// and before it removed its main.cf: `-i NAME` then names no registered
+/// instance, but NAME's default configuration directory is listed nowhere,
+/// has no master.cf any more, and holds a main.cf naming NAME. Only that
+/// main.cf and the then empty directory are removed.
+fn interrupted_destroy(registry: &Registry<'_>, request: &EditRequest) -> Option<Plan> {
+    let Selection::Name(name) = &request.selection else {
+        return None;
+    };
+    if request.action != Action::Destroy || name.contains('/') || name == "-" {
+        return None;
+    }
+    let primary = registry.primary();
+    let dir =
+        derive_private_path("config_directory", &primary.config_directory, Some(name)).ok()?;
+    let listed = |param: &str| {
+        split_list(registry.primary_config.explicit(param).unwrap_or("")).contains(&dir)
+    };
+    if listed("multi_instance_directories") || listed("alternate_config_directories") {
+        return None;
+    }
+    let config_dir = Path::new(&dir);
+    if config_dir.join("master.cf").exists() {
+        return None;
+    }
+    let main_cf = MainCf::read(&config_dir.join("main.cf")).ok()?;
+    if main_cf.get("multi_instance_name") != Some(name.as_str()) {
+        return None;
+    }
+    let mut plan = Plan::default();
+    plan.steps
+        .push(Step::RemoveFile(config_dir.join("main.cf")));
+    plan.steps.push(Step::RemoveDir(config_dir.into()));
+    Some(plan)
 }
