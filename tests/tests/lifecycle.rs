@@ -10,8 +10,8 @@
 //! expected bytes are made by running the real `postconf` the same way.
 
 use postmulti_e2e::sandbox::{
-    assert_success, entry, listing_line, owner_and_mode, require_root_and_postfix, stderr, stdout,
-    FakeMaster, Sandbox,
+    assert_fatal, assert_success, entry, listing_line, owner_and_mode, require_root_and_postfix,
+    stderr, stdout, FakeMaster, Sandbox,
 };
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -752,6 +752,38 @@ fn destroy_removes_what_create_made() {
                 || d.starts_with("changed lib:")),
         "{differences:#?}"
     );
+}
+
+#[test]
+fn destroy_cut_short_after_unregistering_is_finished_by_a_rerun() {
+    if !require_root_and_postfix("destroy_cut_short_after_unregistering_is_finished_by_a_rerun") {
+        return;
+    }
+    let sandbox = with_instance("out");
+    // What a destroy killed between unregistering and removing main.cf
+    // leaves: an unlisted directory holding only main.cf.
+    std::fs::remove_file(sandbox.path("etc/postfix-out/master.cf")).unwrap();
+    for dir in ["spool/postfix-out", "lib/postfix-out"] {
+        std::fs::remove_dir_all(sandbox.path(dir)).unwrap();
+    }
+    let primary = sandbox.main_cf().replace(
+        &format!(
+            "multi_instance_directories = {}",
+            sandbox.expand("@ROOT@/etc/postfix-out")
+        ),
+        "multi_instance_directories =",
+    );
+    sandbox.write("etc/postfix/main.cf", &primary);
+    assert!(!sandbox.main_cf().contains("postfix-out"), "unregistered");
+    assert_success(&sandbox.run(&["-e", "destroy", "-i", "postfix-out"]));
+    assert!(!sandbox.path("etc/postfix-out").exists());
+    // Nothing left to finish: the usual refusal, nothing changed.
+    let before = sandbox.snapshot();
+    assert_fatal(
+        &sandbox.run(&["-e", "destroy", "-i", "postfix-out"]),
+        "No instance named postfix-out",
+    );
+    sandbox.assert_unchanged(&before);
 }
 
 #[test]
