@@ -116,6 +116,20 @@ pub fn instance_entries(meta_directory: &Path, ctx: &PermContext) -> Result<Vec<
     Ok(entries)
 }
 
+/// The non-shared entries for the instance whose main.cf is `config`, with
+/// `$queue_directory`, `$mail_owner` and the others resolved as that
+/// main.cf (or, where it is silent, the compiled-in defaults) gives them.
+pub fn instance_entries_for(config: &crate::config::Config<'_>) -> Result<Vec<PermEntry>> {
+    let ctx = PermContext {
+        config_directory: config.dir().into(),
+        queue_directory: config.expanded("queue_directory")?.into(),
+        data_directory: config.expanded("data_directory")?.into(),
+        mail_owner: config.expanded("mail_owner")?,
+        setgid_group: config.expanded("setgid_group")?,
+    };
+    instance_entries(Path::new(&config.expanded("meta_directory")?), &ctx)
+}
+
 /// Applies `entries` like `post-install create-missing set-permissions`:
 /// creates missing `c` directories, then sets owner, group and mode of every
 /// entry. Owners are resolved by name through the user and group

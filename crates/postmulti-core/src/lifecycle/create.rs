@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::defaults::Defaults;
 use crate::fsutil::FileMeta;
 use crate::instance::Instance;
-use crate::perms::{instance_entries, PermContext, PermEntry};
+use crate::perms::instance_entries_for;
 use crate::registry::{instance_from_config, Registry};
 use crate::select::Selection;
 use crate::{Error, Result};
@@ -68,8 +68,9 @@ pub fn plan(
         }
         plan_new_files(&mut plan, registry, &new, &name_edits, options)?
     };
-    plan.steps
-        .push(Step::SetPermissions(permission_entries(&instance_config)?));
+    plan.steps.push(Step::SetPermissions(instance_entries_for(
+        &instance_config,
+    )?));
     plan_registration(&mut plan, registry, &new, position);
     Ok(plan)
 }
@@ -207,19 +208,6 @@ fn plan_new_files<'d>(
         },
     });
     Config::from_doc(&new.config_directory, doc, primary.defaults())
-}
-
-/// The `postfix-files` entries for the instance, as its own main.cf
-/// (planned or existing) resolves them.
-fn permission_entries(config: &Config<'_>) -> Result<Vec<PermEntry>> {
-    let ctx = PermContext {
-        config_directory: config.dir().into(),
-        queue_directory: config.expanded("queue_directory")?.into(),
-        data_directory: config.expanded("data_directory")?.into(),
-        mail_owner: config.expanded("mail_owner")?,
-        setgid_group: config.expanded("setgid_group")?,
-    };
-    instance_entries(Path::new(&config.expanded("meta_directory")?), &ctx)
 }
 
 /// Plans the registration: the new `multi_instance_directories` and the
