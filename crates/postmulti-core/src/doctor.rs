@@ -63,12 +63,26 @@ pub fn examine(
             message,
         })
     };
+    // A broken instance can be selected only by -a (the default) or its
+    // path, as with -l.
+    let broken_selected = |broken: &crate::instance::BrokenInstance| match &selection {
+        Selection::Name(name) => *name == broken.config_directory,
+        Selection::Group(_) => false,
+        Selection::All | Selection::Unspecified => true,
+    };
+    if !registry.instances.iter().any(|i| selection.matches(i))
+        && !registry.broken.iter().any(broken_selected)
+    {
+        return Err(crate::Error::fatal("No matching instances"));
+    }
     for broken in &registry.broken {
-        finding(
-            Severity::Error,
-            &broken.config_directory,
-            broken.reason.clone(),
-        );
+        if broken_selected(broken) {
+            finding(
+                Severity::Error,
+                &broken.config_directory,
+                broken.reason.clone(),
+            );
+        }
     }
     let alternates = split_list(
         registry
@@ -76,13 +90,20 @@ pub fn examine(
             .explicit("alternate_config_directories")
             .unwrap_or(""),
     );
+    // Every usable instance takes part in the pair checks, so that a
+    // selected instance is compared with the unselected ones too.
     let mut configs = Vec::new();
-    for instance in registry.instances.iter().filter(|i| selection.matches(i)) {
+    for instance in &registry.instances {
         let dir = instance.config_directory.as_str();
         let config = match instance.primary {
             true => registry.primary_config.clone(),
             false => Config::load(dir, defaults)?,
         };
+        let selected = selection.matches(instance);
+        configs.push((instance, config, selected));
+    }
+    for (instance, config, _) in configs.iter().filter(|(_, _, selected)| *selected) {
+        let dir = instance.config_directory.as_str();
         for file in ["main.cf", "master.cf"] {
             if !Path::new(dir).join(file).is_file() {
                 finding(Severity::Error, dir, format!("{file} is missing"));
@@ -120,10 +141,9 @@ pub fn examine(
                 format!("disabled, but running (master pid {pid}): postmulti will not stop it"),
             );
         }
-        for (severity, message) in permission_findings(&config)? {
+        for (severity, message) in permission_findings(config)? {
             finding(severity, dir, message);
         }
-        configs.push((instance, config));
     }
     for (severity, dir, message) in pair_findings(&configs)? {
         finding(severity, &dir, message);
@@ -132,7 +152,8 @@ pub fn examine(
 }
 
 /// Missing private directories, and owners or modes other than
-/// `postfix-files` gives.
+/// `postfix-files` gives. Below a missing directory only the directory
+/// itself is reported.
 fn permission_findings(config: &Config<'_>) -> Result<Vec<(Severity, String)>> {
     let ctx = PermContext {
         config_directory: config.dir().into(),
@@ -142,7 +163,18 @@ fn permission_findings(config: &Config<'_>) -> Result<Vec<(Severity, String)>> {
         setgid_group: config.expanded("setgid_group")?,
     };
     let entries = instance_entries(Path::new(&config.expanded("meta_directory")?), &ctx)?;
-    Ok(entries.iter().filter_map(permission_finding).collect())
+    let mut missing: Vec<&Path> = Vec::new();
+    let mut findings = Vec::new();
+    for entry in &entries {
+        if missing.iter().any(|dir| entry.path.starts_with(dir)) {
+            continue;
+        }
+        if entry.is_dir && std::fs::symlink_metadata(&entry.path).is_err() {
+            missing.push(&entry.path);
+        }
+        findings.extend(permission_finding(entry));
+    }
+    Ok(findings)
 }
 
 /// What is wrong with one entry's file, if anything.
@@ -184,45 +216,58 @@ fn permission_finding(entry: &PermEntry) -> Option<(Severity, String)> {
     })
 }
 
-/// Findings about pairs of instances: shared syslog names, and enabled
-/// instances whose inet services would bind the same address and port.
-fn pair_findings(configs: &[(&Instance, Config<'_>)]) -> Result<Vec<(Severity, String, String)>> {
+/// Findings about pairs of instances of which at least one is selected:
+/// shared syslog names, and enabled instances whose inet services would
+/// bind the same address and port. Each is reported on the later instance
+/// of the pair.
+fn pair_findings(
+    configs: &[(&Instance, Config<'_>, bool)],
+) -> Result<Vec<(Severity, String, String)>> {
     let mut findings = Vec::new();
-    let mut syslog_names: HashMap<String, &str> = HashMap::new();
-    let mut endpoints: HashMap<(String, String), &str> = HashMap::new();
-    for (instance, config) in configs {
+    let mut syslog_names: HashMap<String, (&str, bool)> = HashMap::new();
+    let mut endpoints: Vec<((String, String), &str, bool)> = Vec::new();
+    for (instance, config, selected) in configs {
         let dir = instance.config_directory.as_str();
         let syslog_name = config.expanded("syslog_name")?;
         match syslog_names.get(&syslog_name) {
-            Some(other) => findings.push((
-                Severity::Warning,
-                dir.to_string(),
-                format!("syslog_name {syslog_name} is also used by {other}: their logs cannot be told apart"),
-            )),
+            Some(&(other, other_selected)) => {
+                if *selected || other_selected {
+                    findings.push((
+                        Severity::Warning,
+                        dir.to_string(),
+                        format!(
+                            "syslog_name {syslog_name} is also used by {other}: \
+                             their logs cannot be told apart"
+                        ),
+                    ))
+                }
+            }
             None => {
-                syslog_names.insert(syslog_name, dir);
+                syslog_names.insert(syslog_name, (dir, *selected));
             }
         }
         if !instance.enabled {
             continue;
         }
         for endpoint in inet_endpoints(config)? {
-            let clash = endpoints.iter().find(|((address, port), _)| {
+            let clash = endpoints.iter().find(|((address, port), _, _)| {
                 *port == endpoint.1
                     && (*address == endpoint.0 || address == "*" || endpoint.0 == "*")
             });
             match clash {
-                Some((_, other)) => findings.push((
-                    Severity::Error,
-                    dir.to_string(),
-                    format!(
-                        "inet service {}:{} would also be bound by {other}",
-                        endpoint.0, endpoint.1
-                    ),
-                )),
-                None => {
-                    endpoints.insert(endpoint, dir);
+                Some(&(_, other, other_selected)) => {
+                    if *selected || other_selected {
+                        findings.push((
+                            Severity::Error,
+                            dir.to_string(),
+                            format!(
+                                "inet service {}:{} would also be bound by {other}",
+                                endpoint.0, endpoint.1
+                            ),
+                        ))
+                    }
                 }
+                None => endpoints.push((endpoint, dir, *selected)),
             }
         }
     }
@@ -230,8 +275,8 @@ fn pair_findings(configs: &[(&Instance, Config<'_>)]) -> Result<Vec<(Severity, S
 }
 
 /// The (address, port) pairs an instance's master.cf inet services listen
-/// on, `*` for every address; none when `master_service_disable` turns
-/// them off.
+/// on, `*` for every address; none for a service `master_service_disable`
+/// turns off.
 fn inet_endpoints(config: &Config<'_>) -> Result<Vec<(String, String)>> {
     let disabled = split_list(&config.expanded("master_service_disable")?);
     let interfaces = split_list(&config.expanded("inet_interfaces")?);
@@ -255,10 +300,7 @@ fn inet_endpoints(config: &Config<'_>) -> Result<Vec<(String, String)>> {
             continue;
         }
         let service = fields[0];
-        if disabled
-            .iter()
-            .any(|d| d == "inet" || d == service || *d == format!("{service}/inet"))
-        {
+        if service_disabled(&disabled, service, "inet") {
             continue;
         }
         match service.rsplit_once(':') {
@@ -275,6 +317,27 @@ fn inet_endpoints(config: &Config<'_>) -> Result<Vec<(String, String)>> {
     Ok(endpoints)
 }
 
+/// Whether the matchlist `master_service_disable` turns off the master.cf
+/// service `name` of type `kind`: its patterns are service types and
+/// `name/type` pairs (Postfix 2.6 to 2.10 wrote `name.type`), `!pattern`
+/// excludes, and the first matching pattern decides.
+fn service_disabled(patterns: &[String], name: &str, kind: &str) -> bool {
+    for pattern in patterns {
+        let (negated, pattern) = match pattern.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, pattern.as_str()),
+        };
+        let matches = pattern.eq_ignore_ascii_case(kind)
+            || [format!("{name}/{kind}"), format!("{name}.{kind}")]
+                .iter()
+                .any(|pair| pattern.eq_ignore_ascii_case(pair));
+        if matches {
+            return !negated;
+        }
+    }
+    false
+}
+
 /// A port as a number where its service name is a well-known mail port.
 fn port_number(port: &str) -> String {
     match port {
@@ -285,4 +348,29 @@ fn port_number(port: &str) -> String {
         other => other,
     }
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(text: &str) -> Vec<String> {
+        split_list(text)
+    }
+
+    #[test]
+    fn master_service_disable_is_a_first_match_list() {
+        assert!(!service_disabled(&list(""), "smtp", "inet"));
+        assert!(service_disabled(&list("inet"), "smtp", "inet"));
+        assert!(service_disabled(&list("smtp/inet"), "smtp", "inet"));
+        assert!(service_disabled(&list("smtp.inet"), "smtp", "inet"));
+        assert!(!service_disabled(&list("smtp/inet"), "submission", "inet"));
+        // A bare service name is no service type.
+        assert!(!service_disabled(&list("smtp"), "smtp", "inet"));
+        assert!(!service_disabled(&list("unix"), "smtp", "inet"));
+        // Exclusions: everything but foo.
+        assert!(!service_disabled(&list("!foo/inet, inet"), "foo", "inet"));
+        assert!(service_disabled(&list("!foo/inet, inet"), "smtp", "inet"));
+        assert!(service_disabled(&list("INET"), "smtp", "inet"));
+    }
 }

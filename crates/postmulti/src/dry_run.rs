@@ -30,12 +30,25 @@ pub fn describe(plan: &Plan) -> String {
                     .to_string();
                 writeln!(out, "would {verb} {label}:\n{diff}")
             }
-            Step::CopyFile { from, to } => writeln!(
-                out,
-                "would copy {} to {} (mode and times kept)",
-                from.display(),
-                to.display()
-            ),
+            Step::CopyFile { from, to } => {
+                let label = to.display().to_string();
+                let _ = write!(
+                    out,
+                    "would copy {} to {label} (mode and times kept)",
+                    from.display()
+                );
+                match std::fs::read(from) {
+                    Ok(bytes) => {
+                        let new_text = String::from_utf8_lossy(&bytes);
+                        let diff = TextDiff::from_lines("", new_text.as_ref())
+                            .unified_diff()
+                            .header("/dev/null", &label)
+                            .to_string();
+                        writeln!(out, ":\n{diff}")
+                    }
+                    Err(_) => writeln!(out),
+                }
+            }
             Step::SetPermissions(entries) => {
                 for entry in entries {
                     let _ = writeln!(out, "{}", describe_permission(entry));
