@@ -13,8 +13,9 @@ pub fn describe(plan: &Plan) -> String {
         let _ = match step {
             Step::MakeDir { path, mode } => writeln!(
                 out,
-                "would create directory {} (mode {mode:04o}, with missing parents)",
-                path.display()
+                "would create directory {} (mode {mode:04o}, owner {}, with missing parents)",
+                path.display(),
+                creator()
             ),
             Step::WriteFile { path, old, new, .. } => {
                 let old_text = String::from_utf8_lossy(old.as_deref().unwrap_or_default());
@@ -62,6 +63,21 @@ pub fn describe(plan: &Plan) -> String {
         };
     }
     out
+}
+
+/// `USER:GROUP` of the directories this process creates (its effective
+/// ids, by name where they have one).
+fn creator() -> String {
+    use nix::unistd::{getegid, geteuid, Group, User};
+    let user = User::from_uid(geteuid())
+        .ok()
+        .flatten()
+        .map_or_else(|| geteuid().to_string(), |user| user.name);
+    let group = Group::from_gid(getegid())
+        .ok()
+        .flatten()
+        .map_or_else(|| getegid().to_string(), |group| group.name);
+    format!("{user}:{group}")
 }
 
 /// One `postfix-files` entry as it would be applied.
