@@ -39,9 +39,6 @@ const PRIVATE_QUEUE_SUBDIRS: &[&str] = &[
     "saved", "trace",
 ];
 
-/// The advice that ends each permission finding.
-const PERMISSION_ADVICE: &str = "(run postmulti -e create again or postfix set-permissions)";
-
 /// A sandbox where `postmulti -e init` has run.
 fn initialized() -> Sandbox {
     let sandbox = Sandbox::new();
@@ -105,7 +102,7 @@ fn set_param(sandbox: &Sandbox, main_cf: &str, name: &str, value: Option<&str>) 
         .lines()
         .filter(|line| {
             line.split_once('=')
-                .map_or(true, |(key, _)| key.trim() != name || line.starts_with(' '))
+                .is_none_or(|(key, _)| key.trim() != name || line.starts_with(' '))
         })
         .map(|line| format!("{line}\n"))
         .collect();
@@ -366,23 +363,20 @@ struct DryRun {
 /// Reads a dry run's output, panicking at a line it does not understand.
 fn parse_dry_run(out: &str) -> DryRun {
     let mut dry = DryRun::default();
-    let mut lines = out.lines().peekable();
+    let mut lines = out.lines();
     while let Some(line) = lines.next() {
         let file = if let Some(rest) = line.strip_prefix("would copy ") {
             let to = rest.split(" to ").nth(1).expect("copy destination");
             Some(to.trim_end_matches(" (mode and times kept):"))
-        } else if let Some(rest) = line
-            .strip_prefix("would edit ")
-            .or(line.strip_prefix("would create "))
-            .filter(|rest| !rest.starts_with("directory "))
-        {
-            Some(rest.strip_suffix(':').expect("a diff header ends with ':'"))
         } else {
-            None
+            line.strip_prefix("would edit ")
+                .or(line.strip_prefix("would create "))
+                .filter(|rest| !rest.starts_with("directory "))
+                .map(|rest| rest.strip_suffix(':').expect("a diff header ends with ':'"))
         };
         if let Some(file) = file {
             let mut diff = String::new();
-            while let Some(next) = lines.next() {
+            for next in lines.by_ref() {
                 if next.is_empty() {
                     break;
                 }
@@ -629,8 +623,7 @@ fn dry_run_of_every_action_tells_what_the_real_run_does() {
     // The primary's main.cf is edited last.
     let last_header = out
         .lines()
-        .filter(|line| line.starts_with("would "))
-        .last()
+        .rfind(|line| line.starts_with("would "))
         .unwrap();
     assert_eq!(last_header, format!("would edit {primary_main_cf}:"));
 
@@ -816,6 +809,7 @@ fn doctor_queue_and_data_directories() {
     let sandbox = two_instances();
     let root = sandbox.root_str().to_string();
     let (a, b) = (dir(&sandbox, "postfix-a"), dir(&sandbox, "postfix-b"));
+    let advice = |dir: &str| format!("(postfix -c {dir} set-permissions fixes it)");
     let chmod = |relative: &str, mode: u32| {
         std::fs::set_permissions(sandbox.path(relative), PermissionsExt::from_mode(mode)).unwrap()
     };
@@ -823,8 +817,20 @@ fn doctor_queue_and_data_directories() {
         std::os::unix::fs::chown(sandbox.path(relative), uid, gid).unwrap()
     };
 
-    // A missing queue subdirectory.
+    // A missing queue subdirectory: postfix start makes it, so a warning
+    // while the instance is stopped, an error while it runs.
     std::fs::remove_dir(sandbox.path("spool/postfix-a/hold")).unwrap();
+    assert_eq!(
+        doctor(&sandbox, &[]),
+        (
+            Some(0),
+            vec![format!(
+                "warning: {a}: {root}/spool/postfix-a/hold is missing (postfix start creates it)"
+            )]
+        )
+    );
+    let master = FakeMaster::start(sandbox.root(), &sandbox.path("spool/postfix-a"));
+    assert_success(&sandbox.run(&["-i", "a", "-e", "enable"]));
     assert_eq!(
         doctor(&sandbox, &[]),
         (
@@ -834,6 +840,7 @@ fn doctor_queue_and_data_directories() {
             )]
         )
     );
+    drop(master);
     // A missing queue directory: one line, not one per subdirectory.
     std::fs::rename(
         sandbox.path("spool/postfix-a"),
@@ -843,8 +850,10 @@ fn doctor_queue_and_data_directories() {
     assert_eq!(
         doctor(&sandbox, &[]),
         (
-            Some(1),
-            vec![format!("error: {a}: {root}/spool/postfix-a is missing")]
+            Some(0),
+            vec![format!(
+                "warning: {a}: {root}/spool/postfix-a is missing (postfix start creates it)"
+            )]
         )
     );
     std::fs::rename(
@@ -862,34 +871,62 @@ fn doctor_queue_and_data_directories() {
     assert_eq!(
         doctor(&sandbox, &[]),
         (
-            Some(1),
-            vec![format!("error: {b}: {root}/lib/postfix-b is missing")]
+            Some(0),
+            vec![format!(
+                "warning: {b}: {root}/lib/postfix-b is missing (postfix start creates it)"
+            )]
         )
     );
     std::fs::create_dir(sandbox.path("lib/postfix-b")).unwrap();
     chown("lib/postfix-b", Some(uid_of("postfix")), Some(0));
+    chmod("lib/postfix-b", 0o700);
+    assert_clean(&sandbox, &[]);
 
-    // Wrong mode, owner and group.
+    // Debian's own modes: maildrop sticky, public set-gid, are fine.
+    chmod("spool/postfix-b/maildrop", 0o1730);
+    chmod("spool/postfix-b/public", 0o2710);
+    assert_clean(&sandbox, &[]);
+
+    // More open than postfix-files: a warning; less open, or a wrong owner
+    // or group: an error.
     chmod("lib/postfix-b", 0o755);
-    chown("spool/postfix-a/public", Some(0), None);
-    chown("spool/postfix-b/maildrop", None, Some(0));
-    chmod("spool/postfix-b/maildrop", 0o1733);
     assert_eq!(
         doctor(&sandbox, &[]),
         (
-            Some(1),
-            vec![
-                format!(
-                    "error: {a}: {root}/spool/postfix-a/public: owner uid 0, not postfix {PERMISSION_ADVICE}"
-                ),
-                format!("error: {b}: {root}/lib/postfix-b: mode 0755, not 0700 {PERMISSION_ADVICE}"),
-                format!(
-                    "error: {b}: {root}/spool/postfix-b/maildrop: mode 1733, not 0730, group gid 0, not postdrop {PERMISSION_ADVICE}"
-                ),
-            ]
+            Some(0),
+            vec![format!(
+                "warning: {b}: {root}/lib/postfix-b: mode 0755, not 0700 {}",
+                advice(&b)
+            )]
         )
     );
-    assert_eq!(doctor(&sandbox, &["-g", "mta"]).1.len(), 1);
+    chmod("lib/postfix-b", 0o500);
+    chown("spool/postfix-a/public", Some(0), None);
+    chown("spool/postfix-b/maildrop", None, Some(0));
+    chmod("spool/postfix-b/maildrop", 0o1733);
+    let expected = vec![
+        format!(
+            "error: {a}: {root}/spool/postfix-a/public: owner uid 0, not postfix {}",
+            advice(&a)
+        ),
+        format!(
+            "error: {b}: {root}/lib/postfix-b: mode 0500, not 0700 {}",
+            advice(&b)
+        ),
+        format!(
+            "error: {b}: {root}/spool/postfix-b/maildrop: mode 1733, not 0730, group gid 0, not postdrop {}",
+            advice(&b)
+        ),
+    ];
+    assert_eq!(doctor(&sandbox, &[]), (Some(1), expected.clone()));
+    assert_eq!(
+        doctor(&sandbox, &["-g", "mta"]),
+        (Some(1), expected[..1].to_vec())
+    );
+    assert_eq!(
+        doctor(&sandbox, &["-i", "b"]),
+        (Some(1), expected[1..].to_vec())
+    );
 }
 
 /// The uid of a user.
@@ -1468,7 +1505,17 @@ step status-stopped postmulti -l --status
         let step = step(name);
         assert_eq!(step.status, 0, "step {name}:\n{step}\n{outcome}");
     }
-    assert_eq!(ok("doctor-stopped"), "", "{outcome}");
+    // The secondaries postmulti made are clean. The primary is Debian's
+    // installation, never started: its data directory may be more open
+    // than postfix-files says (Debian makes it 0755) and some queue
+    // directories may not exist before the first postfix start; warnings
+    // at most.
+    let primary_warnings_only = |text: &str| {
+        text.lines()
+            .all(|line| line.starts_with("warning: /etc/postfix: "))
+    };
+    let before_start = ok("doctor-stopped");
+    assert!(primary_warnings_only(&before_start), "{before_start}");
 
     let pids: Vec<String> = ok("pids").lines().map(str::to_string).collect();
     assert_eq!(pids.len(), 3, "{outcome}");
@@ -1533,7 +1580,9 @@ step status-stopped postmulti -l --status
     assert_eq!(ok("list-ours").lines().count(), 3);
 
     // The running system is clean, and the relay listens.
-    assert_eq!(ok("doctor"), "", "{outcome}");
+    let running = ok("doctor");
+    assert!(primary_warnings_only(&running), "{running}");
+    assert!(!running.contains("is missing"), "{running}");
     assert!(ok("banner").starts_with("220 "), "{outcome}");
 
     // Disabled while its master runs: a warning, exit 0; destroy refused.

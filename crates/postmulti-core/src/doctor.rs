@@ -141,7 +141,7 @@ pub fn examine(
                 format!("disabled, but running (master pid {pid}): postmulti will not stop it"),
             );
         }
-        for (severity, message) in permission_findings(config)? {
+        for (severity, message) in permission_findings(config, running.is_some())? {
             finding(severity, dir, message);
         }
     }
@@ -154,7 +154,17 @@ pub fn examine(
 /// Missing private directories, and owners or modes other than
 /// `postfix-files` gives. Below a missing directory only the directory
 /// itself is reported.
-fn permission_findings(config: &Config<'_>) -> Result<Vec<(Severity, String)>> {
+///
+/// Severities follow what Postfix would make of it: a missing directory
+/// of a stopped instance is a warning (`postfix start` creates it), of a
+/// running one an error; a wrong owner or group, or a mode without a
+/// permission `postfix-files` grants, is an error; a mode with extra
+/// permissions only is a warning. The set-id and sticky bits of a
+/// directory are not compared unless `postfix-files` asks for them:
+/// `chmod` (and so `postfix set-permissions`) keeps set-id bits, and
+/// Debian makes `maildrop` sticky (1730) and `public` set-gid (2710) on
+/// purpose.
+fn permission_findings(config: &Config<'_>, running: bool) -> Result<Vec<(Severity, String)>> {
     let ctx = PermContext {
         config_directory: config.dir().into(),
         queue_directory: config.expanded("queue_directory")?.into(),
@@ -163,57 +173,67 @@ fn permission_findings(config: &Config<'_>) -> Result<Vec<(Severity, String)>> {
         setgid_group: config.expanded("setgid_group")?,
     };
     let entries = instance_entries(Path::new(&config.expanded("meta_directory")?), &ctx)?;
+    let advice = format!("(postfix -c {} set-permissions fixes it)", config.dir());
     let mut missing: Vec<&Path> = Vec::new();
     let mut findings = Vec::new();
     for entry in &entries {
         if missing.iter().any(|dir| entry.path.starts_with(dir)) {
             continue;
         }
-        if entry.is_dir && std::fs::symlink_metadata(&entry.path).is_err() {
-            missing.push(&entry.path);
+        let path = entry.path.display();
+        let meta = match std::fs::symlink_metadata(&entry.path) {
+            Ok(meta) => meta,
+            Err(_) if entry.is_dir => {
+                missing.push(&entry.path);
+                findings.push(match running {
+                    true => (Severity::Error, format!("{path} is missing")),
+                    false => (
+                        Severity::Warning,
+                        format!("{path} is missing (postfix start creates it)"),
+                    ),
+                });
+                continue;
+            }
+            Err(_) => continue,
+        };
+        if let Some((severity, wrong)) = permission_finding(entry, &meta) {
+            findings.push((severity, format!("{path}: {wrong} {advice}")));
         }
-        findings.extend(permission_finding(entry));
     }
     Ok(findings)
 }
 
-/// What is wrong with one entry's file, if anything.
-fn permission_finding(entry: &PermEntry) -> Option<(Severity, String)> {
-    let path = entry.path.display();
-    let meta = match std::fs::symlink_metadata(&entry.path) {
-        Ok(meta) => meta,
-        Err(_) if entry.is_dir => return Some((Severity::Error, format!("{path} is missing"))),
-        Err(_) => return None,
-    };
+/// What is wrong with the owner, group and mode of one existing entry, if
+/// anything, and how serious it is.
+fn permission_finding(entry: &PermEntry, meta: &std::fs::Metadata) -> Option<(Severity, String)> {
     let mut wrong = Vec::new();
-    if meta.mode() & 0o7777 != entry.mode {
-        wrong.push(format!(
-            "mode {:04o}, not {:04o}",
-            meta.mode() & 0o7777,
-            entry.mode
-        ));
+    let mut severity = Severity::Warning;
+    let actual = meta.mode() & 0o7777;
+    let compared = match entry.is_dir {
+        true => actual & (0o777 | entry.mode),
+        false => actual,
+    };
+    if compared != entry.mode {
+        wrong.push(format!("mode {actual:04o}, not {:04o}", entry.mode));
+        if entry.mode & !compared != 0 {
+            severity = Severity::Error;
+        }
     }
     if let Ok(Some(user)) = nix::unistd::User::from_name(&entry.owner) {
         if user.uid.as_raw() != meta.uid() {
             wrong.push(format!("owner uid {}, not {}", meta.uid(), entry.owner));
+            severity = Severity::Error;
         }
     }
     if let Some(group) = &entry.group {
         if let Ok(Some(found)) = nix::unistd::Group::from_name(group) {
             if found.gid.as_raw() != meta.gid() {
                 wrong.push(format!("group gid {}, not {group}", meta.gid()));
+                severity = Severity::Error;
             }
         }
     }
-    (!wrong.is_empty()).then(|| {
-        (
-            Severity::Error,
-            format!(
-                "{path}: {} (run postmulti -e create again or postfix set-permissions)",
-                wrong.join(", ")
-            ),
-        )
-    })
+    (!wrong.is_empty()).then(|| (severity, wrong.join(", ")))
 }
 
 /// Findings about pairs of instances of which at least one is selected:
@@ -372,5 +392,50 @@ mod tests {
         assert!(!service_disabled(&list("!foo/inet, inet"), "foo", "inet"));
         assert!(service_disabled(&list("!foo/inet, inet"), "smtp", "inet"));
         assert!(service_disabled(&list("INET"), "smtp", "inet"));
+    }
+
+    #[test]
+    fn modes_extra_bits_warn_missing_bits_fail() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let me = nix::unistd::User::from_uid(nix::unistd::geteuid())
+            .unwrap()
+            .unwrap()
+            .name;
+        let entry = |mode| PermEntry {
+            path: dir.path().to_path_buf(),
+            is_dir: true,
+            owner: me.clone(),
+            group: None,
+            mode,
+            create: true,
+            recursive: false,
+        };
+        let finding_with = |actual: u32, wanted: u32| {
+            std::fs::set_permissions(dir.path(), PermissionsExt::from_mode(actual)).unwrap();
+            let meta = std::fs::symlink_metadata(dir.path()).unwrap();
+            permission_finding(&entry(wanted), &meta)
+        };
+        assert_eq!(finding_with(0o700, 0o700), None);
+        // Set-id and sticky bits of a directory are not compared...
+        assert_eq!(finding_with(0o1730, 0o730), None);
+        assert_eq!(finding_with(0o2710, 0o710), None);
+        // ... unless postfix-files asks for them.
+        assert_eq!(
+            finding_with(0o710, 0o2710),
+            Some((Severity::Error, "mode 0710, not 2710".to_string()))
+        );
+        assert_eq!(
+            finding_with(0o755, 0o700),
+            Some((Severity::Warning, "mode 0755, not 0700".to_string()))
+        );
+        assert_eq!(
+            finding_with(0o500, 0o700),
+            Some((Severity::Error, "mode 0500, not 0700".to_string()))
+        );
+        assert_eq!(
+            finding_with(0o1733, 0o730),
+            Some((Severity::Warning, "mode 1733, not 0730".to_string()))
+        );
     }
 }
