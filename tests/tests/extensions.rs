@@ -407,7 +407,8 @@ fn parse_dry_run(out: &str) -> DryRun {
         } else if let Some(path) = line.strip_prefix("would remove file ") {
             dry.removed_files.push(PathBuf::from(path));
         } else if let Some(rest) = line.strip_prefix("would remove directory ") {
-            let path = rest.strip_suffix(" if empty").expect("if empty");
+            let rest = rest.strip_suffix(" if empty").expect("if empty");
+            let path = rest.split_once(" (mode ").map_or(rest, |(path, _)| path);
             dry.removed_dirs.push(PathBuf::from(path));
         } else {
             panic!("unexpected dry-run line {line:?} in:\n{out}");
@@ -663,10 +664,10 @@ fn dry_run_of_every_action_tells_what_the_real_run_does() {
     );
     let out = dry_run_then_real(&sandbox, &["-i", "c", "-e", "destroy"]);
     for needle in [
-        format!("would remove directory {root}/spool/postfix-b/active if empty\n"),
+        format!("would remove directory {root}/spool/postfix-b/active (mode 0700, owner postfix:root) if empty\n"),
         format!("would remove file {root}/etc/postfix-b/master.cf\n"),
         format!("would remove file {root}/etc/postfix-b/main.cf\n"),
-        format!("would remove directory {root}/etc/postfix-b if empty\n"),
+        format!("would remove directory {root}/etc/postfix-b (mode 0755, owner root:root) if empty\n"),
     ] {
         assert!(out.contains(&needle), "{needle:?} not in:\n{out}");
     }

@@ -1036,8 +1036,8 @@ fn dry_run_shows_and_changes_nothing() {
     sandbox.assert_unchanged(&before);
     for needle in [
         format!("would remove file {root}/etc/postfix-out/main.cf\n"),
-        format!("would remove directory {root}/spool/postfix-out/active if empty\n"),
-        format!("would remove directory {root}/etc/postfix-out if empty\n"),
+        format!("would remove directory {root}/spool/postfix-out/active (mode 0700, owner postfix:root) if empty\n"),
+        format!("would remove directory {root}/etc/postfix-out (mode 0755, owner root:root) if empty\n"),
     ] {
         assert!(out.contains(&needle), "{needle:?} not in:\n{out}");
     }

@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::defaults::Defaults;
 use crate::instance::Instance;
-use crate::perms::{instance_entries, PermContext, PermEntry};
+use crate::perms::{instance_entries_for, PermEntry};
 use crate::registry::{split_list, Registry, Strictness};
 use crate::select::Selection;
 use crate::status::master_pid;
@@ -165,14 +165,7 @@ pub fn examine(
 /// Debian makes `maildrop` sticky (1730) and `public` set-gid (2710) on
 /// purpose.
 fn permission_findings(config: &Config<'_>, running: bool) -> Result<Vec<(Severity, String)>> {
-    let ctx = PermContext {
-        config_directory: config.dir().into(),
-        queue_directory: config.expanded("queue_directory")?.into(),
-        data_directory: config.expanded("data_directory")?.into(),
-        mail_owner: config.expanded("mail_owner")?,
-        setgid_group: config.expanded("setgid_group")?,
-    };
-    let entries = instance_entries(Path::new(&config.expanded("meta_directory")?), &ctx)?;
+    let entries = instance_entries_for(config)?;
     let advice = format!("(postfix -c {} set-permissions fixes it)", config.dir());
     let mut missing: Vec<&Path> = Vec::new();
     let mut findings = Vec::new();

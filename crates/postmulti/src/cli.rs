@@ -236,6 +236,19 @@ fn getopt_complaint(error: &clap::Error) -> String {
         Some(ContextValue::String(arg)) => arg.clone(),
         _ => String::new(),
     };
+    // Long options (ours) are named as getopt_long names them.
+    if let Some(long) = arg.strip_prefix("--") {
+        let long = long.split([' ', '=']).next().unwrap_or(long);
+        return match (error.kind(), error.get(ContextKind::InvalidValue)) {
+            (_, Some(ContextValue::String(value))) if !value.is_empty() => {
+                format!("invalid argument '{value}' for '--{long}'")
+            }
+            (clap::error::ErrorKind::InvalidValue | clap::error::ErrorKind::NoEquals, _) => {
+                format!("option '--{long}' requires an argument")
+            }
+            _ => format!("unrecognized option '--{long}'"),
+        };
+    }
     let letter = arg.trim_start_matches('-').chars().next().unwrap_or('?');
     match error.kind() {
         clap::error::ErrorKind::InvalidValue | clap::error::ErrorKind::NoEquals => {

@@ -5,6 +5,7 @@ use postmulti_core::lifecycle::{Plan, Step};
 use postmulti_core::perms::PermEntry;
 use similar::TextDiff;
 use std::fmt::Write;
+use std::os::unix::fs::MetadataExt;
 
 /// What carrying out `plan` would do, one paragraph per step.
 pub fn describe(plan: &Plan) -> String {
@@ -57,26 +58,41 @@ pub fn describe(plan: &Plan) -> String {
                 Ok(())
             }
             Step::RemoveFile(path) => writeln!(out, "would remove file {}", path.display()),
-            Step::RemoveDir(path) => {
-                writeln!(out, "would remove directory {} if empty", path.display())
-            }
+            Step::RemoveDir(path) => match std::fs::symlink_metadata(path) {
+                Ok(meta) => writeln!(
+                    out,
+                    "would remove directory {} (mode {:04o}, owner {}) if empty",
+                    path.display(),
+                    meta.mode() & 0o7777,
+                    owner_names(meta.uid(), meta.gid())
+                ),
+                Err(_) => writeln!(out, "would remove directory {} if empty", path.display()),
+            },
         };
     }
     out
 }
 
 /// `USER:GROUP` of the directories this process creates (its effective
-/// ids, by name where they have one).
+/// ids).
 fn creator() -> String {
-    use nix::unistd::{getegid, geteuid, Group, User};
-    let user = User::from_uid(geteuid())
+    owner_names(
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+    )
+}
+
+/// `USER:GROUP` for numeric ids, by name where they have one.
+fn owner_names(uid: u32, gid: u32) -> String {
+    use nix::unistd::{Gid, Group, Uid, User};
+    let user = User::from_uid(Uid::from_raw(uid))
         .ok()
         .flatten()
-        .map_or_else(|| geteuid().to_string(), |user| user.name);
-    let group = Group::from_gid(getegid())
+        .map_or_else(|| uid.to_string(), |user| user.name);
+    let group = Group::from_gid(Gid::from_raw(gid))
         .ok()
         .flatten()
-        .map_or_else(|| getegid().to_string(), |group| group.name);
+        .map_or_else(|| gid.to_string(), |group| group.name);
     format!("{user}:{group}")
 }
 
