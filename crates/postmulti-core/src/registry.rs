@@ -68,17 +68,37 @@ impl Claims {
     }
 
     /// Claims an instance's name, config, queue and data directories, all or
-    /// nothing.
+    /// nothing: each is checked against earlier claims and the instance's own
+    /// earlier values (in Postfix's order) before any is recorded.
     pub fn claim_instance(&mut self, instance: &Instance) -> Result<()> {
-        let mut trial = self.clone();
         let dir = &instance.config_directory;
+        let mut values: Vec<(&str, &str)> = Vec::with_capacity(4);
         if let Some(name) = &instance.name {
-            trial.claim(dir, "multi_instance_name", name)?;
+            values.push(("multi_instance_name", name));
         }
-        trial.claim(dir, "config_directory", dir)?;
-        trial.claim(dir, "queue_directory", &instance.queue_directory)?;
-        trial.claim(dir, "data_directory", &instance.data_directory)?;
-        *self = trial;
+        values.push(("config_directory", dir));
+        values.push(("queue_directory", &instance.queue_directory));
+        values.push(("data_directory", &instance.data_directory));
+        for (i, &(param, value)) in values.iter().enumerate() {
+            let requestor = format!("{dir}, {param}");
+            let earlier_own = values[..i]
+                .iter()
+                .find(|(_, v)| *v == value)
+                .map(|(p, _)| format!("{dir}, {p}"));
+            match earlier_own.as_deref().or_else(|| self.owner(value)) {
+                Some(owner) if owner != requestor => {
+                    return Err(Error::fatal(format!(
+                        "instance {dir}, {param}={value} conflicts with instance {owner}={value}"
+                    )))
+                }
+                _ => {}
+            }
+        }
+        for (param, value) in values {
+            self.owners
+                .entry(value.to_string())
+                .or_insert_with(|| format!("{dir}, {param}"));
+        }
         Ok(())
     }
 }
