@@ -1,6 +1,14 @@
 //! Compiled-in parameter defaults: what `postconf -d` prints for the installed
 //! Postfix, asked at most once per run and only when a value is needed that no
 //! main.cf sets; built-in fallbacks when Postfix is absent.
+//!
+//! The multi-instance parameters' defaults are fixed by Postfix itself (all
+//! empty, `multi_instance_enable = no`) and answered without asking. The
+//! answer of `postconf -d` is kept in [`CACHE_FILE`], keyed on the identity
+//! of the `postconf` binary (path, device, inode, size, modification time)
+//! and the host name, so a run on an unchanged installation starts no
+//! process at all; a Postfix upgrade replaces the binary and so renews the
+//! cache. Failing to read or write the cache only costs the `postconf` run.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +21,19 @@ pub const DEFAULT_CONFIG_DIRECTORY: &str = "/etc/postfix";
 
 /// Where `postconf` is looked for before `$PATH`.
 const POSTCONF_PATHS: &[&str] = &["/usr/sbin/postconf", "/usr/local/sbin/postconf"];
+
+/// Where the answer of `postconf -d` is kept between runs.
+pub const CACHE_FILE: &str = "/var/cache/postmulti/postconf-defaults";
+
+/// Defaults that do not depend on how Postfix was built.
+const FIXED: &[(&str, &str)] = &[
+    ("alternate_config_directories", ""),
+    ("multi_instance_directories", ""),
+    ("multi_instance_enable", "no"),
+    ("multi_instance_group", ""),
+    ("multi_instance_name", ""),
+    ("multi_instance_wrapper", ""),
+];
 
 /// Postfix 3.7's defaults (as Debian builds it) for the parameters postmulti
 /// itself needs, used when `postconf` cannot be run.
@@ -67,6 +88,11 @@ impl Defaults {
     /// The compiled-in default of `name`, unexpanded, or `None` when Postfix
     /// knows no such parameter.
     pub fn get(&self, name: &str) -> Option<&str> {
+        if let Some((_, value)) = FIXED.iter().find(|(fixed, _)| *fixed == name) {
+            if self.table.get().is_none() {
+                return Some(value);
+            }
+        }
         self.table
             .get_or_init(load_table)
             .get(name)
@@ -74,30 +100,69 @@ impl Defaults {
     }
 }
 
-/// Runs `postconf -d` once and parses its `name = value` lines, falling back
-/// to the built-in table for anything it does not print.
+/// The answer of `postconf -d` (cached, or asked once) parsed from its
+/// `name = value` lines, falling back to the built-in table for anything it
+/// does not print.
 fn load_table() -> HashMap<String, String> {
     let mut table: HashMap<String, String> = BUILTIN
         .iter()
         .map(|(name, value)| (name.to_string(), value.to_string()))
         .collect();
-    if let Some(output) = find_postconf().and_then(|postconf| {
-        Command::new(postconf)
-            .arg("-d")
-            .env_remove("MAIL_CONFIG")
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .output()
-            .ok()
-            .filter(|output| output.status.success())
-    }) {
-        for line in String::from_utf8_lossy(&output.stdout).lines() {
+    let cache = Path::new(CACHE_FILE);
+    if let Some(output) = find_postconf().and_then(|postconf| postconf_defaults(&postconf, cache)) {
+        for line in output.lines() {
             if let Some((name, value)) = line.split_once(" =") {
                 table.insert(name.to_string(), value.trim_start().to_string());
             }
         }
     }
     table
+}
+
+/// What `postconf -d` prints: from the cache when it was written for this
+/// very binary and host, else by running it (and renewing the cache).
+fn postconf_defaults(postconf: &Path, cache: &Path) -> Option<String> {
+    let key = cache_key(postconf)?;
+    if let Ok(text) = std::fs::read_to_string(cache) {
+        if let Some(output) = text.strip_prefix(&key) {
+            return Some(output.to_string());
+        }
+    }
+    let output = Command::new(postconf)
+        .arg("-d")
+        .env_remove("MAIL_CONFIG")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|output| output.status.success())?;
+    let output = String::from_utf8_lossy(&output.stdout).into_owned();
+    if let Some(dir) = cache.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let meta = crate::fsutil::FileMeta {
+        mode: Some(0o644),
+        owner: None,
+    };
+    let _ = crate::fsutil::write_atomic(cache, format!("{key}{output}").as_bytes(), meta);
+    Some(output)
+}
+
+/// The first line of a cache written for `postconf` on this host.
+fn cache_key(postconf: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = postconf.metadata().ok()?;
+    let host = nix::unistd::gethostname().ok()?;
+    Some(format!(
+        "# postconf -d of {} dev {} ino {} size {} mtime {}.{} host {}\n",
+        postconf.display(),
+        meta.dev(),
+        meta.ino(),
+        meta.size(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        host.to_string_lossy()
+    ))
 }
 
 /// The installed `postconf`: a well-known location, else the first on `$PATH`.
@@ -121,4 +186,53 @@ fn is_executable(path: &Path) -> bool {
     path.metadata()
         .map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn postconf_runs_once_per_binary_and_the_cache_answers_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let postconf = dir.path().join("postconf");
+        let count = dir.path().join("count");
+        std::fs::write(
+            &postconf,
+            format!(
+                "#!/bin/sh\necho run >> {}\necho 'queue_directory = /q'\n",
+                count.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&postconf, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cache = dir.path().join("cache/defaults");
+        let runs = || {
+            std::fs::read_to_string(&count)
+                .unwrap_or_default()
+                .lines()
+                .count()
+        };
+        for _ in 0..3 {
+            let output = postconf_defaults(&postconf, &cache).unwrap();
+            assert_eq!(output, "queue_directory = /q\n");
+        }
+        assert_eq!(runs(), 1);
+        // A new binary (here: a new size) renews the cache.
+        let mut script = std::fs::read_to_string(&postconf).unwrap();
+        script.push_str("echo 'data_directory = /d'\n");
+        std::fs::write(&postconf, script).unwrap();
+        let output = postconf_defaults(&postconf, &cache).unwrap();
+        assert!(output.contains("data_directory = /d"));
+        assert_eq!(runs(), 2);
+    }
+
+    #[test]
+    fn multi_instance_defaults_need_no_postconf() {
+        let defaults = Defaults::new();
+        assert_eq!(defaults.get("multi_instance_enable"), Some("no"));
+        assert_eq!(defaults.get("multi_instance_name"), Some(""));
+        assert!(defaults.table.get().is_none());
+    }
 }

@@ -11,6 +11,7 @@
 //! appended to a file without a final newline starts on a line of its own,
 //! where `postconf` glues it to the last line).
 
+use std::borrow::Cow;
 use std::path::Path;
 
 /// A parsed `main.cf` file.
@@ -18,9 +19,6 @@ use std::path::Path;
 pub struct MainCf {
     /// The file's bytes, exactly as read or as last edited.
     bytes: Vec<u8>,
-    /// Each physical line: where it starts and ends in `bytes` (terminator
-    /// included) and what it is.
-    lines: Vec<Line>,
     /// The well-formed logical lines, in file order.
     entries: Vec<Entry>,
     /// The logical lines Postfix would refuse, in file order.
@@ -82,27 +80,24 @@ fn classify(line: &[u8]) -> LineKind {
 }
 
 /// The physical lines of `bytes`, each with its terminator.
-fn split_lines(bytes: &[u8]) -> Vec<Line> {
-    let mut lines = Vec::with_capacity(bytes.len() / 32 + 1);
+fn lines(bytes: &[u8]) -> impl Iterator<Item = Line> + '_ {
     let mut start = 0;
-    while start < bytes.len() {
-        let end = match memchr_newline(&bytes[start..]) {
+    std::iter::from_fn(move || {
+        if start >= bytes.len() {
+            return None;
+        }
+        let end = match bytes[start..].iter().position(|&b| b == b'\n') {
             Some(i) => start + i + 1,
             None => bytes.len(),
         };
-        lines.push(Line {
+        let line = Line {
             start,
             end,
             kind: classify(&bytes[start..end]),
-        });
+        };
         start = end;
-    }
-    lines
-}
-
-/// The index of the first newline in `bytes`.
-fn memchr_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
+        Some(line)
+    })
 }
 
 /// Postfix's `split_nameval()`: the name and the trimmed value of a logical
@@ -174,10 +169,13 @@ impl MainCf {
     /// Parses bytes; never fails (malformed lines are kept and reported by
     /// [`MainCf::syntax_errors`]).
     pub fn parse(bytes: &[u8]) -> MainCf {
-        let lines = split_lines(bytes);
+        MainCf::from_bytes(bytes.to_vec())
+    }
+
+    /// Parses bytes it takes ownership of (no copy).
+    pub fn from_bytes(bytes: Vec<u8>) -> MainCf {
         let mut doc = MainCf {
-            bytes: bytes.to_vec(),
-            lines,
+            bytes,
             entries: Vec::new(),
             errors: Vec::new(),
         };
@@ -187,7 +185,7 @@ impl MainCf {
 
     /// Reads and parses a file.
     pub fn read(path: &Path) -> std::io::Result<MainCf> {
-        Ok(MainCf::parse(&std::fs::read(path)?))
+        Ok(MainCf::from_bytes(std::fs::read(path)?))
     }
 
     /// The document's bytes: the original ones where nothing was edited.
@@ -245,21 +243,23 @@ impl MainCf {
     // Builds the entries and errors from the physical lines, as readllines()
     // followed by split_nameval() does.
     fn read_logical_lines(&mut self) {
-        let mut current: Option<(usize, Vec<u8>)> = None;
-        for (index, line) in self.lines.iter().enumerate() {
+        // The logical line being read: its first line number and its text,
+        // borrowed while it is a single physical line.
+        let mut current: Option<(usize, Cow<'_, [u8]>)> = None;
+        for (index, line) in lines(&self.bytes).enumerate() {
             let text = without_newline(&self.bytes[line.start..line.end]);
             match line.kind {
                 LineKind::Ignored => {}
                 LineKind::Continuation => {
                     if let Some((_, logical)) = current.as_mut() {
-                        logical.extend_from_slice(text);
+                        logical.to_mut().extend_from_slice(text);
                     }
                 }
                 LineKind::Start => {
                     if let Some((first, logical)) = current.take() {
                         Self::add_logical(&mut self.entries, &mut self.errors, first, &logical);
                     }
-                    current = Some((index + 1, text.to_vec()));
+                    current = Some((index + 1, Cow::Borrowed(text)));
                 }
             }
         }
@@ -295,7 +295,7 @@ impl MainCf {
         let mut out = Vec::with_capacity(self.bytes.len() + name.len() + 8);
         let mut in_match = false;
         let mut found = false;
-        for line in &self.lines {
+        for line in lines(&self.bytes) {
             let bytes = &self.bytes[line.start..line.end];
             match line.kind {
                 LineKind::Ignored => out.extend_from_slice(bytes),
@@ -330,7 +330,7 @@ impl MainCf {
             }
             push_entry(&mut out, name, value);
         }
-        *self = MainCf::parse(&out);
+        *self = MainCf::from_bytes(out);
     }
 }
 
