@@ -71,11 +71,14 @@ fn is_space(byte: u8) -> bool {
 
 /// Classifies one physical line (terminator included).
 fn classify(line: &[u8]) -> LineKind {
+    match line.first() {
+        Some(b'#') => return LineKind::Ignored,
+        Some(&b) if !is_space(b) => return LineKind::Start,
+        _ => {}
+    }
     match line.iter().position(|&b| !is_space(b)) {
-        None => LineKind::Ignored,
-        Some(i) if line[i] == b'#' => LineKind::Ignored,
-        Some(0) => LineKind::Start,
-        Some(_) => LineKind::Continuation,
+        Some(i) if line[i] != b'#' => LineKind::Continuation,
+        _ => LineKind::Ignored,
     }
 }
 
@@ -86,7 +89,7 @@ fn lines(bytes: &[u8]) -> impl Iterator<Item = Line> + '_ {
         if start >= bytes.len() {
             return None;
         }
-        let end = match bytes[start..].iter().position(|&b| b == b'\n') {
+        let end = match memchr::memchr(b'\n', &bytes[start..]) {
             Some(i) => start + i + 1,
             None => bytes.len(),
         };
