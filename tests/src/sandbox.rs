@@ -279,6 +279,25 @@ impl Sandbox {
         Tree { nodes }
     }
 
+    /// Asserts that `postmulti ARGS` fails with exit status 1, nothing on
+    /// standard output and exactly `postmulti: fatal: MESSAGE` (with
+    /// `@ROOT@` expanded) on standard error, and changes nothing.
+    pub fn assert_refused(&self, args: &[&str], message: &str) {
+        let before = self.snapshot();
+        let output = self.run(args);
+        let message = self.expand(message);
+        assert_eq!(
+            (output.status.code(), stdout(&output), stderr(&output)),
+            (
+                Some(1),
+                String::new(),
+                format!("postmulti: fatal: {message}\n")
+            ),
+            "postmulti {args:?}"
+        );
+        self.assert_unchanged(&before);
+    }
+
     /// Panics, naming each difference, unless the tree is exactly as in
     /// `before`.
     pub fn assert_unchanged(&self, before: &Tree) {

@@ -132,23 +132,6 @@ fn assert_instance_permissions(sandbox: &Sandbox, config: &str, queue: &str, dat
     check(data, "postfix", "root", 0o700);
 }
 
-/// Asserts `postmulti ARGS` fails with `message` and changes nothing.
-fn assert_refused(sandbox: &Sandbox, args: &[&str], message: &str) {
-    let before = sandbox.snapshot();
-    let message = sandbox.expand(message);
-    let output = sandbox.run(args);
-    assert_eq!(
-        (output.status.code(), stdout(&output), stderr(&output)),
-        (
-            Some(1),
-            String::new(),
-            format!("postmulti: fatal: {message}\n")
-        ),
-        "postmulti {args:?}"
-    );
-    sandbox.assert_unchanged(&before);
-}
-
 #[test]
 fn init_appends_the_wrapper_settings() {
     if !require_root_and_postfix("init_appends_the_wrapper_settings") {
@@ -227,19 +210,19 @@ fn actions_before_init_are_refused() {
     }
     let sandbox = Sandbox::new();
     let wrapper = "multi_instance_wrapper is empty, run 'postmulti -e init' first.";
-    assert_refused(&sandbox, &["-I", "postfix-a", "-e", "create"], wrapper);
+    sandbox.assert_refused(&["-I", "postfix-a", "-e", "create"], wrapper);
     let dir = sandbox.write_secondary("postfix-a", "multi_instance_name = postfix-a\n");
     sandbox.append_main_cf(&format!("multi_instance_directories = {dir}\n"));
-    assert_refused(&sandbox, &["-e", "enable", "-i", "a"], wrapper);
-    assert_refused(&sandbox, &["-e", "destroy", "-i", "a"], wrapper);
-    assert_refused(&sandbox, &["-e", "deport", "-i", "a"], wrapper);
-    assert_refused(&sandbox, &["-e", "assign", "-i", "a", "-G", "g"], wrapper);
+    sandbox.assert_refused(&["-e", "enable", "-i", "a"], wrapper);
+    sandbox.assert_refused(&["-e", "destroy", "-i", "a"], wrapper);
+    sandbox.assert_refused(&["-e", "deport", "-i", "a"], wrapper);
+    sandbox.assert_refused(&["-e", "assign", "-i", "a", "-G", "g"], wrapper);
     sandbox.append_main_cf("multi_instance_wrapper = ${command_directory}/postmulti -p --\n");
     let enable = "multi_instance_enable!=yes, run 'postmulti -e init' first.";
-    assert_refused(&sandbox, &["-I", "postfix-b", "-e", "create"], enable);
-    assert_refused(&sandbox, &["-e", "disable", "-i", "a"], enable);
+    sandbox.assert_refused(&["-I", "postfix-b", "-e", "create"], enable);
+    sandbox.assert_refused(&["-e", "disable", "-i", "a"], enable);
     sandbox.append_main_cf("multi_instance_enable = Yes\n");
-    assert_refused(&sandbox, &["-e", "disable", "-i", "a"], enable);
+    sandbox.assert_refused(&["-e", "disable", "-i", "a"], enable);
 }
 
 #[test]
@@ -404,13 +387,11 @@ fn create_places_new_instances() {
         1,
         "one entry, replaced in place"
     );
-    assert_refused(
-        &sandbox,
+    sandbox.assert_refused(
         &["-I", "postfix-c", "-g", "nosuch", "-e", "create"],
         "No matching secondary instances",
     );
-    assert_refused(
-        &sandbox,
+    sandbox.assert_refused(
         &["-I", "postfix-c", "-i", "-", "-e", "create"],
         "No matching secondary instances",
     );
@@ -561,7 +542,7 @@ fn create_refusals() {
         ),
     ];
     for (args, message) in cases {
-        assert_refused(&sandbox, args, message);
+        sandbox.assert_refused(args, message);
     }
 }
 
@@ -668,8 +649,7 @@ fn import_needs_both_files() {
     let sandbox = initialized();
     sandbox.write_secondary("postfix-half", "");
     std::fs::remove_file(sandbox.path("etc/postfix-half/master.cf")).unwrap();
-    assert_refused(
-        &sandbox,
+    sandbox.assert_refused(
         &["-I", "postfix-half", "-e", "import"],
         "'@ROOT@/etc/postfix-half' lacks a master.cf file",
     );
@@ -836,16 +816,14 @@ fn remove_refusals() {
     }
     let sandbox = with_instance("out");
     for action in ["destroy", "deport"] {
-        assert_refused(
-            &sandbox,
+        sandbox.assert_refused(
             &["-e", action, "-i", "-"],
             "Cannot remove the primary instance",
         );
     }
     let master = FakeMaster::start(sandbox.root(), &sandbox.path("spool/postfix-out"));
     for action in ["destroy", "deport"] {
-        assert_refused(
-            &sandbox,
+        sandbox.assert_refused(
             &["-e", action, "-i", "out"],
             "Instance '@ROOT@/etc/postfix-out' is not stopped",
         );
@@ -853,14 +831,12 @@ fn remove_refusals() {
     drop(master);
     assert_success(&sandbox.run(&["-e", "enable", "-i", "out"]));
     for action in ["destroy", "deport"] {
-        assert_refused(
-            &sandbox,
+        sandbox.assert_refused(
             &["-e", action, "-i", "postfix-out"],
             "Cannot remove enabled instances",
         );
     }
-    assert_refused(
-        &sandbox,
+    sandbox.assert_refused(
         &["-e", "destroy", "-i", "nosuch"],
         "No instance named nosuch",
     );
@@ -925,8 +901,7 @@ fn enable_and_disable() {
         assert_success(&sandbox.run(&["-l", "-i", "-"])),
         listing_line("-", "-", "n", &sandbox.primary())
     );
-    assert_refused(
-        &sandbox,
+    sandbox.assert_refused(
         &["-e", "enable", "-i", "-"],
         "multi_instance_enable!=yes, run 'postmulti -e init' first.",
     );
@@ -975,14 +950,12 @@ fn assign_renames_and_regroups() {
         listing_line("-", "h", "n", &dir)
     );
     // A nameless instance is selected by its directory; names must be free.
-    assert_refused(
-        &sandbox,
+    sandbox.assert_refused(
         &["-e", "assign", "-i", &dir, "-I", "postfix-b"],
         "instance @ROOT@/etc/postfix-a, multi_instance_name=postfix-b conflicts with \
          instance @ROOT@/etc/postfix-b, multi_instance_name=postfix-b",
     );
-    assert_refused(
-        &sandbox,
+    sandbox.assert_refused(
         &["-e", "assign", "-i", &dir, "-I", "other"],
         "New instance name must start with 'postfix-'",
     );
@@ -1043,8 +1016,7 @@ fn dry_run_shows_and_changes_nothing() {
     }
     // Refusals are refusals with --dry-run too.
     assert_success(&sandbox.run(&["-e", "enable", "-i", "out"]));
-    assert_refused(
-        &sandbox,
+    sandbox.assert_refused(
         &["-e", "destroy", "-i", "out", "--dry-run"],
         "Cannot remove enabled instances",
     );
@@ -1090,8 +1062,7 @@ fn template_directory_supplies_the_prototypes() {
     );
 
     sandbox.write("empty/README", "no prototypes here\n");
-    assert_refused(
-        &sandbox,
+    sandbox.assert_refused(
         &[
             "-I",
             "postfix-u",

@@ -23,18 +23,7 @@ fn assert_refused(cases: &[(&[&str], &str)]) {
             "multi_instance_name = postfix-a\nmulti_instance_group = mta\n",
         );
         sandbox.register(&[&dir]);
-        let before = sandbox.snapshot();
-        let output = sandbox.run(args);
-        assert_eq!(
-            (output.status.code(), stdout(&output), stderr(&output)),
-            (
-                Some(1),
-                String::new(),
-                format!("postmulti: fatal: {message}\n")
-            ),
-            "postmulti {args:?}"
-        );
-        sandbox.assert_unchanged(&before);
+        sandbox.assert_refused(args, message);
     }
 }
 
