@@ -757,6 +757,10 @@ fn destroy_cut_short_after_unregistering_is_finished_by_a_rerun() {
     assert!(!sandbox.main_cf().contains("postfix-out"), "unregistered");
     assert_success(&sandbox.run(&["-e", "destroy", "-i", "postfix-out"]));
     assert!(!sandbox.path("etc/postfix-out").exists());
+    // Cut short after main.cf went: the empty directory is removed too.
+    std::fs::create_dir(sandbox.path("etc/postfix-out")).unwrap();
+    assert_success(&sandbox.run(&["-e", "destroy", "-i", "postfix-out"]));
+    assert!(!sandbox.path("etc/postfix-out").exists());
     // Nothing left to finish: the usual refusal, nothing changed.
     let before = sandbox.snapshot();
     assert_fatal(

@@ -81,10 +81,11 @@ pub fn plan(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
 }
 
 /// Finishes a destroy that was cut short after it unregistered the instance
-/// and before it removed its main.cf: `-i NAME` then names no registered
-/// instance, but NAME's default configuration directory is listed nowhere,
-/// has no master.cf any more, and holds a main.cf naming NAME. Only that
-/// main.cf and the then empty directory are removed.
+/// and before it removed its configuration directory: `-i NAME` then names
+/// no registered instance, but NAME's default configuration directory is
+/// listed nowhere, has no master.cf any more, and holds either a main.cf
+/// naming NAME or nothing at all. Only that main.cf and the then empty
+/// directory are removed.
 fn interrupted_destroy(registry: &Registry<'_>, request: &EditRequest) -> Option<Plan> {
     let Selection::Name(name) = &request.selection else {
         return None;
@@ -105,13 +106,17 @@ fn interrupted_destroy(registry: &Registry<'_>, request: &EditRequest) -> Option
     if config_dir.join("master.cf").exists() {
         return None;
     }
-    let main_cf = MainCf::read(&config_dir.join("main.cf")).ok()?;
-    if main_cf.get("multi_instance_name") != Some(name.as_str()) {
+    let main_cf = config_dir.join("main.cf");
+    let names_it = MainCf::read(&main_cf)
+        .is_ok_and(|doc| doc.get("multi_instance_name") == Some(name.as_str()));
+    let empty = std::fs::read_dir(config_dir).ok()?.next().is_none();
+    if !names_it && !empty {
         return None;
     }
     let mut plan = Plan::default();
-    plan.steps
-        .push(Step::RemoveFile(config_dir.join("main.cf")));
+    if names_it {
+        plan.steps.push(Step::RemoveFile(main_cf));
+    }
     plan.steps.push(Step::RemoveDir(config_dir.into()));
     Some(plan)
 }
