@@ -51,7 +51,6 @@ const BUILTIN: &[(&str, &str)] = &[
     ("mailq_path", "/usr/bin/mailq"),
     ("manpage_directory", "/usr/share/man"),
     ("meta_directory", "/etc/postfix"),
-    ("multi_instance_enable", "no"),
     ("newaliases_path", "/usr/bin/newaliases"),
     ("postmulti_control_commands", "reload flush"),
     ("postmulti_start_commands", "start"),
@@ -77,21 +76,11 @@ impl Defaults {
         Defaults::default()
     }
 
-    /// Defaults taken from the given table only, never from `postconf`
-    /// (for tests and for hosts without Postfix).
-    pub fn from_table(table: HashMap<String, String>) -> Defaults {
-        let defaults = Defaults::default();
-        let _ = defaults.table.set(table);
-        defaults
-    }
-
     /// The compiled-in default of `name`, unexpanded, or `None` when Postfix
     /// knows no such parameter.
     pub fn get(&self, name: &str) -> Option<&str> {
         if let Some((_, value)) = FIXED.iter().find(|(fixed, _)| *fixed == name) {
-            if self.table.get().is_none() {
-                return Some(value);
-            }
+            return Some(value);
         }
         self.table
             .get_or_init(load_table)

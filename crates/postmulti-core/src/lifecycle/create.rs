@@ -27,7 +27,6 @@ pub fn plan(
 ) -> Result<Plan> {
     check_assignments(request)?;
     let mut new = new_instance(registry, defaults, request)?;
-    check_private_path("config_directory", &new.config_directory)?;
     check_private_path("queue_directory", &new.queue_directory)?;
     check_private_path("data_directory", &new.data_directory)?;
     let mut claims = registry.claims.clone();

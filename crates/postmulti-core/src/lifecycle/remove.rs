@@ -96,10 +96,11 @@ fn interrupted_destroy(registry: &Registry<'_>, request: &EditRequest) -> Option
     let primary = registry.primary();
     let dir =
         derive_private_path("config_directory", &primary.config_directory, Some(name)).ok()?;
-    let listed = |param: &str| {
-        split_list(registry.primary_config.explicit(param).unwrap_or("")).contains(&dir)
-    };
-    if listed("multi_instance_directories") || listed("alternate_config_directories") {
+    let alternates = registry
+        .primary_config
+        .explicit("alternate_config_directories")
+        .unwrap_or("");
+    if registry.secondary_dirs().contains(&dir) || split_list(alternates).contains(&dir) {
         return None;
     }
     let config_dir = Path::new(&dir);
