@@ -10,7 +10,7 @@
 //! process at all; a Postfix upgrade replaces the binary and so renews the
 //! cache. Failing to read or write the cache only costs the `postconf` run.
 
-use std::collections::HashMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -67,7 +67,45 @@ const BUILTIN: &[(&str, &str)] = &[
 /// The compiled-in defaults, loaded lazily.
 #[derive(Debug, Default)]
 pub struct Defaults {
-    table: OnceLock<HashMap<String, String>>,
+    table: OnceLock<Table>,
+}
+
+/// What `postconf -d` printed, indexed by name without copying it.
+#[derive(Debug, Default)]
+struct Table {
+    /// The `name = value` lines.
+    text: String,
+    /// Where each name and its value are in `text`, sorted by name.
+    index: Vec<(Range<usize>, Range<usize>)>,
+}
+
+impl Table {
+    /// Indexes the `name = value` lines of `text`; other lines are ignored.
+    fn new(text: String) -> Table {
+        let mut index = Vec::with_capacity(text.len() / 32);
+        let mut start = 0;
+        for line in text.split_inclusive('\n') {
+            if let Some(space) = line.find(' ') {
+                if let Some(value) = line[space + 1..].strip_prefix('=') {
+                    let value_start = start + space + 2 + (value.len() - value.trim_start().len());
+                    let value_len = value.trim().len();
+                    index.push((start..start + space, value_start..value_start + value_len));
+                }
+            }
+            start += line.len();
+        }
+        index.sort_by(|(a, _), (b, _)| text[a.clone()].cmp(&text[b.clone()]));
+        Table { text, index }
+    }
+
+    /// The value printed for `name`.
+    fn get(&self, name: &str) -> Option<&str> {
+        let at = self
+            .index
+            .binary_search_by(|(entry, _)| self.text[entry.clone()].cmp(name))
+            .ok()?;
+        Some(&self.text[self.index[at].1.clone()])
+    }
 }
 
 impl Defaults {
@@ -85,27 +123,24 @@ impl Defaults {
         self.table
             .get_or_init(load_table)
             .get(name)
-            .map(String::as_str)
+            .or_else(|| builtin(name))
     }
 }
 
-/// The answer of `postconf -d` (cached, or asked once) parsed from its
-/// `name = value` lines, falling back to the built-in table for anything it
-/// does not print.
-fn load_table() -> HashMap<String, String> {
-    let mut table: HashMap<String, String> = BUILTIN
+/// The built-in default of `name`, for when `postconf` cannot be asked.
+fn builtin(name: &str) -> Option<&'static str> {
+    BUILTIN
         .iter()
-        .map(|(name, value)| (name.to_string(), value.to_string()))
-        .collect();
+        .find(|(builtin, _)| *builtin == name)
+        .map(|(_, value)| *value)
+}
+
+/// The answer of `postconf -d` (cached, or asked once); empty when
+/// Postfix cannot be asked.
+fn load_table() -> Table {
     let cache = Path::new(CACHE_FILE);
-    if let Some(output) = find_postconf().and_then(|postconf| postconf_defaults(&postconf, cache)) {
-        for line in output.lines() {
-            if let Some((name, value)) = line.split_once(" =") {
-                table.insert(name.to_string(), value.trim_start().to_string());
-            }
-        }
-    }
-    table
+    let output = find_postconf().and_then(|postconf| postconf_defaults(&postconf, cache));
+    Table::new(output.unwrap_or_default())
 }
 
 /// What `postconf -d` prints: from the cache when it was written for this
@@ -215,6 +250,20 @@ mod tests {
         let output = postconf_defaults(&postconf, &cache).unwrap();
         assert!(output.contains("data_directory = /d"));
         assert_eq!(runs(), 2);
+    }
+
+    #[test]
+    fn the_table_answers_each_printed_name_with_its_value() {
+        let table = Table::new(
+            "# a comment\nqueue_directory = /var/spool/postfix\nempty =\n\
+             a_first = x = y \nnot a line\n"
+                .to_string(),
+        );
+        assert_eq!(table.get("queue_directory"), Some("/var/spool/postfix"));
+        assert_eq!(table.get("empty"), Some(""));
+        assert_eq!(table.get("a_first"), Some("x = y"));
+        assert_eq!(table.get("not"), None);
+        assert_eq!(table.get("missing"), None);
     }
 
     #[test]

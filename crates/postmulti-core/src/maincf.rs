@@ -11,7 +11,7 @@
 //! appended to a file without a final newline starts on a line of its own,
 //! where `postconf` glues it to the last line).
 
-use std::borrow::Cow;
+use std::ops::Range;
 use std::path::Path;
 
 /// A parsed `main.cf` file.
@@ -60,8 +60,19 @@ enum LineKind {
 /// One `name = value` logical line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
-    name: String,
-    value: String,
+    name: Text,
+    value: Text,
+}
+
+/// The text of a name or a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Text {
+    /// Where it is in the document's bytes, which are UTF-8 there (the
+    /// usual case: a single physical line of plain text).
+    Span(Range<usize>),
+    /// A copy: continuation lines joined, or bytes that are not UTF-8
+    /// decoded lossily.
+    Owned(String),
 }
 
 /// Postfix's `ISSPACE()`: the ASCII white-space characters.
@@ -82,66 +93,66 @@ fn classify(line: &[u8]) -> LineKind {
     }
 }
 
-/// The physical lines of `bytes`, each with its terminator.
-fn lines(bytes: &[u8]) -> impl Iterator<Item = Line> + '_ {
-    let mut start = 0;
-    std::iter::from_fn(move || {
-        if start >= bytes.len() {
-            return None;
-        }
-        let end = match memchr::memchr(b'\n', &bytes[start..]) {
-            Some(i) => start + i + 1,
-            None => bytes.len(),
-        };
-        let line = Line {
+/// The physical lines of `bytes` that do not start with `#`, each with its
+/// terminator. A stock main.cf is mostly comment lines, which every reader
+/// ignores and every edit copies as they are; they are skipped in bulk: one
+/// pass (which the compiler turns into vector compares) marks each newline
+/// followed by anything but `#`, and the marks are then found with `memchr`.
+fn significant_lines(bytes: &[u8]) -> impl Iterator<Item = Line> + '_ {
+    let marks: Vec<u8> = bytes
+        .iter()
+        .zip(bytes.iter().skip(1))
+        .map(|(&byte, &next)| u8::from(byte == b'\n') & u8::from(next != b'#'))
+        .collect();
+    let first = bytes.first().filter(|&&byte| byte != b'#').map(|_| 0);
+    let starts: Vec<usize> = first
+        .into_iter()
+        .chain(memchr::memchr_iter(1, &marks).map(|newline| newline + 1))
+        .collect();
+    starts.into_iter().map(move |start| {
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |len| start + len + 1);
+        Line {
             start,
             end,
             kind: classify(&bytes[start..end]),
-        };
-        start = end;
-        Some(line)
+        }
     })
 }
 
-/// Postfix's `split_nameval()`: the name and the trimmed value of a logical
-/// line, or the reason it is malformed.
-fn split_name_value(text: &[u8]) -> Result<(&[u8], &[u8]), &'static str> {
-    let name_start = text
-        .iter()
-        .position(|&b| !is_space(b))
-        .unwrap_or(text.len());
-    let rest = &text[name_start..];
-    if rest.is_empty() || rest[0] == b'=' {
+/// The 1-based number of the physical line that starts at `start`.
+fn line_number(bytes: &[u8], start: usize) -> usize {
+    1 + memchr::memchr_iter(b'\n', &bytes[..start]).count()
+}
+
+/// Postfix's `split_nameval()`: where in a logical line its name and its
+/// trimmed value are, or the reason it is malformed.
+fn split_name_value(text: &[u8]) -> Result<(Range<usize>, Range<usize>), &'static str> {
+    let name_start = skip_space(text, 0);
+    if name_start == text.len() || text[name_start] == b'=' {
         return Err("missing attribute name");
     }
-    let name_len = rest
+    let name_end = text[name_start..]
         .iter()
         .position(|&b| is_space(b) || b == b'=')
-        .unwrap_or(rest.len());
-    let (name, after) = rest.split_at(name_len);
-    let after = trim_start(after);
-    if after.first() != Some(&b'=') {
+        .map_or(text.len(), |len| name_start + len);
+    let equals = skip_space(text, name_end);
+    if text.get(equals) != Some(&b'=') {
         return Err("missing '=' after attribute name");
     }
-    Ok((name, trim_end(trim_start(&after[1..]))))
-}
-
-/// `bytes` without leading white space.
-fn trim_start(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|&b| !is_space(b))
-        .unwrap_or(bytes.len());
-    &bytes[start..]
-}
-
-/// `bytes` without trailing white space.
-fn trim_end(bytes: &[u8]) -> &[u8] {
-    let end = bytes
+    let value_start = skip_space(text, equals + 1);
+    let value_end = text[value_start..]
         .iter()
         .rposition(|&b| !is_space(b))
-        .map_or(0, |i| i + 1);
-    &bytes[..end]
+        .map_or(value_start, |last| value_start + last + 1);
+    Ok((name_start..name_end, value_start..value_end))
+}
+
+/// The position of the first byte at or after `from` that is not white space.
+fn skip_space(bytes: &[u8], from: usize) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|&b| !is_space(b))
+        .map_or(bytes.len(), |len| from + len)
 }
 
 /// A physical line without its line terminator.
@@ -157,6 +168,52 @@ fn edit_key(line: &[u8]) -> &[u8] {
         .position(|&b| is_space(b) || b == b'=')
         .unwrap_or(line.len());
     &line[..len]
+}
+
+/// A logical line as it is read.
+struct Logical {
+    /// Its first physical line, without the terminator.
+    span: Range<usize>,
+    /// Its text with the continuation lines appended, once there are any.
+    joined: Option<Vec<u8>>,
+}
+
+impl Logical {
+    // Records the logical line as an entry or a syntax error.
+    fn record(self, bytes: &[u8], entries: &mut Vec<Entry>, errors: &mut Vec<SyntaxError>) {
+        let text = self.joined.as_deref().unwrap_or(&bytes[self.span.clone()]);
+        match split_name_value(text) {
+            Ok((name, value)) => entries.push(match &self.joined {
+                Some(joined) => Entry {
+                    name: Text::Owned(String::from_utf8_lossy(&joined[name]).into_owned()),
+                    value: Text::Owned(String::from_utf8_lossy(&joined[value]).into_owned()),
+                },
+                None => Entry {
+                    name: text_at(bytes, shift(name, self.span.start)),
+                    value: text_at(bytes, shift(value, self.span.start)),
+                },
+            }),
+            Err(reason) => errors.push(SyntaxError {
+                line: line_number(bytes, self.span.start),
+                reason,
+                text: String::from_utf8_lossy(text).into_owned(),
+            }),
+        }
+    }
+}
+
+/// `range` moved `by` bytes further.
+fn shift(range: Range<usize>, by: usize) -> Range<usize> {
+    range.start + by..range.end + by
+}
+
+/// The text at `span` of `bytes`: a span when it is UTF-8, else a copy
+/// decoded lossily.
+fn text_at(bytes: &[u8], span: Range<usize>) -> Text {
+    match std::str::from_utf8(&bytes[span.clone()]) {
+        Ok(_) => Text::Span(span),
+        Err(_) => Text::Owned(String::from_utf8_lossy(&bytes[span]).into_owned()),
+    }
 }
 
 /// How an edit treats the entries it matches.
@@ -203,15 +260,15 @@ impl MainCf {
         self.entries
             .iter()
             .rev()
-            .find(|entry| entry.name == name)
-            .map(|entry| entry.value.as_str())
+            .find(|entry| self.text(&entry.name) == name)
+            .map(|entry| self.text(&entry.value))
     }
 
     /// How many entries are named `name`.
     pub fn count(&self, name: &str) -> usize {
         self.entries
             .iter()
-            .filter(|entry| entry.name == name)
+            .filter(|entry| self.text(&entry.name) == name)
             .count()
     }
 
@@ -219,7 +276,16 @@ impl MainCf {
     pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
         self.entries
             .iter()
-            .map(|entry| (entry.name.as_str(), entry.value.as_str()))
+            .map(|entry| (self.text(&entry.name), self.text(&entry.value)))
+    }
+
+    // The characters of a name or a value.
+    fn text<'a>(&'a self, text: &'a Text) -> &'a str {
+        match text {
+            Text::Span(span) => std::str::from_utf8(&self.bytes[span.clone()])
+                .expect("a span is UTF-8, checked when it was parsed"),
+            Text::Owned(text) => text,
+        }
     }
 
     /// `postconf -e "name = value"`: each entry of that name is replaced in
@@ -246,48 +312,33 @@ impl MainCf {
     // Builds the entries and errors from the physical lines, as readllines()
     // followed by split_nameval() does.
     fn read_logical_lines(&mut self) {
-        // The logical line being read: its first line number and its text,
-        // borrowed while it is a single physical line.
-        let mut current: Option<(usize, Cow<'_, [u8]>)> = None;
-        for (index, line) in lines(&self.bytes).enumerate() {
-            let text = without_newline(&self.bytes[line.start..line.end]);
+        let mut current: Option<Logical> = None;
+        for line in significant_lines(&self.bytes) {
+            let end = line.start + without_newline(&self.bytes[line.start..line.end]).len();
             match line.kind {
                 LineKind::Ignored => {}
                 LineKind::Continuation => {
-                    if let Some((_, logical)) = current.as_mut() {
-                        logical.to_mut().extend_from_slice(text);
+                    if let Some(logical) = current.as_mut() {
+                        let bytes = &self.bytes;
+                        logical
+                            .joined
+                            .get_or_insert_with(|| bytes[logical.span.clone()].to_vec())
+                            .extend_from_slice(&bytes[line.start..end]);
                     }
                 }
                 LineKind::Start => {
-                    if let Some((first, logical)) = current.take() {
-                        Self::add_logical(&mut self.entries, &mut self.errors, first, &logical);
+                    if let Some(logical) = current.take() {
+                        logical.record(&self.bytes, &mut self.entries, &mut self.errors);
                     }
-                    current = Some((index + 1, Cow::Borrowed(text)));
+                    current = Some(Logical {
+                        span: line.start..end,
+                        joined: None,
+                    });
                 }
             }
         }
-        if let Some((first, logical)) = current {
-            Self::add_logical(&mut self.entries, &mut self.errors, first, &logical);
-        }
-    }
-
-    // Records one logical line as an entry or a syntax error.
-    fn add_logical(
-        entries: &mut Vec<Entry>,
-        errors: &mut Vec<SyntaxError>,
-        line: usize,
-        text: &[u8],
-    ) {
-        match split_name_value(text) {
-            Ok((name, value)) => entries.push(Entry {
-                name: String::from_utf8_lossy(name).into_owned(),
-                value: String::from_utf8_lossy(value).into_owned(),
-            }),
-            Err(reason) => errors.push(SyntaxError {
-                line,
-                reason,
-                text: String::from_utf8_lossy(text).into_owned(),
-            }),
+        if let Some(logical) = current {
+            logical.record(&self.bytes, &mut self.entries, &mut self.errors);
         }
     }
 
@@ -298,7 +349,10 @@ impl MainCf {
         let mut out = Vec::with_capacity(self.bytes.len() + name.len() + 8);
         let mut in_match = false;
         let mut found = false;
-        for line in lines(&self.bytes) {
+        let mut copied = 0; // the comment lines up to the next line are copied
+        for line in significant_lines(&self.bytes) {
+            out.extend_from_slice(&self.bytes[copied..line.start]);
+            copied = line.end;
             let bytes = &self.bytes[line.start..line.end];
             match line.kind {
                 LineKind::Ignored => out.extend_from_slice(bytes),
@@ -327,6 +381,7 @@ impl MainCf {
                 }
             }
         }
+        out.extend_from_slice(&self.bytes[copied..]);
         if let (false, Edit::Set(value)) = (found, edit) {
             if !out.is_empty() && !out.ends_with(b"\n") {
                 out.push(b'\n');
@@ -355,6 +410,26 @@ mod tests {
 
     fn text(doc: &MainCf) -> String {
         String::from_utf8(doc.to_bytes()).unwrap()
+    }
+
+    #[test]
+    fn significant_lines_are_those_not_starting_with_a_hash() {
+        let text = b"#a\nb = 1\n\n#c\n  d\n#\n# e\ne";
+        let lines: Vec<(&[u8], LineKind)> = significant_lines(text)
+            .map(|line| (&text[line.start..line.end], line.kind))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                (&b"b = 1\n"[..], LineKind::Start),
+                (&b"\n"[..], LineKind::Ignored),
+                (&b"  d\n"[..], LineKind::Continuation),
+                (&b"e"[..], LineKind::Start),
+            ]
+        );
+        assert_eq!(significant_lines(b"").count(), 0);
+        assert_eq!(significant_lines(b"#only\n#comments").count(), 0);
+        assert_eq!(line_number(text, 3), 2);
     }
 
     #[test]

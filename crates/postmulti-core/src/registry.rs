@@ -126,13 +126,12 @@ impl<'d> Registry<'d> {
             broken: Vec::new(),
             claims,
         };
-        for (position, dir) in secondary_dirs.iter().enumerate() {
-            let loaded = Config::load(dir, defaults)
-                .and_then(|config| instance_from_config(&config, false))
-                .and_then(|instance| {
-                    registry.claims.claim_instance(&instance)?;
-                    Ok(instance)
-                });
+        let secondaries = load_secondaries(&secondary_dirs, defaults);
+        for (position, (dir, loaded)) in secondary_dirs.iter().zip(secondaries).enumerate() {
+            let loaded = loaded.and_then(|instance| {
+                registry.claims.claim_instance(&instance)?;
+                Ok(instance)
+            });
             match (loaded, strictness) {
                 (Ok(instance), _) => registry.instances.push(instance),
                 (Err(error), Strictness::Strict) => return Err(error),
@@ -196,6 +195,51 @@ pub fn instance_from_config(config: &Config<'_>, primary: bool) -> Result<Instan
         primary,
     })
 }
+
+/// The instances whose main.cf files are in `dirs`, in order. Reading and
+/// parsing is independent per instance, so many are shared among a few
+/// threads; the claims are checked afterwards, in order, so errors are the
+/// ones a reading in turn would report.
+fn load_secondaries(dirs: &[String], defaults: &Defaults) -> Vec<Result<Instance>> {
+    let load = |dir: &String| {
+        Config::load(dir, defaults).and_then(|config| instance_from_config(&config, false))
+    };
+    let threads = reader_threads(dirs.len());
+    if threads <= 1 {
+        return dirs.iter().map(load).collect();
+    }
+    let share = dirs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = dirs
+            .chunks(share)
+            .map(|part| scope.spawn(move || part.iter().map(load).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(instances) => instances,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
+/// How many threads read `count` main.cf files: one per CPU, at most
+/// [`MAX_READER_THREADS`], and none extra unless each gets at least
+/// [`MIN_FILES_PER_THREAD`] files (a thread costs about as much as reading a
+/// few dozen files).
+fn reader_threads(count: usize) -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cpus.min(MAX_READER_THREADS)
+        .min(count / MIN_FILES_PER_THREAD)
+        .max(1)
+}
+
+/// The most threads [`load_secondaries`] uses.
+const MAX_READER_THREADS: usize = 8;
+
+/// The fewest main.cf files worth a thread of their own.
+const MIN_FILES_PER_THREAD: usize = 64;
 
 /// Splits a Postfix list on commas and white space, dropping empty elements.
 pub fn split_list(value: &str) -> Vec<String> {
