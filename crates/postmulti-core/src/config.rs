@@ -71,21 +71,18 @@ impl<'d> Config<'d> {
 
     /// The unexpanded value: `config_directory` is always the directory read,
     /// else main.cf's setting, else the compiled-in default.
-    pub fn raw(&self, name: &str) -> Option<String> {
+    pub fn raw(&self, name: &str) -> Option<&str> {
         if name == "config_directory" {
-            return Some(self.dir.clone());
+            return Some(&self.dir);
         }
-        self.doc
-            .get(name)
-            .or_else(|| self.defaults.get(name))
-            .map(str::to_string)
+        self.doc.get(name).or_else(|| self.defaults.get(name))
     }
 
     /// The value with every `$name` reference expanded (`postconf -xh name`);
     /// empty for an unknown parameter.
     pub fn expanded(&self, name: &str) -> Result<String> {
         let raw = self.raw(name).unwrap_or_default();
-        expand(&raw, &|reference| self.raw(reference)).map_err(|e| {
+        expand(raw, &|reference| self.raw(reference).map(str::to_string)).map_err(|e| {
             Error::fatal(format!(
                 "{}: parameter {}: {}",
                 self.path().display(),

@@ -7,6 +7,7 @@ use crate::defaults::Defaults;
 use crate::instance::{non_empty, BrokenInstance, Instance};
 use crate::{Error, Result};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The shared directories of the primary that must exist; all but
 /// `meta_directory` are claimed (meta usually overlaps another directory).
@@ -39,65 +40,91 @@ pub struct Registry<'d> {
     pub claims: Claims,
 }
 
-/// Who claimed which name or directory: value -> "config_dir, param_name".
+/// Who claimed which name or directory.
 #[derive(Debug, Default, Clone)]
 pub struct Claims {
-    owners: HashMap<String, String>,
+    owners: HashMap<String, Claimant>,
+}
+
+/// The instance and parameter that claimed a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimant {
+    /// The claiming instance's `config_directory`.
+    pub config_directory: Arc<str>,
+    /// The parameter whose value it is.
+    pub param: &'static str,
+}
+
+impl std::fmt::Display for Claimant {
+    /// As Postfix names it in a conflict: `config_dir, param_name`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}, {}", self.config_directory, self.param)
+    }
 }
 
 impl Claims {
     /// Registers that the instance in `config_directory` uses `value` as
     /// `param`, or fails with Postfix's conflict message.
-    pub fn claim(&mut self, config_directory: &str, param: &str, value: &str) -> Result<()> {
-        let requestor = format!("{config_directory}, {param}");
-        match self.owners.get(value) {
-            None => {
-                self.owners.insert(value.to_string(), requestor);
-                Ok(())
-            }
-            Some(owner) if *owner == requestor => Ok(()),
-            Some(owner) => Err(Error::fatal(format!(
-                "instance {config_directory}, {param}={value} conflicts with instance {owner}={value}"
-            ))),
-        }
+    pub fn claim(
+        &mut self,
+        config_directory: &str,
+        param: &'static str,
+        value: &str,
+    ) -> Result<()> {
+        self.claim_all(config_directory, &[(param, value)])
     }
 
-    /// Who claimed `value`, as "config_dir, param_name".
-    pub fn owner(&self, value: &str) -> Option<&str> {
-        self.owners.get(value).map(String::as_str)
+    /// Who claimed `value`.
+    pub fn owner(&self, value: &str) -> Option<&Claimant> {
+        self.owners.get(value)
     }
 
     /// Claims an instance's name, config, queue and data directories, all or
-    /// nothing: each is checked against earlier claims and the instance's own
-    /// earlier values (in Postfix's order) before any is recorded.
+    /// nothing.
     pub fn claim_instance(&mut self, instance: &Instance) -> Result<()> {
-        let dir = &instance.config_directory;
-        let mut values: Vec<(&str, &str)> = Vec::with_capacity(4);
+        let mut values: Vec<(&'static str, &str)> = Vec::with_capacity(4);
         if let Some(name) = &instance.name {
             values.push(("multi_instance_name", name));
         }
-        values.push(("config_directory", dir));
+        values.push(("config_directory", &instance.config_directory));
         values.push(("queue_directory", &instance.queue_directory));
         values.push(("data_directory", &instance.data_directory));
+        self.claim_all(&instance.config_directory, &values)
+    }
+
+    // Claims each (param, value) of one instance: each is checked against
+    // earlier claims and the instance's own earlier values, in Postfix's
+    // order, before any is recorded.
+    fn claim_all(&mut self, config_directory: &str, values: &[(&'static str, &str)]) -> Result<()> {
+        let is_requestor = |owner: &Claimant, param| {
+            &*owner.config_directory == config_directory && owner.param == param
+        };
         for (i, &(param, value)) in values.iter().enumerate() {
-            let requestor = format!("{dir}, {param}");
             let earlier_own = values[..i]
                 .iter()
                 .find(|(_, v)| *v == value)
-                .map(|(p, _)| format!("{dir}, {p}"));
-            match earlier_own.as_deref().or_else(|| self.owner(value)) {
-                Some(owner) if owner != requestor => {
+                .map(|&(p, _)| Claimant {
+                    config_directory: config_directory.into(),
+                    param: p,
+                });
+            match earlier_own.as_ref().or_else(|| self.owner(value)) {
+                Some(owner) if !is_requestor(owner, param) => {
                     return Err(Error::fatal(format!(
-                        "instance {dir}, {param}={value} conflicts with instance {owner}={value}"
+                        "instance {config_directory}, {param}={value} conflicts with instance {owner}={value}"
                     )))
                 }
                 _ => {}
             }
         }
-        for (param, value) in values {
-            self.owners
-                .entry(value.to_string())
-                .or_insert_with(|| format!("{dir}, {param}"));
+        let shared: Arc<str> = config_directory.into();
+        for &(param, value) in values {
+            if !self.owners.contains_key(value) {
+                let claimant = Claimant {
+                    config_directory: Arc::clone(&shared),
+                    param,
+                };
+                self.owners.insert(value.to_string(), claimant);
+            }
         }
         Ok(())
     }
