@@ -305,3 +305,99 @@ fn check_shared_directories(primary: &Config<'_>, claims: &mut Claims) -> Result
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::path::Path;
+
+    /// A primary in `root` with `count` secondaries; `edit` may rewrite the
+    /// main.cf text of secondary `i` (0-based).
+    fn host(root: &Path, count: usize, edit: impl Fn(usize, String) -> String) -> String {
+        for shared in ["sbin", "libexec", "lib"] {
+            fs::create_dir_all(root.join(shared)).unwrap();
+        }
+        let mut dirs = Vec::new();
+        for i in 0..count {
+            let dir = root.join(format!("postfix-{i:04}"));
+            fs::create_dir_all(&dir).unwrap();
+            let text = format!(
+                "# comment\nqueue_directory = /q/{i}\ndata_directory = /d/{i}\n\
+                 multi_instance_name = postfix-{i:04}\nmulti_instance_enable = yes\n"
+            );
+            fs::write(dir.join("main.cf"), edit(i, text)).unwrap();
+            dirs.push(dir.display().to_string());
+        }
+        let primary = root.join("postfix");
+        fs::create_dir_all(&primary).unwrap();
+        let root = root.display();
+        fs::write(
+            primary.join("main.cf"),
+            format!(
+                "command_directory = {root}/sbin\ndaemon_directory = {root}/libexec\n\
+                 meta_directory = {root}/lib\nshlib_directory = {root}/lib\n\
+                 queue_directory = /q/primary\ndata_directory = /d/primary\n\
+                 multi_instance_directories = {}\n",
+                dirs.join(" ")
+            ),
+        )
+        .unwrap();
+        primary.display().to_string()
+    }
+
+    #[test]
+    fn many_secondaries_keep_their_order_and_broken_ones_their_place() {
+        let root = tempfile::tempdir().unwrap();
+        let primary = host(root.path(), 300, |i, text| match i {
+            7 | 250 => "not a setting\n".to_string(),
+            _ => text,
+        });
+        let defaults = Defaults::new();
+        let registry = Registry::load(&primary, &defaults, Strictness::Lenient).unwrap();
+        let names: Vec<_> = registry
+            .secondaries()
+            .iter()
+            .map(|i| i.name.clone().unwrap())
+            .collect();
+        let expected: Vec<_> = (0..300)
+            .filter(|i| ![7, 250].contains(i))
+            .map(|i| format!("postfix-{i:04}"))
+            .collect();
+        assert_eq!(names, expected);
+        let broken: Vec<_> = registry.broken.iter().map(|b| b.position).collect();
+        assert_eq!(broken, vec![7, 250]);
+        assert_eq!(registry.secondary_dirs().len(), 300);
+    }
+
+    #[test]
+    fn the_first_problem_in_list_order_is_the_one_reported() {
+        let root = tempfile::tempdir().unwrap();
+        // A conflict early in the list, a syntax error late: the conflict
+        // is reported, as reading the instances in turn would.
+        let primary = host(root.path(), 300, |i, text| match i {
+            20 => text.replace("/q/20", "/q/3"),
+            280 => "not a setting\n".to_string(),
+            _ => text,
+        });
+        let defaults = Defaults::new();
+        let error = Registry::load(&primary, &defaults, Strictness::Strict).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("queue_directory=/q/3 conflicts with instance"),
+            "{error}"
+        );
+        // Two syntax errors: the earlier one is reported.
+        let root = tempfile::tempdir().unwrap();
+        let primary = host(root.path(), 300, |i, text| match i {
+            150 | 290 => "not a setting\n".to_string(),
+            _ => text,
+        });
+        let error = Registry::load(&primary, &defaults, Strictness::Strict).unwrap_err();
+        assert!(
+            error.to_string().contains("postfix-0150/main.cf, line 1"),
+            "{error}"
+        );
+    }
+}
