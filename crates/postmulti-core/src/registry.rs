@@ -254,12 +254,14 @@ fn load_secondaries(dirs: &[String], defaults: &Defaults) -> Vec<Result<Instance
 /// How many threads read `count` main.cf files: one per CPU, at most
 /// [`MAX_READER_THREADS`], and none extra unless each gets at least
 /// [`MIN_FILES_PER_THREAD`] files (a thread costs about as much as reading a
-/// few dozen files).
+/// few dozen files). The CPUs (affinity and cgroup quota files) are only
+/// asked about when there are enough files for a second thread.
 fn reader_threads(count: usize) -> usize {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    cpus.min(MAX_READER_THREADS)
-        .min(count / MIN_FILES_PER_THREAD)
-        .max(1)
+    let useful = (count / MIN_FILES_PER_THREAD).min(MAX_READER_THREADS);
+    if useful <= 1 {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, |cpus| cpus.get().min(useful))
 }
 
 /// The most threads [`load_secondaries`] uses.
