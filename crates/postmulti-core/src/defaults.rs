@@ -82,7 +82,7 @@ struct Table {
 impl Table {
     /// Indexes the `name = value` lines of `text`; other lines are ignored.
     fn new(text: String) -> Table {
-        let mut index = Vec::with_capacity(text.len() / 32);
+        let mut index = Vec::new();
         let mut start = 0;
         for line in text.split_inclusive('\n') {
             if let Some(space) = line.find(' ') {
