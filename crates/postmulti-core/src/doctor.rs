@@ -51,10 +51,8 @@ pub fn examine(
     selection: &Selection,
 ) -> Result<Vec<Finding>> {
     let registry = Registry::load(primary_dir, defaults, Strictness::Lenient)?;
-    let selection = match selection {
-        Selection::Unspecified => Selection::All,
-        other => other.clone(),
-    };
+    let selection = selection.effective();
+
     let mut findings = Vec::new();
     let mut finding = |severity, dir: &str, message: String| {
         findings.push(Finding {
@@ -63,13 +61,8 @@ pub fn examine(
             message,
         })
     };
-    // A broken instance can be selected only by -a (the default) or its
-    // path, as with -l.
-    let broken_selected = |broken: &crate::instance::BrokenInstance| match &selection {
-        Selection::Name(name) => *name == broken.config_directory,
-        Selection::Group(_) => false,
-        Selection::All | Selection::Unspecified => true,
-    };
+    let broken_selected = |broken| selection.reaches_broken(broken);
+
     if !registry.instances.iter().any(|i| selection.matches(i))
         && !registry.broken.iter().any(broken_selected)
     {

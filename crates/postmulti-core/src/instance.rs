@@ -26,6 +26,10 @@ pub struct BrokenInstance {
     pub position: usize,
     /// Its `config_directory`.
     pub config_directory: String,
+    /// Its `multi_instance_name`, when its main.cf could be parsed.
+    pub name: Option<String>,
+    /// Its `multi_instance_group`, when its main.cf could be parsed.
+    pub group: Option<String>,
     /// Why it could not be used, as a fatal message would say it.
     pub reason: String,
 }

@@ -83,10 +83,8 @@ pub fn classify(registry: &Registry<'_>, word: &str) -> Result<CommandClass> {
 
 /// The runs for `request`, in order; empty when nothing matched.
 pub fn plan(registry: &Registry<'_>, request: &IterateRequest) -> Result<Vec<Run>> {
-    let selection = match &request.selection {
-        Selection::Unspecified => Selection::All,
-        other => other.clone(),
-    };
+    let selection = request.selection.effective();
+
     let command_directory = registry.primary_config.expanded("command_directory")?;
     let class = match request.kind {
         Kind::Postfix => classify(registry, &request.args[0])?,

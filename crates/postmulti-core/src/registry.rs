@@ -155,19 +155,29 @@ impl<'d> Registry<'d> {
         };
         let secondaries = load_secondaries(&secondary_dirs, defaults);
         for (position, (dir, loaded)) in secondary_dirs.iter().zip(secondaries).enumerate() {
-            let loaded = loaded.and_then(|instance| {
-                registry.claims.claim_instance(&instance)?;
-                Ok(instance)
-            });
-            match (loaded, strictness) {
-                (Ok(instance), _) => registry.instances.push(instance),
-                (Err(error), Strictness::Strict) => return Err(error),
-                (Err(error), Strictness::Lenient) => registry.broken.push(BrokenInstance {
-                    position,
-                    config_directory: dir.clone(),
-                    reason: error.to_string(),
-                }),
+            let (error, name, group) = match loaded {
+                Ok(instance) => match registry.claims.claim_instance(&instance) {
+                    Ok(()) => {
+                        registry.instances.push(instance);
+                        continue;
+                    }
+                    Err(error) => (error, instance.name, instance.group),
+                },
+                Err(error) => {
+                    let (name, group) = known_identity(dir, defaults);
+                    (error, name, group)
+                }
+            };
+            if strictness == Strictness::Strict {
+                return Err(error);
             }
+            registry.broken.push(BrokenInstance {
+                position,
+                config_directory: dir.clone(),
+                name,
+                group,
+                reason: error.to_string(),
+            });
         }
         Ok(registry)
     }
@@ -221,6 +231,16 @@ pub fn instance_from_config(config: &Config<'_>, primary: bool) -> Result<Instan
         enabled,
         primary,
     })
+}
+
+/// The name and group of a secondary that could not be used, as far as its
+/// main.cf tells them (nothing when it cannot be read or parsed).
+fn known_identity(dir: &str, defaults: &Defaults) -> (Option<String>, Option<String>) {
+    let Ok(config) = Config::load(dir, defaults) else {
+        return (None, None);
+    };
+    let value = |param| config.expanded(param).ok().and_then(non_empty);
+    (value("multi_instance_name"), value("multi_instance_group"))
 }
 
 /// The instances whose main.cf files are in `dirs`, in order. Reading and

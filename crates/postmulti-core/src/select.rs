@@ -1,6 +1,6 @@
 //! Instance selection with `-a`, `-g group` and `-i name`.
 
-use crate::instance::Instance;
+use crate::instance::{BrokenInstance, Instance};
 
 /// The prefix every non-empty instance name must have.
 pub const NAME_PREFIX: &str = "postfix-";
@@ -21,25 +21,64 @@ pub enum Selection {
 }
 
 impl Selection {
+    /// The selection a listing, an iterator or the doctor works on: none
+    /// given means all (Postfix's rule for `-l`, `-p` and `-x`).
+    pub fn effective(&self) -> Selection {
+        match self {
+            Selection::Unspecified => Selection::All,
+            other => other.clone(),
+        }
+    }
+
     /// Whether `instance` is selected, by Postfix's rules: `-i` compares the
     /// config directory when the argument starts with `/` or the instance is
     /// nameless, the part after `postfix-` when the argument lacks the prefix
     /// and the name has it, else the whole name; `-` is the primary.
     pub fn matches(&self, instance: &Instance) -> bool {
+        self.picks(
+            &instance.config_directory,
+            instance.name.as_deref(),
+            instance.group.as_deref(),
+            instance.primary,
+        )
+    }
+
+    /// Whether a broken secondary is selected, with the effective selection
+    /// (none given means all). Its name and group count when its main.cf
+    /// could be parsed; when they are unknown (main.cf missing, unreadable
+    /// or invalid), only `-a`, no selection, or `-i` with its config
+    /// directory select it.
+    pub fn reaches_broken(&self, broken: &BrokenInstance) -> bool {
+        self.effective().picks(
+            &broken.config_directory,
+            broken.name.as_deref(),
+            broken.group.as_deref(),
+            false,
+        )
+    }
+
+    // The one rule behind matches and reaches_broken.
+    fn picks(
+        &self,
+        config_directory: &str,
+        name: Option<&str>,
+        group: Option<&str>,
+        primary: bool,
+    ) -> bool {
         match self {
             Selection::Unspecified => false,
             Selection::All => true,
-            Selection::Group(group) => instance.group.as_deref() == Some(group.as_str()),
+            Selection::Group(wanted) => group == Some(wanted.as_str()),
             Selection::Name(wanted) => {
-                let compared = match &instance.name {
-                    _ if wanted.starts_with('/') => instance.config_directory.as_str(),
-                    None => instance.config_directory.as_str(),
+                let compared = match name {
+                    _ if wanted.starts_with('/') => config_directory,
+                    None => config_directory,
                     Some(name) if !wanted.starts_with(NAME_PREFIX) => {
                         name.strip_prefix(NAME_PREFIX).unwrap_or(name)
                     }
-                    Some(name) => name.as_str(),
+                    Some(name) => name,
                 };
-                compared == wanted || (instance.primary && wanted == "-")
+                compared == wanted || (primary && wanted == "-")
             }
         }
     }
@@ -81,5 +120,32 @@ mod tests {
         assert!(!Selection::Group("mta".into()).matches(&nameless));
         assert!(!Selection::Unspecified.matches(&out));
         assert!(Selection::All.matches(&nameless));
+    }
+
+    #[test]
+    fn broken_instances_by_known_name_and_group() {
+        let known = BrokenInstance {
+            position: 0,
+            config_directory: "/etc/postfix-c".into(),
+            name: Some("postfix-c".into()),
+            group: Some("mta".into()),
+            reason: "conflict".into(),
+        };
+        let unknown = BrokenInstance {
+            name: None,
+            group: None,
+            ..known.clone()
+        };
+        let sel = |s: &str| Selection::Name(s.into());
+        for selection in [sel("c"), sel("postfix-c"), Selection::Group("mta".into())] {
+            assert!(selection.reaches_broken(&known), "{selection:?}");
+            assert!(!selection.reaches_broken(&unknown), "{selection:?}");
+        }
+        for selection in [sel("/etc/postfix-c"), Selection::All, Selection::Unspecified] {
+            assert!(selection.reaches_broken(&known), "{selection:?}");
+            assert!(selection.reaches_broken(&unknown), "{selection:?}");
+        }
+        assert!(!sel("d").reaches_broken(&known));
+        assert!(!Selection::Group("other".into()).reaches_broken(&known));
     }
 }

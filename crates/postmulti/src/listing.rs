@@ -79,7 +79,7 @@ pub fn json_line(instance: &Instance) -> String {
 }
 
 /// The `--status` table: selected instances, and broken ones where they are
-/// listed (they can be selected only by `-a`, the default, or their path).
+/// listed.
 fn status_table(registry: &Registry<'_>, selection: &Selection, reverse: bool) -> String {
     let mut rows: Vec<(bool, [String; 5])> = registry
         .instances
@@ -87,11 +87,8 @@ fn status_table(registry: &Registry<'_>, selection: &Selection, reverse: bool) -
         .map(|instance| (selection.matches(instance), status_row(instance)))
         .collect();
     for broken in &registry.broken {
-        let selected = match selection {
-            Selection::All | Selection::Unspecified => true,
-            Selection::Name(name) => *name == broken.config_directory,
-            Selection::Group(_) => false,
-        };
+        let selected = selection.reaches_broken(broken);
+
         let row = [
             "?".to_string(),
             "?".to_string(),

@@ -14,7 +14,6 @@ use postmulti_core::defaults::{Defaults, DEFAULT_CONFIG_DIRECTORY};
 use postmulti_core::iterate::{self, IterateRequest, Kind};
 use postmulti_core::lifecycle::{self, EditOptions, EditRequest};
 use postmulti_core::registry::{Registry, Strictness};
-use postmulti_core::select::Selection;
 use report::{report, Level};
 use std::io::Write;
 use std::process::ExitCode;
@@ -114,11 +113,8 @@ fn load_serving<'d>(
                 broken.config_directory, broken.reason
             ),
         );
-        selected_broken |= match &request.selection {
-            Selection::Unspecified | Selection::All => true,
-            Selection::Name(name) => *name == broken.config_directory,
-            Selection::Group(_) => false,
-        };
+        selected_broken |= request.selection.reaches_broken(broken);
+
     }
     if request.verbose > 0 {
         report(
@@ -141,10 +137,8 @@ fn list(
     format: ListFormat,
 ) -> Result<ExitCode> {
     let (registry, selected_broken) = load_serving(request, primary_dir, defaults)?;
-    let selection = match &request.selection {
-        Selection::Unspecified => Selection::All,
-        other => other.clone(),
-    };
+    let selection = request.selection.effective();
+
     let out = listing::render(&registry, &selection, request.reverse, format);
     let mut stdout = std::io::stdout().lock();
     if let Err(error) = stdout
@@ -184,6 +178,9 @@ fn iterate(
     };
     let runs = iterate::plan(&registry, &iterate_request)?;
     if runs.is_empty() {
+        if selected_broken {
+            return Ok(ExitCode::FAILURE); // the warnings said why
+        }
         bail!("No matching instances");
     }
     let command_directory = registry.primary_config.expanded("command_directory")?;
