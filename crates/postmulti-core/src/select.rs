@@ -141,7 +141,11 @@ mod tests {
             assert!(selection.reaches_broken(&known), "{selection:?}");
             assert!(!selection.reaches_broken(&unknown), "{selection:?}");
         }
-        for selection in [sel("/etc/postfix-c"), Selection::All, Selection::Unspecified] {
+        for selection in [
+            sel("/etc/postfix-c"),
+            Selection::All,
+            Selection::Unspecified,
+        ] {
             assert!(selection.reaches_broken(&known), "{selection:?}");
             assert!(selection.reaches_broken(&unknown), "{selection:?}");
         }

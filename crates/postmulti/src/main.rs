@@ -114,7 +114,6 @@ fn load_serving<'d>(
             ),
         );
         selected_broken |= request.selection.reaches_broken(broken);
-
     }
     if request.verbose > 0 {
         report(
