@@ -1,0 +1,694 @@
+//! The Ansible collection `postmulti.postmulti` (`contrib/ansible`), end to
+//! end, as root against the installed Postfix, with the real ansible-core of
+//! the test tools' virtual environment (`scripts/install-deps`):
+//!
+//! - the collection builds with `ansible-galaxy collection build` and
+//!   installs with `ansible-galaxy collection install`; `ansible-doc` shows
+//!   both modules' documentation; its Python unit tests pass;
+//! - `postmulti.postmulti.facts` returns what `postmulti -l -j` lists, in
+//!   order, with running masters and their pids;
+//! - both modules fail clearly when postmulti is missing, is Postfix's own
+//!   (no `--version`) or is too old, and Ansible's argument spec refuses
+//!   bad options before postmulti runs;
+//!
+//! each in a sandbox primary (`config_directory`, that is `-c DIR`), with
+//! real playbooks run by `ansible-playbook` against `localhost` over the
+//! local connection. Every Ansible file (collections, temporary files, its
+//! home) lives in the test's own temporary directory.
+
+use postmulti_e2e::sandbox::{
+    assert_success, postmulti_bin, require_root_and_postfix, stdout, FakeMaster, Sandbox,
+};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The virtual environment with ansible-core (`scripts/install-deps`).
+const VENV: &str = "/opt/postmulti-test-venv";
+
+/// The collection's sources.
+const COLLECTION: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../contrib/ansible");
+
+/// The collection's version (`galaxy.yml`), which is postmulti's.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Whether a test called `name` can run here: as root with Postfix (see
+/// [`require_root_and_postfix`]) and with ansible-core in [`VENV`].
+/// Otherwise it says why and returns false, except under `CI=true`, where
+/// it panics.
+fn require_ansible(name: &str) -> bool {
+    if !require_root_and_postfix(name) {
+        return false;
+    }
+    if Path::new(VENV).join("bin/ansible-playbook").is_file() {
+        return true;
+    }
+    let message = format!("{name} needs ansible-core in {VENV} (run scripts/install-deps)");
+    assert_ne!(
+        std::env::var("CI").as_deref(),
+        Ok("true"),
+        "{message}, and CI=true requires it to run"
+    );
+    eprintln!("skipped: {message}");
+    false
+}
+
+/// The collection built and installed in a temporary directory, with
+/// Ansible's home, temporary files and playbooks there too.
+struct Ansible {
+    dir: tempfile::TempDir,
+}
+
+impl Ansible {
+    /// Builds the collection with `ansible-galaxy collection build` and
+    /// installs the archive with `ansible-galaxy collection install -p`.
+    fn new() -> Ansible {
+        let dir = tempfile::Builder::new()
+            .prefix("postmulti-ansible.")
+            .tempdir()
+            .expect("a temporary directory");
+        let ansible = Ansible { dir };
+        for sub in ["home", "tmp", "build", "collections", "bin", "results"] {
+            std::fs::create_dir_all(ansible.path(sub)).expect("ansible directories");
+        }
+        let build = ansible.run(
+            "ansible-galaxy",
+            &[
+                "collection",
+                "build",
+                "--output-path",
+                &ansible.path_str("build"),
+                COLLECTION,
+            ],
+        );
+        assert_ok(&build, "ansible-galaxy collection build");
+        let archive = ansible.path_str(&format!("build/postmulti-postmulti-{VERSION}.tar.gz"));
+        let install = ansible.run(
+            "ansible-galaxy",
+            &[
+                "collection",
+                "install",
+                "-p",
+                &ansible.path_str("collections"),
+                &archive,
+            ],
+        );
+        assert_ok(&install, "ansible-galaxy collection install");
+        ansible
+    }
+
+    /// A path below the temporary directory.
+    fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// [`Ansible::path`] as a string.
+    fn path_str(&self, relative: &str) -> String {
+        self.path(relative)
+            .to_str()
+            .expect("a UTF-8 temporary directory")
+            .to_string()
+    }
+
+    /// Where the installed collection is.
+    fn installed(&self) -> PathBuf {
+        self.path("collections/ansible_collections/postmulti/postmulti")
+    }
+
+    /// A command running `tool` of [`VENV`] with Ansible's files in the
+    /// temporary directory, `PATH` holding only the system's directories
+    /// and the temporary `bin`, standard input closed, and no
+    /// `MAIL_CONFIG`.
+    fn command(&self, tool: &str) -> Command {
+        let mut command = Command::new(Path::new(VENV).join("bin").join(tool));
+        command
+            .current_dir(self.dir.path())
+            .env(
+                "PATH",
+                format!("{}:/usr/local/bin:/usr/bin:/bin", self.path_str("bin")),
+            )
+            .env("HOME", self.path("home"))
+            .env("ANSIBLE_HOME", self.path("home/.ansible"))
+            .env("ANSIBLE_LOCAL_TEMP", self.path("tmp/local"))
+            .env("ANSIBLE_REMOTE_TEMP", self.path("tmp/remote"))
+            .env("ANSIBLE_COLLECTIONS_PATH", self.path("collections"))
+            .env(
+                "ANSIBLE_PYTHON_INTERPRETER",
+                Path::new(VENV).join("bin/python"),
+            )
+            .env("ANSIBLE_NOCOLOR", "1")
+            .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
+            .env_remove("ANSIBLE_CONFIG")
+            .env_remove("MAIL_CONFIG")
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Runs `tool` with `args`, see [`Ansible::command`].
+    fn run(&self, tool: &str, args: &[&str]) -> Output {
+        self.command(tool)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("run {tool}: {e}"))
+    }
+
+    /// Runs a play on localhost over the local connection (with
+    /// `ansible-playbook` options `args`, such as `--check` or `--diff`): one
+    /// task calling `module` with `options`, whose registered result is
+    /// returned beside the run's output. The module's failure does not stop
+    /// the play: the result then holds `failed` and `msg`.
+    fn play(&self, module: &str, options: &Value, args: &[&str]) -> Play {
+        self.plays(&[(module, options.clone())], args)
+    }
+
+    /// [`Ansible::play`] with one task per `(module, options)`, in one play;
+    /// [`Play::results`] holds each task's result.
+    fn plays(&self, tasks: &[(&str, Value)], args: &[&str]) -> Play {
+        let result_file = self.path_str("results/result.json");
+        let _ = std::fs::remove_file(&result_file);
+        let mut play_tasks: Vec<Value> = tasks
+            .iter()
+            .enumerate()
+            .map(|(index, (module, options))| {
+                json!({
+                    "name": format!("task {index}"),
+                    *module: options,
+                    "register": format!("result_{index}"),
+                    "ignore_errors": true,
+                })
+            })
+            .collect();
+        let all_results: Vec<String> = (0..tasks.len()).map(|i| format!("result_{i}")).collect();
+        play_tasks.push(json!({
+            "name": "record the results",
+            "ansible.builtin.copy": {
+                "content": format!("{{{{ [{}] | to_json }}}}", all_results.join(", ")),
+                "dest": result_file,
+            },
+            "check_mode": false,
+            "diff": false,
+            "changed_when": false,
+        }));
+        let playbook = json!([{
+            "hosts": "localhost",
+            "gather_facts": false,
+            "tasks": play_tasks,
+        }]);
+        // JSON is YAML.
+        std::fs::write(self.path("playbook.yml"), playbook.to_string())
+            .expect("write the playbook");
+        let mut all = vec!["-i", "localhost,", "-c", "local"];
+        all.extend_from_slice(args);
+        all.push("playbook.yml");
+        let output = self.run("ansible-playbook", &all);
+        let text = stdout(&output);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "ansible-playbook failed\nstdout:\n{text}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let results = std::fs::read_to_string(&result_file)
+            .unwrap_or_else(|e| panic!("read {result_file}: {e}\n{text}"));
+        let Value::Array(results) = serde_json::from_str(&results).expect("the results are JSON")
+        else {
+            panic!("the results are not a list: {results}");
+        };
+        Play {
+            result: results[0].clone(),
+            results,
+            recap: recap(&text),
+            stdout: text,
+        }
+    }
+
+    /// Installs `text` as an executable `bin/NAME`, first on the plays' `PATH`.
+    fn install_bin(&self, name: &str, text: &str) -> String {
+        let path = self.path_str(&format!("bin/{name}"));
+        std::fs::write(&path, text).expect("write the program");
+        std::fs::set_permissions(&path, PermissionsExt::from_mode(0o755)).expect("chmod");
+        path
+    }
+}
+
+/// What a play did.
+#[derive(Debug)]
+struct Play {
+    /// The first task's registered result.
+    result: Value,
+    /// Every task's registered result.
+    results: Vec<Value>,
+    /// The `PLAY RECAP` counters of localhost (`ok`, `changed`, `failed`,
+    /// `ignored`...).
+    recap: BTreeMap<String, u64>,
+    /// `ansible-playbook`'s standard output.
+    stdout: String,
+}
+
+impl Play {
+    /// The failure message of the first task (panics when it did not fail).
+    fn failure(&self) -> &str {
+        self.failure_of(0)
+    }
+
+    /// The failure message of task `index` (panics when it did not fail).
+    fn failure_of(&self, index: usize) -> &str {
+        let result = &self.results[index];
+        assert_eq!(
+            result["failed"],
+            json!(true),
+            "task {index} should have failed:\n{}",
+            self.stdout
+        );
+        result["msg"].as_str().expect("a failure message")
+    }
+}
+
+/// The counters of localhost's `PLAY RECAP` line.
+fn recap(stdout: &str) -> BTreeMap<String, u64> {
+    let line = stdout
+        .lines()
+        .skip_while(|line| !line.starts_with("PLAY RECAP"))
+        .find(|line| line.starts_with("localhost"))
+        .unwrap_or_else(|| panic!("no PLAY RECAP line for localhost:\n{stdout}"));
+    line.split_whitespace()
+        .filter_map(|word| word.split_once('='))
+        .map(|(key, value)| (key.to_string(), value.parse().expect("a count")))
+        .collect()
+}
+
+/// Asserts that a tool succeeded, showing its output when not.
+fn assert_ok(output: &Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what} failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The built postmulti as a string.
+fn ours() -> String {
+    postmulti_bin().to_str().expect("a UTF-8 path").to_string()
+}
+
+/// An initialized sandbox with `postfix-a` (group `mta`, enabled) and
+/// `postfix-b` (disabled), made by the built postmulti.
+fn two_instances() -> Sandbox {
+    let sandbox = Sandbox::new();
+    assert_success(&sandbox.run(&["-e", "init"]));
+    assert_success(&sandbox.run(&["-I", "postfix-a", "-G", "mta", "-e", "create"]));
+    assert_success(&sandbox.run(&["-i", "postfix-a", "-e", "enable"]));
+    assert_success(&sandbox.run(&["-I", "postfix-b", "-e", "create"]));
+    sandbox
+}
+
+#[test]
+fn the_collection_builds_installs_and_documents_its_modules() {
+    if !require_ansible("the_collection_builds_installs_and_documents_its_modules") {
+        return;
+    }
+    let ansible = Ansible::new();
+    for file in [
+        "MANIFEST.json",
+        "plugins/modules/instances.py",
+        "plugins/modules/facts.py",
+    ] {
+        assert!(ansible.installed().join(file).is_file(), "{file} installed");
+    }
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(ansible.installed().join("MANIFEST.json")).expect("MANIFEST.json"),
+    )
+    .expect("MANIFEST.json is JSON");
+    assert_eq!(manifest["collection_info"]["namespace"], json!("postmulti"));
+    assert_eq!(manifest["collection_info"]["name"], json!("postmulti"));
+    assert_eq!(manifest["collection_info"]["version"], json!(VERSION));
+
+    let list = ansible.run(
+        "ansible-doc",
+        &["-t", "module", "-l", "postmulti.postmulti"],
+    );
+    assert_ok(&list, "ansible-doc -l");
+    let names: Vec<&str> = std::str::from_utf8(&list.stdout)
+        .expect("UTF-8")
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        names,
+        ["postmulti.postmulti.facts", "postmulti.postmulti.instances"]
+    );
+
+    let doc = ansible.run("ansible-doc", &["--json", "postmulti.postmulti.instances"]);
+    assert_ok(&doc, "ansible-doc instances");
+    let doc: Value = serde_json::from_slice(&doc.stdout).expect("ansible-doc --json");
+    let doc = &doc["postmulti.postmulti.instances"];
+    let options = doc["doc"]["options"].as_object().expect("options");
+    assert_eq!(
+        options.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "config_directory",
+            "instances",
+            "postmulti_path",
+            "prune",
+            "reload",
+            "start"
+        ]
+    );
+    let instance = doc["doc"]["options"]["instances"]["suboptions"]
+        .as_object()
+        .expect("suboptions");
+    assert_eq!(
+        instance.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "directories",
+            "enabled",
+            "group",
+            "main_cf",
+            "name",
+            "template"
+        ]
+    );
+    assert!(doc["examples"]
+        .as_str()
+        .expect("examples")
+        .contains("postmulti.postmulti.instances:"));
+    assert!(
+        doc["return"]["actions"].is_object(),
+        "RETURN documents actions"
+    );
+
+    let text = ansible.run("ansible-doc", &["postmulti.postmulti.facts"]);
+    assert_ok(&text, "ansible-doc facts");
+    let text = stdout(&text);
+    assert!(text.contains("postmulti -l -j"), "{text}");
+}
+
+#[test]
+fn unit_tests_of_the_translations_pass() {
+    if !require_ansible("unit_tests_of_the_translations_pass") {
+        return;
+    }
+    let ansible = Ansible::new();
+    let output = ansible
+        .command("python")
+        .env("PYTHONPATH", ansible.path("collections"))
+        .args([
+            "-m",
+            "unittest",
+            "-v",
+            "ansible_collections.postmulti.postmulti.tests.unit.plugins.module_utils.test_postmulti",
+        ])
+        .output()
+        .expect("run python");
+    let report = String::from_utf8_lossy(&output.stderr);
+    assert_ok(&output, "the unit tests");
+    assert!(report.contains("\nOK\n"), "{report}");
+    assert!(
+        !report.contains("skipped"),
+        "no unit test may be skipped here:\n{report}"
+    );
+}
+
+#[test]
+fn facts_list_what_dash_l_lists() {
+    if !require_ansible("facts_list_what_dash_l_lists") {
+        return;
+    }
+    let ansible = Ansible::new();
+    let sandbox = two_instances();
+    let master = FakeMaster::start(sandbox.root(), &sandbox.path("spool/postfix-a"));
+    let listing = assert_success(&sandbox.run(&["-l", "-j"]));
+    let before = sandbox.snapshot();
+
+    // Found on PATH, without postmulti_path.
+    ansible.install_bin(
+        "postmulti",
+        &format!("#!/bin/sh\nexec '{}' \"$@\"\n", ours()),
+    );
+    let play = ansible.play(
+        "postmulti.postmulti.facts",
+        &json!({"config_directory": sandbox.primary()}),
+        &["--check"],
+    );
+    assert_eq!(play.recap["ok"], 2, "{}", play.stdout);
+    assert_eq!(play.recap["changed"], 0, "{}", play.stdout);
+    let facts = play.result["ansible_facts"]["postmulti"]
+        .as_array()
+        .expect("ansible_facts.postmulti is a list");
+
+    let listed: Vec<Value> = listing
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("-l -j line"))
+        .collect();
+    assert_eq!(facts.len(), 3);
+    assert_eq!(listed.len(), 3);
+    for (fact, line) in facts.iter().zip(&listed) {
+        let dash_is_null = |value: &Value| {
+            if value == "-" {
+                Value::Null
+            } else {
+                value.clone()
+            }
+        };
+        assert_eq!(
+            fact,
+            &json!({
+                "name": dash_is_null(&line["name"]),
+                "group": dash_is_null(&line["group"]),
+                "enabled": line["enabled"] == "y",
+                "directories": {
+                    "config_directory": line["config_directory"],
+                    "queue_directory": line["queue_directory"],
+                    "data_directory": line["data_directory"],
+                },
+                "running": line["running"],
+                "pid": line["pid"],
+                "primary": line["primary"],
+            })
+        );
+    }
+    let root = sandbox.root_str();
+    assert_eq!(
+        facts
+            .iter()
+            .map(|fact| (
+                fact["name"].clone(),
+                fact["group"].clone(),
+                fact["enabled"].clone(),
+                fact["directories"]["config_directory"].clone(),
+                fact["running"].clone(),
+                fact["pid"].clone(),
+                fact["primary"].clone(),
+            ))
+            .collect::<Vec<_>>(),
+        [
+            (
+                Value::Null,
+                Value::Null,
+                json!(true),
+                json!(format!("{root}/etc/postfix")),
+                json!(false),
+                Value::Null,
+                json!(true)
+            ),
+            (
+                json!("postfix-a"),
+                json!("mta"),
+                json!(true),
+                json!(format!("{root}/etc/postfix-a")),
+                json!(true),
+                json!(master.pid()),
+                json!(false)
+            ),
+            (
+                json!("postfix-b"),
+                Value::Null,
+                json!(false),
+                json!(format!("{root}/etc/postfix-b")),
+                json!(false),
+                Value::Null,
+                json!(false)
+            ),
+        ]
+    );
+    sandbox.assert_unchanged(&before);
+}
+
+#[test]
+fn facts_fail_with_postmulti_s_message_on_a_broken_instance() {
+    if !require_ansible("facts_fail_with_postmulti_s_message_on_a_broken_instance") {
+        return;
+    }
+    let ansible = Ansible::new();
+    let sandbox = two_instances();
+    std::fs::remove_file(sandbox.path("etc/postfix-b/main.cf")).expect("break postfix-b");
+    let output = sandbox.run(&["-l", "-j"]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&output.stderr).trim().to_string();
+    assert!(
+        message.starts_with("postmulti: warning: instance "),
+        "{message}"
+    );
+
+    let play = ansible.play(
+        "postmulti.postmulti.facts",
+        &json!({"config_directory": sandbox.primary(), "postmulti_path": ours()}),
+        &[],
+    );
+    assert_eq!(play.failure(), message);
+    assert_eq!(play.result["rc"], json!(1));
+    assert_eq!(play.recap["ignored"], 1, "{}", play.stdout);
+}
+
+#[test]
+fn a_missing_foreign_or_old_postmulti_fails_clearly() {
+    if !require_ansible("a_missing_foreign_or_old_postmulti_fails_clearly") {
+        return;
+    }
+    let ansible = Ansible::new();
+    let sandbox = two_instances();
+    let before = sandbox.snapshot();
+    let old = ansible.install_bin(
+        "postmulti-0.1.9",
+        "#!/bin/sh\n[ \"$1\" = --version ] && echo 'postmulti 0.1.9' && exit 0\necho ran >>\"$0.log\"\nexit 1\n",
+    );
+    let missing = ansible.path_str("bin/nonexistent");
+    // Not on PATH, Ansible looks in the sbin directories, where Postfix's
+    // own postmulti is.
+    let postfix_s = [
+        "/sbin/postmulti",
+        "/usr/sbin/postmulti",
+        "/usr/local/sbin/postmulti",
+    ]
+    .into_iter()
+    .find(|path| Path::new(path).is_file())
+    .expect("Postfix's postmulti");
+    let foreign = |path: &str| {
+        format!(
+            "{path} is not postmulti 0.2.0 or later: '{path} --version' exited 1 without \
+             output (Postfix's own postmulti has no --version)"
+        )
+    };
+    let cases: [(Option<&str>, String); 4] = [
+        (
+            Some(&missing),
+            format!("postmulti_path {missing} is not an executable file"),
+        ),
+        (Some("/usr/sbin/postmulti"), foreign("/usr/sbin/postmulti")),
+        (None, foreign(postfix_s)),
+        (
+            Some(&old),
+            format!("{old} is postmulti 0.1.9; this collection needs postmulti 0.2.0 or later"),
+        ),
+    ];
+    let mut tasks = Vec::new();
+    for (path, _) in &cases {
+        for (module, options) in [
+            ("postmulti.postmulti.facts", json!({})),
+            (
+                "postmulti.postmulti.instances",
+                json!({"instances": [{"name": "postfix-a", "group": "other"}]}),
+            ),
+        ] {
+            let mut options = options;
+            if let Some(path) = path {
+                options["postmulti_path"] = json!(path);
+            }
+            options["config_directory"] = json!(sandbox.primary());
+            tasks.push((module, options));
+        }
+    }
+    let play = ansible.plays(&tasks, &[]);
+    for (index, (module, options)) in tasks.iter().enumerate() {
+        assert_eq!(
+            play.failure_of(index),
+            cases[index / 2].1,
+            "{module} with {options}"
+        );
+    }
+    assert_eq!(play.recap["ignored"], 8, "{}", play.stdout);
+    assert!(
+        !Path::new(&format!("{old}.log")).exists(),
+        "the old postmulti only answered --version"
+    );
+    sandbox.assert_unchanged(&before);
+}
+
+#[test]
+fn the_argument_spec_refuses_bad_options_before_postmulti_runs() {
+    if !require_ansible("the_argument_spec_refuses_bad_options_before_postmulti_runs") {
+        return;
+    }
+    let ansible = Ansible::new();
+    let sandbox = two_instances();
+    let before = sandbox.snapshot();
+    let spy = ansible.install_bin(
+        "postmulti-spy",
+        &format!(
+            "#!/bin/sh\necho \"$@\" >>\"$0.log\"\nexec '{}' \"$@\"\n",
+            ours()
+        ),
+    );
+    let cases = [
+        (
+            json!({"instances": [{"name": "postfix-a", "colour": "blue"}]}),
+            "Unsupported parameters for (postmulti.postmulti.instances) module: instances.colour. \
+             Supported parameters include: directories, enabled, group, main_cf, name, template.",
+        ),
+        (
+            json!({"instances": [{"group": "mta"}]}),
+            "missing required arguments: name found in instances",
+        ),
+        (
+            json!({"instances": [], "prune": "everything"}),
+            "value of prune must be one of: none, deport, destroy, got: everything",
+        ),
+        (
+            json!({"instances": [{"name": "postfix-a", "enabled": "maybe"}]}),
+            "argument 'enabled' is of type str found in 'instances'. and we were unable to \
+             convert to bool: The value 'maybe' is not a valid boolean.",
+        ),
+        (
+            json!({"instances": [{"name": "postfix-a", "main_cf": {"biff": false}}]}),
+            "instance postfix-a: main_cf value of biff is the boolean false, not a string: \
+             quote it in YAML (for example 'no')",
+        ),
+        (
+            json!({"instances": [{"name": "postfix-a", "directories": {"queue": "/tmp"}}]}),
+            "Unsupported parameters for (postmulti.postmulti.instances) module: \
+             instances.directories.queue. Supported parameters include: config_directory, \
+             data_directory, queue_directory.",
+        ),
+        (
+            json!({"instances": "postfix-a"}),
+            "dictionary requested, could not parse JSON or key=value",
+        ),
+    ];
+    let tasks: Vec<(&str, Value)> = cases
+        .iter()
+        .map(|(options, _)| {
+            let mut options = options.clone();
+            options["postmulti_path"] = json!(spy);
+            options["config_directory"] = json!(sandbox.primary());
+            ("postmulti.postmulti.instances", options)
+        })
+        .collect();
+    let play = ansible.plays(&tasks, &[]);
+    for (index, (options, message)) in cases.iter().enumerate() {
+        let failure = play.failure_of(index);
+        assert!(
+            failure.starts_with(message),
+            "{options}:\n{failure}\ndoes not start with\n{message}"
+        );
+    }
+    assert!(
+        !Path::new(&format!("{spy}.log")).exists(),
+        "postmulti ran: {}",
+        std::fs::read_to_string(format!("{spy}.log")).unwrap_or_default()
+    );
+    sandbox.assert_unchanged(&before);
+}
