@@ -5,3 +5,7 @@
 //! the manifest of a host as it is ([`export`]).
 
 pub mod manifest;
+pub mod actual;
+pub mod apply;
+pub mod planner;
+pub mod export;
