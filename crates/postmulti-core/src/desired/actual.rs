@@ -93,8 +93,7 @@ impl<'d> Host<'d> {
     fn reread_primary(&mut self) -> Result<()> {
         let dir = self.registry.primary_config.dir().to_string();
         let primary = self.config(&dir)?;
-        let listed =
-            crate::registry::split_list(&primary.expanded("multi_instance_directories")?);
+        let listed = crate::registry::split_list(&primary.expanded("multi_instance_directories")?);
         self.registry.primary_config = primary;
         let mut known: Vec<Instance> = self.registry.instances.drain(1..).collect();
         for dir in listed {

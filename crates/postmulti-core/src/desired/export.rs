@@ -47,14 +47,21 @@ pub fn export(
             doc
         }
     };
-    let mut old: Vec<Table> = match doc.get_mut("instance").and_then(Item::as_array_of_tables_mut) {
+    let mut old: Vec<Table> = match doc
+        .get_mut("instance")
+        .and_then(Item::as_array_of_tables_mut)
+    {
         Some(tables) => std::mem::take(tables).into_iter().collect(),
         None => Vec::new(),
     };
     let mut warnings = Vec::new();
     let mut tables = ArrayOfTables::new();
     for instance in registry.secondaries() {
-        let Some(name) = instance.name.as_deref().filter(|n| n.starts_with(NAME_PREFIX)) else {
+        let Some(name) = instance
+            .name
+            .as_deref()
+            .filter(|n| n.starts_with(NAME_PREFIX))
+        else {
             warnings.push(format!(
                 "instance {} not exported: a manifest instance needs a name starting with '{NAME_PREFIX}'",
                 instance.config_directory
@@ -116,7 +123,10 @@ fn update(
     }
     update_directories(table, registry, instance, name)?;
     if let Some(main_cf) = table.get_mut("main_cf").and_then(Item::as_table_like_mut) {
-        let config = Config::load(&instance.config_directory, registry.primary_config.defaults())?;
+        let config = Config::load(
+            &instance.config_directory,
+            registry.primary_config.defaults(),
+        )?;
         update_main_cf(main_cf, &config);
     }
     Ok(())
@@ -133,12 +143,28 @@ fn update_directories(
     let primary = registry.primary();
     let mut wanted = Vec::new();
     for (param, actual, primary_value) in [
-        ("config_directory", &instance.config_directory, &primary.config_directory),
-        ("queue_directory", &instance.queue_directory, &primary.queue_directory),
-        ("data_directory", &instance.data_directory, &primary.data_directory),
+        (
+            "config_directory",
+            &instance.config_directory,
+            &primary.config_directory,
+        ),
+        (
+            "queue_directory",
+            &instance.queue_directory,
+            &primary.queue_directory,
+        ),
+        (
+            "data_directory",
+            &instance.data_directory,
+            &primary.data_directory,
+        ),
     ] {
         let derived = derive_private_path(param, primary_value, Some(name)).ok();
-        wanted.push((param, actual.as_str(), derived.as_deref() != Some(actual.as_str())));
+        wanted.push((
+            param,
+            actual.as_str(),
+            derived.as_deref() != Some(actual.as_str()),
+        ));
     }
     if !table.contains_key("directories") {
         if !wanted.iter().any(|(_, _, needed)| *needed) {
@@ -148,7 +174,10 @@ fn update_directories(
         directories.set_implicit(false);
         table.insert("directories", Item::Table(directories));
     }
-    let Some(directories) = table.get_mut("directories").and_then(Item::as_table_like_mut) else {
+    let Some(directories) = table
+        .get_mut("directories")
+        .and_then(Item::as_table_like_mut)
+    else {
         return Ok(()); // Manifest::parse refused any other type
     };
     for (param, actual, needed) in wanted {

@@ -2,7 +2,9 @@
 //! have, in start order, parsed with `toml_edit` and checked with the rules
 //! `postmulti -e create` applies, each error located as `FILE:LINE:COL`.
 
-use crate::lifecycle::{check_assignments, check_private_path, parse_settings, Action, EditRequest};
+use crate::lifecycle::{
+    check_assignments, check_private_path, parse_settings, Action, EditRequest,
+};
 use crate::{Error, Result};
 use std::ops::Range;
 use std::path::PathBuf;
@@ -78,7 +80,10 @@ const MANAGED_PARAMETERS: &[(&str, &str)] = &[
     ("multi_instance_name", "name"),
     ("multi_instance_group", "group"),
     ("multi_instance_enable", "enabled"),
-    ("multi_instance_directories", "the order of [[instance]] tables"),
+    (
+        "multi_instance_directories",
+        "the order of [[instance]] tables",
+    ),
     ("config_directory", "directories"),
     ("queue_directory", "directories"),
     ("data_directory", "directories"),
@@ -473,13 +478,17 @@ mod tests {
             error("[[instance]]\nname = \"postfix-a\"\n[instance.main_cf]\nmulti_instance_group = \"x\"\n"),
             "m.toml:4:1: main_cf.multi_instance_group: set with group, not in main_cf"
         );
-        assert!(error("[[instance]]\nname = \"postfix-a\"\n[instance.main_cf]\nx = \"a\\nb = c\"\n")
-            .starts_with("m.toml:4:5: main_cf.x: control characters"));
+        assert!(error(
+            "[[instance]]\nname = \"postfix-a\"\n[instance.main_cf]\nx = \"a\\nb = c\"\n"
+        )
+        .starts_with("m.toml:4:5: main_cf.x: control characters"));
         assert!(error("prune = \"all\"\n").starts_with("m.toml:1:9: prune = \"all\""));
         assert!(error("[[instance]\n").starts_with("m.toml:1:"));
         assert_eq!(
-            error("[[instance]]\nname = \"postfix-a\"\ndirectories.queue_directory = \"/q\"\n\
-                   [[instance]]\nname = \"postfix-b\"\ndirectories.data_directory = \"/q\"\n"),
+            error(
+                "[[instance]]\nname = \"postfix-a\"\ndirectories.queue_directory = \"/q\"\n\
+                   [[instance]]\nname = \"postfix-b\"\ndirectories.data_directory = \"/q\"\n"
+            ),
             "m.toml:6:1: instance postfix-b: directory /q is also given to instance postfix-a"
         );
     }

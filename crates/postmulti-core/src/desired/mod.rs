@@ -4,8 +4,8 @@
 //! ([`planner`]), carrying it out under the registry lock ([`apply`]), and
 //! the manifest of a host as it is ([`export`]).
 
-pub mod manifest;
 pub mod actual;
 pub mod apply;
-pub mod planner;
 pub mod export;
+pub mod manifest;
+pub mod planner;

@@ -186,7 +186,10 @@ pub fn plan(
             ..DesiredPlan::default()
         },
     };
-    let managed: Vec<&str> = targets.iter().map(|t| t.config_directory.as_str()).collect();
+    let managed: Vec<&str> = targets
+        .iter()
+        .map(|t| t.config_directory.as_str())
+        .collect();
     let unmanaged: Vec<Instance> = host
         .registry
         .secondaries()
@@ -286,9 +289,21 @@ fn match_instances(manifest: &Manifest, host: &Host<'_>) -> Result<Vec<Target>> 
             None => new_target(host, desired, config_directory).map_err(|e| fail(&e))?,
         };
         for (param, wanted, actual) in [
-            ("config_directory", &given.config_directory, &target.config_directory),
-            ("queue_directory", &given.queue_directory, &target.queue_directory),
-            ("data_directory", &given.data_directory, &target.data_directory),
+            (
+                "config_directory",
+                &given.config_directory,
+                &target.config_directory,
+            ),
+            (
+                "queue_directory",
+                &given.queue_directory,
+                &target.queue_directory,
+            ),
+            (
+                "data_directory",
+                &given.data_directory,
+                &target.data_directory,
+            ),
         ] {
             if let Some(wanted) = wanted.as_ref().filter(|wanted| *wanted != actual) {
                 return Err(fail(&format!(
@@ -315,11 +330,18 @@ fn match_instances(manifest: &Manifest, host: &Host<'_>) -> Result<Vec<Target>> 
 /// Where a manifest instance the host lacks will be: imported when its
 /// configuration directory holds a main.cf and a master.cf, else created
 /// in the given or derived directories.
-fn new_target(host: &Host<'_>, desired: &DesiredInstance, config_directory: String) -> Result<Target> {
+fn new_target(
+    host: &Host<'_>,
+    desired: &DesiredInstance,
+    config_directory: String,
+) -> Result<Target> {
     let dir = Path::new(&config_directory);
     if dir.join("main.cf").is_file() && dir.join("master.cf").is_file() {
         let instance = crate::registry::instance_from_config(
-            &crate::config::Config::load(&config_directory, host.registry.primary_config.defaults())?,
+            &crate::config::Config::load(
+                &config_directory,
+                host.registry.primary_config.defaults(),
+            )?,
             false,
         )?;
         return Ok(Target {
@@ -341,8 +363,16 @@ fn new_target(host: &Host<'_>, desired: &DesiredInstance, config_directory: Stri
     };
     check_private_path("config_directory", &config_directory)?;
     Ok(Target {
-        queue_directory: derive("queue_directory", &given.queue_directory, &primary.queue_directory)?,
-        data_directory: derive("data_directory", &given.data_directory, &primary.data_directory)?,
+        queue_directory: derive(
+            "queue_directory",
+            &given.queue_directory,
+            &primary.queue_directory,
+        )?,
+        data_directory: derive(
+            "data_directory",
+            &given.data_directory,
+            &primary.data_directory,
+        )?,
         config_directory,
         import: false,
     })
@@ -389,8 +419,12 @@ impl Planner<'_> {
             request.assign_group = Some(desired.group.clone().unwrap_or_default());
             request.settings = vec![format!("config_directory={}", target.config_directory)];
             if !target.import {
-                request.settings.push(format!("queue_directory={}", target.queue_directory));
-                request.settings.push(format!("data_directory={}", target.data_directory));
+                request
+                    .settings
+                    .push(format!("queue_directory={}", target.queue_directory));
+                request
+                    .settings
+                    .push(format!("data_directory={}", target.data_directory));
             }
             options.template_directory = desired.template.clone();
         }
@@ -401,7 +435,12 @@ impl Planner<'_> {
     }
 
     // create or import of a manifest instance the host lacks.
-    fn add(&mut self, host: &mut Host<'_>, desired: &DesiredInstance, target: &Target) -> Result<()> {
+    fn add(
+        &mut self,
+        host: &mut Host<'_>,
+        desired: &DesiredInstance,
+        target: &Target,
+    ) -> Result<()> {
         let (action, kind, description) = if target.import {
             (
                 Action::Import,
@@ -421,11 +460,16 @@ impl Planner<'_> {
                 ),
             )
         };
-        self.lifecycle(host, action, Selection::Unspecified, Some((desired, target)))
-            .map_err(|e| {
-                self.manifest
-                    .error_at(desired.at, format!("instance {}: {e}", desired.name))
-            })?;
+        self.lifecycle(
+            host,
+            action,
+            Selection::Unspecified,
+            Some((desired, target)),
+        )
+        .map_err(|e| {
+            self.manifest
+                .error_at(desired.at, format!("instance {}: {e}", desired.name))
+        })?;
         self.push(kind, &desired.name, &target.config_directory, description);
         Ok(())
     }
@@ -444,14 +488,24 @@ impl Planner<'_> {
         if current.name.as_deref() != Some(name) {
             settings.push(("multi_instance_name", name.to_string()));
             let was = current.name.as_deref().unwrap_or("-");
-            self.push(Kind::Assign, name, dir, format!("assign {name}: name {was} -> {name}"));
+            self.push(
+                Kind::Assign,
+                name,
+                dir,
+                format!("assign {name}: name {was} -> {name}"),
+            );
         }
         if current.group != desired.group {
             let group = desired.group.clone().unwrap_or_default();
             let was = current.group.as_deref().unwrap_or("-");
             let now = desired.group.as_deref().unwrap_or("-");
             settings.push(("multi_instance_group", group));
-            self.push(Kind::Assign, name, dir, format!("assign {name}: group {was} -> {now}"));
+            self.push(
+                Kind::Assign,
+                name,
+                dir,
+                format!("assign {name}: group {was} -> {now}"),
+            );
         }
         if current.enabled != desired.enabled {
             let (kind, value) = if desired.enabled {
@@ -497,7 +551,10 @@ impl Planner<'_> {
     // were added last); the others keep theirs.
     fn reorder(&mut self, host: &mut Host<'_>, managed: &[&str]) -> Result<()> {
         let current = host.registry.secondary_dirs();
-        let slots = current.iter().enumerate().filter(|(_, dir)| managed.contains(&dir.as_str()));
+        let slots = current
+            .iter()
+            .enumerate()
+            .filter(|(_, dir)| managed.contains(&dir.as_str()));
         let mut wanted = current.clone();
         for ((slot, _), dir) in slots.zip(managed) {
             wanted[slot] = dir.to_string();
@@ -507,7 +564,10 @@ impl Planner<'_> {
         }
         let list = wanted.join(" ");
         let mut plan = Plan::default();
-        plan.edit_main_cf(&host.registry.primary_config, &[("multi_instance_directories", &list)]);
+        plan.edit_main_cf(
+            &host.registry.primary_config,
+            &[("multi_instance_directories", &list)],
+        );
         host.absorb(&plan)?;
         self.out.plan.steps.extend(plan.steps);
         let primary = host.registry.primary_config.dir().to_string();
@@ -568,7 +628,12 @@ impl Planner<'_> {
             self.push(Kind::Disable, &label, dir, format!("disable {label}"));
         }
         self.lifecycle(host, action, select(), None)?;
-        self.push(kind, &label, dir, format!("{} {label} ({dir})", kind.word()));
+        self.push(
+            kind,
+            &label,
+            dir,
+            format!("{} {label} ({dir})", kind.word()),
+        );
         Ok(())
     }
 
@@ -582,7 +647,12 @@ impl Planner<'_> {
             let label = label(instance);
             if options.reload {
                 self.run(host, dir, "reload")?;
-                self.push(Kind::Reload, &label, dir, format!("reload {label} (running; main.cf changed)"));
+                self.push(
+                    Kind::Reload,
+                    &label,
+                    dir,
+                    format!("reload {label} (running; main.cf changed)"),
+                );
             } else {
                 self.out.notes.push(format!(
                     "instance {label} is running with an older main.cf: reload it (--reload)"
@@ -602,7 +672,12 @@ impl Planner<'_> {
                 if !Host::running(instance) {
                     let dir = instance.config_directory.clone();
                     self.run(host, &dir, "start")?;
-                    self.push(Kind::Start, &desired.name, &dir, format!("start {}", desired.name));
+                    self.push(
+                        Kind::Start,
+                        &desired.name,
+                        &dir,
+                        format!("start {}", desired.name),
+                    );
                 }
             }
         }
@@ -618,7 +693,9 @@ impl Planner<'_> {
             verbose: false,
             args: vec![command.to_string()],
         };
-        self.out.runs.extend(iterate::plan(&host.registry, &request)?);
+        self.out
+            .runs
+            .extend(iterate::plan(&host.registry, &request)?);
         Ok(())
     }
 }
