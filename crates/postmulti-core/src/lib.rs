@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod defaults;
+pub mod desired;
 pub mod doctor;
 pub mod error;
 pub mod expand;

@@ -33,6 +33,13 @@ pub struct Request {
     pub template: Option<String>,
     /// `--lock-timeout SECONDS`: how long `-e` waits for the registry lock.
     pub lock_timeout: Option<u64>,
+    /// The manifest of `--plan FILE`, `--apply FILE` or `--export FILE`.
+    pub manifest: Option<String>,
+    /// `--reload`: with `--apply`, reload running instances whose main.cf
+    /// changed.
+    pub reload: bool,
+    /// `--start`: with `--apply`, start enabled instances that are stopped.
+    pub start: bool,
 }
 
 /// The four modes of operation.
@@ -53,6 +60,18 @@ pub enum Mode {
     Command,
     /// `-e action`.
     Edit(Action),
+    /// `--plan FILE`: what `--apply` would change; with `-j` as JSON.
+    Plan {
+        /// `-j`.
+        json: bool,
+    },
+    /// `--apply FILE`: converge the host to the manifest; with `-j` as JSON.
+    Apply {
+        /// `-j`.
+        json: bool,
+    },
+    /// `--export [FILE]`: the manifest of the host.
+    Export,
 }
 
 /// The shapes of a listing.
@@ -183,6 +202,37 @@ pub fn command() -> Command {
                 .value_name("SECONDS")
                 .value_parser(clap::value_parser!(u64))
                 .help("With -e: wait at most SECONDS for another postmulti's lock (default 60)"),
+        )
+        .arg(
+            Arg::new("plan")
+                .long("plan")
+                .value_name("FILE")
+                .help("Show what --apply FILE would change (- for standard input); exit 2 when anything would"),
+        )
+        .arg(
+            Arg::new("apply")
+                .long("apply")
+                .value_name("FILE")
+                .help("Make the instances what the manifest FILE says (- for standard input)"),
+        )
+        .arg(
+            Arg::new("export")
+                .long("export")
+                .value_name("FILE")
+                .num_args(0..=1)
+                .help("Write the manifest of this host to FILE (updated in place), or print it"),
+        )
+        .arg(
+            Arg::new("reload")
+                .long("reload")
+                .action(ArgAction::SetTrue)
+                .help("With --apply: reload running instances whose main.cf changed"),
+        )
+        .arg(
+            Arg::new("start")
+                .long("start")
+                .action(ArgAction::SetTrue)
+                .help("With --apply: start enabled instances that are stopped"),
         )
         .arg(
             Arg::new("completions")
@@ -320,6 +370,17 @@ fn request_from(matches: &ArgMatches) -> Result<Request> {
     if count("command") > 0 {
         modes.push(Mode::Command);
     }
+    let mut manifest = None;
+    for (id, mode) in [
+        ("plan", Mode::Plan { json }),
+        ("apply", Mode::Apply { json }),
+        ("export", Mode::Export),
+    ] {
+        if matches.contains_id(id) {
+            manifest = matches.get_one::<String>(id).cloned();
+            modes.push(mode);
+        }
+    }
     let [mode] = modes[..] else {
         bail!("Specify exactly one of '-e', '-l', '-p', '-x'");
     };
@@ -336,7 +397,17 @@ fn request_from(matches: &ArgMatches) -> Result<Request> {
     let assign_group = assign_groups.first().map(clear_dash);
     check_mode_rules(mode, &operands, reverse, &assign_name, &assign_group)?;
     let is_list = matches!(mode, Mode::List { .. });
-    if json && !is_list {
+    let desired = matches!(mode, Mode::Plan { .. } | Mode::Apply { .. } | Mode::Export);
+    if desired && (selection_count > 0 || !operands.is_empty()) {
+        bail!(
+            "The '--plan', '--apply' and '--export' options take no '-a', '-g', '-i' or operands"
+        );
+    }
+    let (reload, start) = (matches.get_flag("reload"), matches.get_flag("start"));
+    if (reload || start) && !matches!(mode, Mode::Plan { .. } | Mode::Apply { .. }) {
+        bail!("The '--reload' and '--start' options require '--apply' or '--plan'");
+    }
+    if json && !is_list && !matches!(mode, Mode::Plan { .. } | Mode::Apply { .. }) {
         bail!("The '-j' option requires '-l'");
     }
     if status && !is_list {
@@ -351,7 +422,7 @@ fn request_from(matches: &ArgMatches) -> Result<Request> {
         bail!("The '--template' option requires '-e create'");
     }
     let lock_timeout = matches.get_one::<u64>("lock_timeout").copied();
-    if lock_timeout.is_some() && !matches!(mode, Mode::Edit(_)) {
+    if lock_timeout.is_some() && !matches!(mode, Mode::Edit(_) | Mode::Apply { .. }) {
         bail!("The '--lock-timeout' option requires '-e'");
     }
     let selection = match (count("all") > 0, groups.first(), names.first()) {
@@ -378,6 +449,9 @@ fn request_from(matches: &ArgMatches) -> Result<Request> {
         dry_run,
         template,
         lock_timeout,
+        manifest,
+        reload,
+        start,
     })
 }
 
@@ -396,6 +470,9 @@ impl Request {
             dry_run: false,
             template: None,
             lock_timeout: None,
+            manifest: None,
+            reload: false,
+            start: false,
         }
     }
 }

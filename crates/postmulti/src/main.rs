@@ -4,6 +4,7 @@
 //! ([`report`]); everything that touches the system is in `postmulti-core`.
 
 mod cli;
+mod desired;
 mod dry_run;
 mod listing;
 mod report;
@@ -66,6 +67,9 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
         Mode::List { format } => list(&request, &primary_dir, &defaults, format),
         Mode::Doctor => doctor(&request, &primary_dir, &defaults),
         Mode::Completions(_) => unreachable!("handled above"),
+        Mode::Plan { json } => desired::plan(&request, &primary_dir, &defaults, json),
+        Mode::Apply { json } => desired::apply(&request, &primary_dir, &defaults, json),
+        Mode::Export => desired::export(&request, &primary_dir, &defaults),
         Mode::Postfix => iterate(&request, &primary_dir, &defaults, Kind::Postfix),
         Mode::Command => iterate(&request, &primary_dir, &defaults, Kind::Command),
         Mode::Edit(action) => {

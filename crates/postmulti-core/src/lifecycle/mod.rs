@@ -12,6 +12,7 @@ mod plan;
 mod protos;
 mod remove;
 
+pub use names::{check_assignments, check_private_path, derive_private_path, parse_settings};
 pub use plan::{Plan, Step};
 
 use crate::config::Config;
@@ -144,15 +145,27 @@ pub fn run(
         _ => Strictness::Strict,
     };
     let registry = Registry::load(primary_dir, defaults, strictness)?;
-    let plan = match request.action {
-        Action::Init => plan_init(&registry),
-        Action::Create | Action::Import => create::plan(&registry, defaults, request, options)?,
-        Action::Deport | Action::Destroy => remove::plan(&registry, request)?,
-        Action::Enable | Action::Disable => plan_enable(&registry, request)?,
-        Action::Assign => plan_assign(&registry, request)?,
-    };
+    let plan = plan(&registry, defaults, request, options)?;
     let warnings = if dry_run { Vec::new() } else { plan.execute()? };
     Ok(Outcome { plan, warnings })
+}
+
+/// Checks and plans `request` against `registry` as it is given (the
+/// caller holds the lock and may hand in a registry it has brought up to
+/// date with earlier plans), without carrying anything out.
+pub fn plan(
+    registry: &Registry<'_>,
+    defaults: &Defaults,
+    request: &EditRequest,
+    options: &EditOptions,
+) -> Result<Plan> {
+    match request.action {
+        Action::Init => Ok(plan_init(registry)),
+        Action::Create | Action::Import => create::plan(registry, defaults, request, options),
+        Action::Deport | Action::Destroy => remove::plan(registry, request),
+        Action::Enable | Action::Disable => plan_enable(registry, request),
+        Action::Assign => plan_assign(registry, request),
+    }
 }
 
 /// init: hook the wrapper into the primary's main.cf.
