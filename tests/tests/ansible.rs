@@ -21,6 +21,7 @@ use postmulti_e2e::sandbox::{
 };
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -690,5 +691,270 @@ fn the_argument_spec_refuses_bad_options_before_postmulti_runs() {
         "postmulti ran: {}",
         std::fs::read_to_string(format!("{spy}.log")).unwrap_or_default()
     );
+    sandbox.assert_unchanged(&before);
+}
+
+/// `postmulti -c PRIMARY ARGS` with `manifest` on standard input: its exit
+/// status and standard output and error.
+fn with_manifest(sandbox: &Sandbox, args: &[&str], manifest: &str) -> Output {
+    let mut child = sandbox
+        .command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run postmulti");
+    child
+        .stdin
+        .take()
+        .expect("standard input")
+        .write_all(manifest.as_bytes())
+        .expect("write the manifest");
+    child.wait_with_output().expect("wait for postmulti")
+}
+
+/// The lines of a diff that `ansible-playbook --diff` shows as removed or
+/// added (its `-` and `+` lines, without the `---` and `+++` headers).
+fn diff_lines(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter(|line| {
+            (line.starts_with('-') && !line.starts_with("---"))
+                || (line.starts_with('+') && !line.starts_with("+++"))
+        })
+        .collect()
+}
+
+/// The `instances` option of the scenario: an outbound relay and a
+/// disabled inbound instance, both in group `mta`.
+fn two_declared(relayhost: &str) -> Value {
+    json!([
+        {"name": "postfix-out", "group": "mta", "main_cf": {"relayhost": relayhost}},
+        {"name": "postfix-in", "group": "mta", "enabled": false},
+    ])
+}
+
+#[test]
+fn a_playbook_converges_once_then_changes_nothing_with_check_and_diff_modes() {
+    if !require_ansible("a_playbook_converges_once_then_changes_nothing_with_check_and_diff_modes")
+    {
+        return;
+    }
+    let ansible = Ansible::new();
+    let sandbox = Sandbox::new();
+    let options = |relayhost: &str| {
+        json!({
+            "instances": two_declared(relayhost),
+            "config_directory": sandbox.primary(),
+            "postmulti_path": ours(),
+        })
+    };
+    // The manifest the module writes, as postmulti reads it.
+    let manifest = "[[instance]]\nname = \"postfix-out\"\ngroup = \"mta\"\nenabled = true\n\
+                    [instance.main_cf]\n\"relayhost\" = \"[relay.example.com]:587\"\n\n\
+                    [[instance]]\nname = \"postfix-in\"\ngroup = \"mta\"\nenabled = false\n";
+    let plan = with_manifest(&sandbox, &["--plan", "-", "-j"], manifest);
+    assert_eq!(
+        plan.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&plan.stdout).expect("--plan -j");
+
+    // Check mode: what would change, and nothing changed.
+    let before = sandbox.snapshot();
+    let check = ansible.play(
+        "postmulti.postmulti.instances",
+        &options("[relay.example.com]:587"),
+        &["--check"],
+    );
+    sandbox.assert_unchanged(&before);
+    assert_eq!(check.recap["changed"], 1, "{}", check.stdout);
+    assert_eq!(check.result["changed"], json!(true));
+    assert!(
+        check.result.get("rc").is_none(),
+        "--plan's 2 is not a failure"
+    );
+    assert_eq!(check.result["actions"], plan["actions"]);
+    assert_eq!(check.result["unmanaged"], json!([]));
+    assert!(check.result.get("diff").is_none(), "no diff without --diff");
+    let kinds: Vec<&str> = plan["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|action| action["kind"].as_str().expect("kind"))
+        .collect();
+    assert!(kinds.starts_with(&["init", "create"]), "{kinds:?}");
+
+    // The first run converges.
+    let first = ansible.play(
+        "postmulti.postmulti.instances",
+        &options("[relay.example.com]:587"),
+        &[],
+    );
+    assert_eq!(first.recap["changed"], 1, "{}", first.stdout);
+    assert_eq!(first.result["changed"], json!(true));
+    assert_eq!(first.result["actions"], plan["actions"]);
+    let root = sandbox.root_str();
+    assert_eq!(
+        stdout(&sandbox.run(&["-l"])),
+        format!(
+            "-               -               y         {root}/etc/postfix\n\
+             postfix-out     mta             y         {root}/etc/postfix-out\n\
+             postfix-in      mta             n         {root}/etc/postfix-in\n"
+        )
+    );
+    let out_main_cf = "etc/postfix-out/main.cf";
+    assert!(
+        sandbox
+            .read(out_main_cf)
+            .ends_with("\nrelayhost = [relay.example.com]:587\n"),
+        "{}",
+        sandbox.read(out_main_cf)
+    );
+
+    // The second run changes nothing.
+    let converged = sandbox.snapshot();
+    let second = ansible.play(
+        "postmulti.postmulti.instances",
+        &options("[relay.example.com]:587"),
+        &[],
+    );
+    assert_eq!(second.recap["changed"], 0, "{}", second.stdout);
+    assert_eq!(second.recap["ok"], 2, "{}", second.stdout);
+    assert_eq!(second.result["changed"], json!(false));
+    assert_eq!(second.result["actions"], json!([]));
+    sandbox.assert_unchanged(&converged);
+
+    // An edited parameter in check and diff mode: exactly that change shown,
+    // nothing on disk changed.
+    let edited = ansible.play(
+        "postmulti.postmulti.instances",
+        &options("[relay2.example.com]:587"),
+        &["--check", "--diff"],
+    );
+    sandbox.assert_unchanged(&converged);
+    assert_eq!(edited.recap["changed"], 1, "{}", edited.stdout);
+    assert_eq!(
+        edited.result["actions"],
+        json!([{
+            "kind": "set",
+            "instance": "postfix-out",
+            "config_directory": format!("{root}/etc/postfix-out"),
+            "description": "set postfix-out: relayhost = [relay2.example.com]:587 (was [relay.example.com]:587)",
+            "parameter": "relayhost",
+            "old": "[relay.example.com]:587",
+            "new": "[relay2.example.com]:587",
+        }])
+    );
+    let path = format!("{root}/{out_main_cf}");
+    let now = sandbox.read(out_main_cf);
+    assert_eq!(
+        edited.result["diff"],
+        json!([{
+            "before": now,
+            "after": now.replace("relay.example.com", "relay2.example.com"),
+            "before_header": path,
+            "after_header": path,
+        }])
+    );
+    assert_eq!(
+        diff_lines(&edited.stdout),
+        [
+            "-relayhost = [relay.example.com]:587",
+            "+relayhost = [relay2.example.com]:587"
+        ],
+        "{}",
+        edited.stdout
+    );
+    assert!(
+        edited
+            .stdout
+            .contains(&format!("--- before: {path}\n+++ after: {path}\n")),
+        "{}",
+        edited.stdout
+    );
+
+    // Applied with --diff: the same change, made.
+    let applied = ansible.play(
+        "postmulti.postmulti.instances",
+        &options("[relay2.example.com]:587"),
+        &["--diff"],
+    );
+    assert_eq!(applied.recap["changed"], 1, "{}", applied.stdout);
+    assert_eq!(applied.result["diff"], edited.result["diff"]);
+    // The file is replaced (a new inode), so its directory changes too.
+    let changed: Vec<String> = converged
+        .differences(&sandbox.snapshot())
+        .iter()
+        .map(|line| line.split(':').next().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        changed,
+        ["changed etc/postfix-out", "changed etc/postfix-out/main.cf"]
+    );
+    assert_eq!(
+        sandbox.read(out_main_cf),
+        now.replace("relay.example.com", "relay2.example.com")
+    );
+}
+
+#[test]
+fn a_bad_manifest_fails_with_postmulti_s_message_and_changes_nothing() {
+    if !require_ansible("a_bad_manifest_fails_with_postmulti_s_message_and_changes_nothing") {
+        return;
+    }
+    let ansible = Ansible::new();
+    let sandbox = Sandbox::new();
+    let before = sandbox.snapshot();
+    let cases = [
+        (
+            json!([{"name": "out"}]),
+            "[[instance]]\nname = \"out\"\nenabled = true\n",
+        ),
+        (
+            json!([{"name": "postfix-a"}, {"name": "postfix-a", "enabled": false}]),
+            "[[instance]]\nname = \"postfix-a\"\nenabled = true\n\n\
+             [[instance]]\nname = \"postfix-a\"\nenabled = false\n",
+        ),
+        (
+            json!([{"name": "postfix-a", "main_cf": {"multi_instance_name": "postfix-b"}}]),
+            "[[instance]]\nname = \"postfix-a\"\nenabled = true\n[instance.main_cf]\n\
+             \"multi_instance_name\" = \"postfix-b\"\n",
+        ),
+    ];
+    let mut tasks = Vec::new();
+    let mut messages = Vec::new();
+    for (instances, manifest) in &cases {
+        for check_mode in [false, true] {
+            let args: &[&str] = if check_mode {
+                &["--plan", "-", "-j"]
+            } else {
+                &["--apply", "-", "-j"]
+            };
+            let output = with_manifest(&sandbox, args, manifest);
+            assert_eq!(output.status.code(), Some(1), "{manifest}");
+            let message = String::from_utf8_lossy(&output.stderr).trim().to_string();
+            assert!(message.starts_with("postmulti: fatal: -:"), "{message}");
+            messages.push(message);
+            tasks.push((
+                "postmulti.postmulti.instances",
+                json!({
+                    "instances": instances,
+                    "config_directory": sandbox.primary(),
+                    "postmulti_path": ours(),
+                }),
+            ));
+        }
+    }
+    sandbox.assert_unchanged(&before);
+    let applied = ansible.plays(&tasks, &[]);
+    let checked = ansible.plays(&tasks, &["--check"]);
+    for (index, message) in messages.iter().enumerate() {
+        let play = if index % 2 == 0 { &applied } else { &checked };
+        assert_eq!(play.failure_of(index), message);
+        assert_eq!(play.results[index]["rc"], json!(1));
+    }
     sandbox.assert_unchanged(&before);
 }

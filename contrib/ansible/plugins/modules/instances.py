@@ -213,8 +213,8 @@ stderr:
   returned: always
   type: str
 rc:
-  description: postmulti's exit status (in check mode 2 when changes are pending).
-  returned: always
+  description: postmulti's exit status.
+  returned: failure
   type: int
 """
 
@@ -286,11 +286,12 @@ def main():
             msg="postmulti printed no JSON document (%s)" % error, rc=rc, stdout=out, stderr=err
         )
     postmulti.warn(err)
+    # No rc: Ansible takes a result with a non-zero rc (--plan's 2) for a
+    # failure.
     result = dict(
         changed=answer["changed"],
         actions=answer["actions"],
         unmanaged=answer["unmanaged"],
-        rc=rc,
         stderr=err,
     )
     if module._diff:
