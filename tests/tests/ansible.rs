@@ -16,6 +16,7 @@
 //! local connection. Every Ansible file (collections, temporary files, its
 //! home) lives in the test's own temporary directory.
 
+use postmulti_e2e::namespace::{self, Flavour};
 use postmulti_e2e::sandbox::{
     assert_success, postmulti_bin, require_root_and_postfix, stdout, FakeMaster, Sandbox,
 };
@@ -140,6 +141,7 @@ impl Ansible {
                 Path::new(VENV).join("bin/python"),
             )
             .env("ANSIBLE_NOCOLOR", "1")
+            .env("LC_ALL", "C.UTF-8")
             .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
             .env_remove("ANSIBLE_CONFIG")
             .env_remove("MAIL_CONFIG")
@@ -957,4 +959,121 @@ fn a_bad_manifest_fails_with_postmulti_s_message_and_changes_nothing() {
         assert_eq!(play.results[index]["rc"], json!(1));
     }
     sandbox.assert_unchanged(&before);
+}
+
+/// The example playbook of the collection (the README's).
+const FLEET: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../contrib/ansible/examples/fleet.yml"
+);
+
+#[test]
+fn the_example_playbook_runs_real_postfix_instances_in_a_namespace() {
+    if !require_ansible("the_example_playbook_runs_real_postfix_instances_in_a_namespace")
+        || !namespace::require_root_and_postfix(
+            "the_example_playbook_runs_real_postfix_instances_in_a_namespace",
+        )
+    {
+        return;
+    }
+    let ansible = Ansible::new();
+    std::fs::write(
+        ansible.path("inventory.yml"),
+        "mailhosts:\n  hosts:\n    localhost:\n      ansible_connection: local\n",
+    )
+    .expect("write the inventory");
+    // The namespace starts with an empty environment: Ansible's comes from
+    // the same settings as outside, but for PATH (the namespace's has the
+    // sbin directories, where postmulti is).
+    let probe = ansible.command("env");
+    let exports: String = probe
+        .get_envs()
+        .filter_map(|(key, value)| Some((key.to_str()?, value?.to_str()?)))
+        .filter(|(key, _)| *key != "PATH")
+        .map(|(key, value)| format!("export {key}='{value}'\n"))
+        .collect();
+    let dir = ansible.path_str("");
+    let script = format!(
+        "{exports}cd '{dir}'\n\
+         playbook() {{ {VENV}/bin/ansible-playbook -i inventory.yml \"$@\" '{FLEET}'; }}\n\
+         step first playbook\n\
+         snapshot first\n\
+         step pid cat /var/spool/postfix-out/pid/master.pid\n\
+         step second playbook\n\
+         snapshot second\n\
+         step check playbook --check --diff -e 'relayhost=[relay2.example.com]:587'\n\
+         snapshot check\n\
+         step list postmulti -l\n"
+    );
+    let outcome = namespace::run(Flavour::Ours, &script);
+    let step = |name: &str| {
+        let step = outcome.step(name);
+        assert_eq!(step.status, 0, "{step}\n{outcome}");
+        step
+    };
+
+    let first = step("first");
+    assert_eq!(recap(&first.stdout)["changed"], 1, "{first}");
+    let second = step("second");
+    assert_eq!(
+        (
+            recap(&second.stdout)["changed"],
+            recap(&second.stdout)["ok"]
+        ),
+        (0, 3),
+        "{second}"
+    );
+    assert_eq!(
+        step("list").stdout,
+        "-               -               y         /etc/postfix\n\
+         postfix-out     mta             y         /etc/postfix-out\n\
+         postfix-in      mta             n         /etc/postfix-in\n"
+    );
+    // A real master for postfix-out (--start starts the secondaries), whose
+    // pid the facts show.
+    let pid: u32 = step("pid").stdout.trim().parse().expect("a pid");
+    for shown in [
+        "\"msg\": \"primary: stopped\"".to_string(),
+        format!("\"msg\": \"postfix-out: running as pid {pid}\""),
+        "\"msg\": \"postfix-in: stopped\"".to_string(),
+    ] {
+        assert!(second.stdout.contains(&shown), "{shown} in\n{second}");
+    }
+    let main_cf = outcome
+        .snapshot("second")
+        .text("/etc/postfix-out/main.cf")
+        .expect("postfix-out's main.cf")
+        .to_string();
+    assert!(
+        main_cf.ends_with("relayhost = [relay.example.com]:587\nsmtp_tls_security_level = may\n"),
+        "{main_cf}"
+    );
+    assert_eq!(
+        outcome.snapshot("first").diff(outcome.snapshot("second")),
+        Vec::<String>::new(),
+        "the second run changed nothing"
+    );
+
+    // Check and diff mode with an edited parameter: exactly that line, and
+    // no configuration file changed.
+    let check = step("check");
+    assert_eq!(recap(&check.stdout)["changed"], 1, "{check}");
+    assert_eq!(check.stderr, "", "no warning: the reload is planned");
+    assert_eq!(
+        diff_lines(&check.stdout),
+        [
+            "-relayhost = [relay.example.com]:587",
+            "+relayhost = [relay2.example.com]:587"
+        ],
+        "{check}"
+    );
+    let configuration = |label: &str| {
+        outcome
+            .snapshot(label)
+            .without(|path| !path.starts_with("/etc/postfix"))
+    };
+    assert_eq!(
+        configuration("second").diff(&configuration("check")),
+        Vec::<String>::new()
+    );
 }

@@ -101,13 +101,14 @@ options:
   reload:
     description:
       - Reload the running instances whose C(main.cf) the apply changed
-        (C(postmulti --apply --reload)). Not done in check mode.
+        (C(postmulti --apply --reload)). In check mode the reloads are
+        reported (C(postmulti --plan --reload)), not done.
     type: bool
     default: false
   start:
     description:
       - Start the enabled instances that are stopped (C(postmulti --apply --start)).
-        Not done in check mode.
+        In check mode the starts are reported, not done.
     type: bool
     default: false
   config_directory:
@@ -170,11 +171,13 @@ actions:
   elements: dict
   contains:
     kind:
-      description: The action, such as C(init), C(create), C(import), C(assign), C(enable), C(disable), C(set) or C(unset).
+      description:
+        - The action, one of C(init), C(create), C(import), C(assign), C(enable),
+          C(disable), C(set), C(reorder), C(deport), C(destroy), C(reload) and C(start).
       type: str
       sample: set
     instance:
-      description: The instance's name.
+      description: The instance's name (C(-) for the primary, its configuration directory when it has none).
       type: str
       sample: postfix-out
     config_directory:
@@ -184,19 +187,20 @@ actions:
     description:
       description: The action as C(postmulti --plan) prints it.
       type: str
+      sample: "set postfix-out: relayhost = [relay.example.com]:587 (not set)"
     parameter:
-      description: For C(set) and C(unset), the main.cf parameter.
+      description: For C(set), the main.cf parameter.
       type: str
-      returned: when kind is set or unset
+      returned: when kind is set
       sample: relayhost
     old:
-      description: For C(set) and C(unset), the value before.
+      description: For C(set), the value before, null when main.cf did not set it.
       type: str
-      returned: when kind is set or unset
+      returned: when kind is set
     new:
-      description: For C(set) and C(unset), the value after.
+      description: For C(set), the value after.
       type: str
-      returned: when kind is set or unset
+      returned: when kind is set
 unmanaged:
   description: Instances on the host that O(instances) does not list (their names or, without one, configuration directories).
   returned: success
@@ -272,10 +276,10 @@ def main():
         args, success = ["--plan", "-", "-j"], PLAN_SUCCESS
     else:
         args, success = ["--apply", "-", "-j"], APPLY_SUCCESS
-        if module.params["reload"]:
-            args.append("--reload")
-        if module.params["start"]:
-            args.append("--start")
+    if module.params["reload"]:
+        args.append("--reload")
+    if module.params["start"]:
+        args.append("--start")
     rc, out, err = postmulti.run(args, data=manifest)
     if rc not in success:
         postmulti.fail(rc, out, err)
