@@ -1077,3 +1077,98 @@ fn the_example_playbook_runs_real_postfix_instances_in_a_namespace() {
         Vec::<String>::new()
     );
 }
+
+/// The project's outbound relay template.
+const OUTBOUND_RELAY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../templates/outbound-relay");
+
+#[test]
+fn template_directories_and_prune_reach_postmulti() {
+    if !require_ansible("template_directories_and_prune_reach_postmulti") {
+        return;
+    }
+    let ansible = Ansible::new();
+    let sandbox = two_instances();
+    let root = sandbox.root_str();
+    let directories = json!({
+        "config_directory": format!("{root}/srv/relay/etc"),
+        "queue_directory": format!("{root}/srv/relay/spool"),
+        "data_directory": format!("{root}/srv/relay/lib"),
+    });
+    let options = |prune: &str| {
+        json!({
+            "instances": [
+                {"name": "postfix-a", "group": "mta"},
+                {"name": "postfix-relay", "template": OUTBOUND_RELAY, "directories": directories},
+            ],
+            "prune": prune,
+            "config_directory": sandbox.primary(),
+            "postmulti_path": ours(),
+        })
+    };
+    let manifest = format!(
+        "prune = \"{{PRUNE}}\"\n\n\
+         [[instance]]\nname = \"postfix-a\"\ngroup = \"mta\"\nenabled = true\n\n\
+         [[instance]]\nname = \"postfix-relay\"\nenabled = true\ntemplate = \"{OUTBOUND_RELAY}\"\n\
+         [instance.directories]\nconfig_directory = \"{root}/srv/relay/etc\"\n\
+         queue_directory = \"{root}/srv/relay/spool\"\ndata_directory = \"{root}/srv/relay/lib\"\n"
+    );
+
+    // prune = "none": postfix-b is reported as unmanaged and left alone.
+    let plan = with_manifest(
+        &sandbox,
+        &["--plan", "-", "-j"],
+        &manifest.replace("{PRUNE}", "none"),
+    );
+    assert_eq!(
+        plan.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&plan.stdout).expect("--plan -j");
+    let check = ansible.play(
+        "postmulti.postmulti.instances",
+        &options("none"),
+        &["--check"],
+    );
+    assert_eq!(check.result["actions"], plan["actions"]);
+    assert_eq!(check.result["unmanaged"], json!(["postfix-b"]));
+
+    // prune = "deport": postfix-b is deported.
+    let plan = with_manifest(
+        &sandbox,
+        &["--plan", "-", "-j"],
+        &manifest.replace("{PRUNE}", "deport"),
+    );
+    let plan: Value = serde_json::from_slice(&plan.stdout).expect("--plan -j");
+    let applied = ansible.play("postmulti.postmulti.instances", &options("deport"), &[]);
+    assert_eq!(applied.result["changed"], json!(true), "{}", applied.stdout);
+    assert_eq!(applied.result["actions"], plan["actions"]);
+    let kinds: Vec<&str> = plan["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|action| action["kind"].as_str().expect("kind"))
+        .collect();
+    assert!(
+        kinds.contains(&"deport") && kinds.contains(&"create"),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        stdout(&sandbox.run(&["-l"])),
+        format!(
+            "-               -               y         {root}/etc/postfix\n\
+             postfix-a       mta             y         {root}/etc/postfix-a\n\
+             postfix-relay   -               y         {root}/srv/relay/etc\n"
+        )
+    );
+    let main_cf = sandbox.read("srv/relay/etc/main.cf");
+    assert!(
+        main_cf.starts_with("# main.cf for an outbound relay instance"),
+        "made from the template:\n{main_cf}"
+    );
+    assert!(main_cf.contains(&format!("\nqueue_directory = {root}/srv/relay/spool\n")));
+    assert!(main_cf.contains(&format!("\ndata_directory = {root}/srv/relay/lib\n")));
+    let again = ansible.play("postmulti.postmulti.instances", &options("deport"), &[]);
+    assert_eq!(again.recap["changed"], 0, "{}", again.stdout);
+}
