@@ -1172,3 +1172,58 @@ fn template_directories_and_prune_reach_postmulti() {
     let again = ansible.play("postmulti.postmulti.instances", &options("deport"), &[]);
     assert_eq!(again.recap["changed"], 0, "{}", again.stdout);
 }
+
+/// The sanity tests `scripts/ansible-sanity` runs (all of ansible-test's
+/// but shellcheck and pslint, which have no file to check here).
+const SANITY_TESTS: &[&str] = &[
+    "action-plugin-docs",
+    "ansible-doc",
+    "changelog",
+    "compile",
+    "empty-init",
+    "ignores",
+    "import",
+    "line-endings",
+    "no-assert",
+    "no-get-exception",
+    "no-illegal-filenames",
+    "no-smart-quotes",
+    "pep8",
+    "pylint",
+    "replace-urlopen",
+    "runtime-metadata",
+    "shebang",
+    "symlinks",
+    "use-argspec-type-path",
+    "use-compat-six",
+    "validate-modules",
+    "yamllint",
+];
+
+#[test]
+fn ansible_test_sanity_passes() {
+    if !require_ansible("ansible_test_sanity_passes") {
+        return;
+    }
+    let output = Command::new("bash")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scripts/ansible-sanity"
+        ))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run scripts/ansible-sanity");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_ok(&output, "ansible-test sanity");
+    let ran: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("Running sanity test \""))
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert_eq!(ran, SANITY_TESTS, "{text}");
+    assert!(!text.contains("ERROR"), "{text}");
+}
