@@ -72,29 +72,18 @@ def main_cf_value(instance, parameter, value):
     """The text of one main_cf value: a string as it is, an integer in
     decimal; anything else (YAML's yes/no booleans, null, lists) is refused,
     since Postfix's own spelling cannot be guessed from it."""
-    if isinstance(value, bool) or value is None or not isinstance(value, (str, int)):
-        raise PostmultiError(
-            "instance %s: main_cf value of %s is %s, not a string: quote it in YAML "
-            "(for example '%s')"
-            % (instance, parameter, _yaml_kind(value), _spelling_hint(value))
-        )
-    return str(value)
-
-
-def _yaml_kind(value):
-    """How YAML produced `value`, for an error message."""
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return str(value)
     if isinstance(value, bool):
-        return "the boolean %s" % ("true" if value else "false")
-    if value is None:
-        return "null"
-    return "a %s" % type(value).__name__
-
-
-def _spelling_hint(value):
-    """What a user probably meant to write instead of `value`."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return ""
+        kind, hint = "the boolean %s" % str(value).lower(), " (for example '%s')" % ("yes" if value else "no")
+    elif value is None:
+        kind, hint = "null", " ('' for an empty value)"
+    else:
+        kind, hint = "a %s" % type(value).__name__, ""
+    raise PostmultiError(
+        "instance %s: main_cf value of %s is %s, not a string: quote it in YAML%s"
+        % (instance, parameter, kind, hint)
+    )
 
 
 def build_manifest(instances, prune=None):
