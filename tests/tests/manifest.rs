@@ -549,3 +549,122 @@ proptest! {
         prop_assert_eq!(run(&sandbox, &["--plan", &file]).0, 0, "{}", exported);
     }
 }
+
+/// The imperative commands a manifest stands for, run with the real
+/// postmulti and postconf.
+const IMPERATIVE: &str = "\
+step init postmulti -e init
+step create-out postmulti -I postfix-out -G mta -e create
+step enable-out postmulti -i postfix-out -e enable
+step set-out postconf -c /etc/postfix-out -e 'relayhost = [relay.example.com]:587' 'inet_interfaces = 127.0.0.1'
+step create-in postmulti -I postfix-in -G mta -e create
+step create-x postmulti -I postfix-x -e create config_directory=/etc/custom-x queue_directory=/var/spool/custom-x
+step enable-x postmulti -i postfix-x -e enable
+snapshot converged
+step assign-in postmulti -i postfix-in -G inbound -e assign
+step set-out-2 postconf -c /etc/postfix-out -e 'relayhost = [relay.example.com]:25'
+snapshot changed
+";
+
+/// The same with ours, as manifests; then ours alone with real master
+/// daemons: `--start`, `--reload`, and a prune refused for a running
+/// instance.
+fn declarative() -> String {
+    let first = THREE
+        .replace("@ROOT@/etc/", "/etc/")
+        .replace("@ROOT@/spool/", "/var/spool/");
+    let second = first
+        .replacen(
+            "group = \"mta\"\nenabled = false",
+            "group = \"inbound\"\nenabled = false",
+            1,
+        )
+        .replace("[relay.example.com]:587", "[relay.example.com]:25");
+    let third = second.replace(
+        "127.0.0.1\"",
+        "127.0.0.1\"\nsmtpd_banner = \"$myhostname ESMTP\"",
+    );
+    let fourth = "prune = \"destroy\"\n[[instance]]\nname = \"postfix-in\"\ngroup = \"inbound\"\nenabled = false\n";
+    format!(
+        "cat >$SCRATCH/m1.toml <<'EOF'\n{first}EOF\n\
+         cat >$SCRATCH/m2.toml <<'EOF'\n{second}EOF\n\
+         cat >$SCRATCH/m3.toml <<'EOF'\n{third}EOF\n\
+         cat >$SCRATCH/m4.toml <<'EOF'\n{fourth}EOF\n\
+         step plan-1 postmulti --plan $SCRATCH/m1.toml\n\
+         step apply-1 postmulti --apply $SCRATCH/m1.toml\n\
+         step plan-1-again postmulti --plan $SCRATCH/m1.toml\n\
+         snapshot converged\n\
+         step apply-2 postmulti --apply $SCRATCH/m2.toml\n\
+         snapshot changed\n\
+         step start postmulti --apply $SCRATCH/m2.toml --start -j\n\
+         step status-out postmulti -i postfix-out -p status\n\
+         step status-in postmulti -i postfix-in -p status\n\
+         step reload postmulti --apply $SCRATCH/m3.toml --reload -j\n\
+         step plan-3 postmulti --plan $SCRATCH/m3.toml --start\n\
+         step prune-running postmulti --apply $SCRATCH/m4.toml\n\
+         step stop postmulti -p stop\n"
+    )
+}
+
+#[test]
+fn apply_leaves_the_trees_the_imperative_commands_leave() {
+    if !postmulti_e2e::namespace::require_root_and_postfix(
+        "apply_leaves_the_trees_the_imperative_commands_leave",
+    ) {
+        return;
+    }
+    use postmulti_e2e::namespace::{self, Flavour};
+    let script = declarative();
+    let ours = std::thread::spawn(move || namespace::run(Flavour::Ours, &script));
+    let real = namespace::run(Flavour::Real, IMPERATIVE);
+    let ours = ours.join().expect("ours namespace");
+    for step in &real.steps {
+        assert_eq!(step.status, 0, "real: {step}");
+    }
+    let status = |name: &str| ours.step(name).status;
+    assert_eq!(status("plan-1"), 2, "{}", ours.step("plan-1"));
+    assert_eq!(status("apply-1"), 0, "{}", ours.step("apply-1"));
+    assert_eq!(ours.step("plan-1-again").stdout, "no changes\n");
+    assert_eq!(status("apply-2"), 0, "{}", ours.step("apply-2"));
+    let volatile = |path: &str| path.ends_with("/.tmp");
+    for label in ["converged", "changed"] {
+        let r = real.snapshot(label).without(volatile);
+        let o = ours.snapshot(label).without(volatile);
+        assert_eq!(
+            r.diff(&o),
+            Vec::<String>::new(),
+            "snapshot {label}: left real, right ours"
+        );
+    }
+    // --start started exactly the enabled instances, with real masters.
+    let started: Value = serde_json::from_str(&ours.step("start").stdout).expect("JSON");
+    assert_eq!(
+        kinds(&started),
+        ["start", "start"],
+        "{}",
+        ours.step("start")
+    );
+    assert_eq!(status("status-out"), 0, "{}", ours.step("status-out"));
+    assert_ne!(status("status-in"), 0, "{}", ours.step("status-in"));
+    // A running instance's main.cf changed: --reload reloads it.
+    let reloaded: Value = serde_json::from_str(&ours.step("reload").stdout).expect("JSON");
+    assert_eq!(
+        kinds(&reloaded),
+        ["set", "reload"],
+        "{}",
+        ours.step("reload")
+    );
+    assert_eq!(reloaded["actions"][1]["instance"], "postfix-out");
+    assert_eq!(ours.step("plan-3").stdout, "no changes\n");
+    // prune = "destroy" refuses a running instance, naming it.
+    let [refusal] = &ours.step("prune-running").stderr_fatals()[..] else {
+        panic!("{}", ours.step("prune-running"));
+    };
+    assert!(
+        refusal.starts_with(
+            "prune = \"destroy\": instance postfix-out (/etc/postfix-out) is running; \
+             stop it, or name it in "
+        ) && refusal.ends_with("/m4.toml"),
+        "{refusal}"
+    );
+}
