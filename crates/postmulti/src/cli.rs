@@ -170,7 +170,7 @@ pub fn command() -> Command {
             Arg::new("json")
                 .short('j')
                 .action(ArgAction::SetTrue)
-                .help("With -l: one JSON object per line"),
+                .help("With -l: one JSON object per line; with --plan or --apply: one JSON document"),
         )
         .arg(
             Arg::new("status")

@@ -92,6 +92,7 @@ struct Row {
 }
 
 /// A measured figure, or why there is none.
+#[derive(Clone)]
 enum Figure {
     /// The median of several timed runs.
     Time(Duration),
@@ -478,13 +479,13 @@ fn bench_in_sandbox(sizes: &[usize], ours: &Path, scratch: &Path) -> Result<()> 
         &["-I", TEMPLATE, "-G", TEMPLATE_GROUP, "-e", "create"],
     )?;
     let template = Template::read()?;
+    let mut rows = create_hundred(ours, scratch)?;
     let standin = scratch.join("postfix-standin");
     fs::write(&standin, "#!/bin/sh\nexit 0\n")
         .and_then(|()| fs::set_permissions(&standin, fs::Permissions::from_mode(0o755)))
         .map_err(|e| format!("{}: {e}", standin.display()))?;
 
     let mut directories = vec![format!("/etc/{TEMPLATE}")];
-    let mut rows = Vec::new();
     for &n in sizes {
         while directories.len() < n {
             let (name, group) = clone_name(directories.len());
@@ -495,6 +496,7 @@ fn bench_in_sandbox(sizes: &[usize], ours: &Path, scratch: &Path) -> Result<()> 
         sh("postconf", &["-e", &setting])?;
         eprintln!("bench: N={n}");
         rows.extend(measure_size(n, ours, &directories, &standin)?);
+        rows.extend(measure_manifest(n, ours, scratch)?);
     }
     print_table(&rows);
     Ok(())
@@ -751,6 +753,95 @@ fn measure_size(n: usize, ours: &Path, directories: &[String], standin: &Path) -
         ours: peak_rss(&[ours, "-l"]),
         floor: None,
     });
+    Ok(rows)
+}
+
+/// How many instances the manifest measurement creates.
+const MANIFEST_CREATES: usize = 100;
+
+/// The instances the manifest measurement creates.
+fn created_name(i: usize) -> String {
+    format!("postfix-c{i:03}")
+}
+
+/// Times creating [`MANIFEST_CREATES`] instances: the real postmulti's
+/// `-I NAME -e create` run once per instance, against one `--apply` of a
+/// manifest naming them (and the template as it is); the host is put back
+/// after each.
+fn create_hundred(ours: &Path, scratch: &Path) -> Result<Vec<Row>> {
+    let ours = ours.to_str().ok_or("our binary's path is not UTF-8")?;
+    let primary = "/etc/postfix/main.cf";
+    let saved = fs::read(primary).map_err(|e| format!("{primary}: {e}"))?;
+    let undo = || -> Result<()> {
+        fs::write(primary, &saved).map_err(|e| format!("{primary}: {e}"))?;
+        for i in 0..MANIFEST_CREATES {
+            for dir in ["/etc", "/var/spool", "/var/lib"] {
+                let _ = fs::remove_dir_all(format!("{dir}/{}", created_name(i)));
+            }
+        }
+        Ok(())
+    };
+    eprintln!("bench: {MANIFEST_CREATES} real creates");
+    let started = Instant::now();
+    for i in 0..MANIFEST_CREATES {
+        sh(REAL, &["-I", &created_name(i), "-e", "create"])?;
+    }
+    let real = Figure::Time(started.elapsed());
+    undo()?;
+    let mut manifest = format!(
+        "[[instance]]\nname = \"{TEMPLATE}\"\ngroup = \"{TEMPLATE_GROUP}\"\nenabled = false\n"
+    );
+    for i in 0..MANIFEST_CREATES {
+        manifest.push_str(&format!(
+            "[[instance]]\nname = \"{}\"\nenabled = false\n",
+            created_name(i)
+        ));
+    }
+    let file = scratch.join("create.toml");
+    fs::write(&file, manifest).map_err(|e| format!("{}: {e}", file.display()))?;
+    let file = file.to_str().ok_or("scratch path is not UTF-8")?;
+    let mut samples = Vec::new();
+    for _ in 0..SLOWEST.min {
+        let begin = Instant::now();
+        sh(ours, &["--apply", file])?;
+        samples.push(begin.elapsed());
+        undo()?;
+    }
+    Ok(vec![Row {
+        op: format!(
+            "create {MANIFEST_CREATES} (real: {MANIFEST_CREATES} × -e create; ours: one --apply)"
+        ),
+        n: 1,
+        real,
+        ours: Figure::Time(median(samples)),
+        floor: None,
+    }])
+}
+
+/// Times a no-op `--plan` and `--apply` of the host's exported manifest
+/// against our own `-l` (in the "real" column) on the same host.
+fn measure_manifest(n: usize, ours: &Path, scratch: &Path) -> Result<Vec<Row>> {
+    let ours = ours.to_str().ok_or("our binary's path is not UTF-8")?;
+    let file = scratch.join(format!("exported-{n}.toml"));
+    let file = file.to_str().ok_or("scratch path is not UTF-8")?;
+    sh(ours, &["--export", file])?;
+    let (list, _) = time_runs(&[ours, "-l"], QUICK, true);
+    let mut rows = Vec::new();
+    for mode in ["--plan", "--apply"] {
+        let (figure, output) = time_runs(&[ours, mode, file], QUICK, true);
+        if output.is_some_and(|output| output.stdout != b"no changes\n") {
+            return Err(format!(
+                "{mode} of the exported manifest is not a no-op at N={n}"
+            ));
+        }
+        rows.push(Row {
+            op: format!("no-op {mode} (real column: ours -l)"),
+            n,
+            real: list.clone(),
+            ours: figure,
+            floor: None,
+        });
+    }
     Ok(rows)
 }
 
