@@ -1,20 +1,33 @@
 //! The Ansible collection `postmulti.postmulti` (`contrib/ansible`), end to
 //! end, as root against the installed Postfix, with the real ansible-core of
-//! the test tools' virtual environment (`scripts/install-deps`):
+//! the test tools' virtual environment (`scripts/install-deps`), running
+//! real playbooks with `ansible-playbook` against `localhost` over the local
+//! connection:
 //!
 //! - the collection builds with `ansible-galaxy collection build` and
 //!   installs with `ansible-galaxy collection install`; `ansible-doc` shows
-//!   both modules' documentation; its Python unit tests pass;
+//!   both modules' documentation; its Python unit tests pass; `ansible-test
+//!   sanity` passes (`scripts/ansible-sanity`);
+//! - `postmulti.postmulti.instances` on a sandbox primary
+//!   (`config_directory`, that is `-c DIR`): check mode changes nothing and
+//!   reports what `--plan -j` reports; the first run converges, the second
+//!   reports `changed=0`; `--check --diff` after an edited parameter shows
+//!   exactly that main.cf line and changes nothing; template, directories
+//!   and prune reach postmulti; a bad manifest fails with postmulti's own
+//!   message in both modes;
+//! - the example playbook (`contrib/ansible/examples/fleet.yml`) in a
+//!   private namespace with real Postfix: two instances, a real master
+//!   started for the enabled one, its pid in the facts, a second run with
+//!   `changed=0`, and check and diff mode showing one edited line;
 //! - `postmulti.postmulti.facts` returns what `postmulti -l -j` lists, in
-//!   order, with running masters and their pids;
+//!   order, with a running master and its pid, and fails with postmulti's
+//!   warning when an instance is broken;
 //! - both modules fail clearly when postmulti is missing, is Postfix's own
 //!   (no `--version`) or is too old, and Ansible's argument spec refuses
-//!   bad options before postmulti runs;
+//!   bad options before postmulti runs.
 //!
-//! each in a sandbox primary (`config_directory`, that is `-c DIR`), with
-//! real playbooks run by `ansible-playbook` against `localhost` over the
-//! local connection. Every Ansible file (collections, temporary files, its
-//! home) lives in the test's own temporary directory.
+//! Every Ansible file (collections, temporary files, its home) lives in the
+//! test's own temporary directory; nothing lands in `/root/.ansible`.
 
 use postmulti_e2e::namespace::{self, Flavour};
 use postmulti_e2e::sandbox::{
@@ -309,6 +322,7 @@ fn two_instances() -> Sandbox {
     sandbox
 }
 
+/// The archive builds and installs, and ansible-doc shows both modules.
 #[test]
 fn the_collection_builds_installs_and_documents_its_modules() {
     if !require_ansible("the_collection_builds_installs_and_documents_its_modules") {
@@ -390,6 +404,7 @@ fn the_collection_builds_installs_and_documents_its_modules() {
     assert!(text.contains("postmulti -l -j"), "{text}");
 }
 
+/// The collection's Python unit tests (TOML checked with tomllib) pass.
 #[test]
 fn unit_tests_of_the_translations_pass() {
     if !require_ansible("unit_tests_of_the_translations_pass") {
@@ -416,6 +431,7 @@ fn unit_tests_of_the_translations_pass() {
     );
 }
 
+/// The facts are `-l -j`'s instances, in order, found on PATH.
 #[test]
 fn facts_list_what_dash_l_lists() {
     if !require_ansible("facts_list_what_dash_l_lists") {
@@ -521,6 +537,7 @@ fn facts_list_what_dash_l_lists() {
     sandbox.assert_unchanged(&before);
 }
 
+/// A broken instance fails the facts with postmulti's warning.
 #[test]
 fn facts_fail_with_postmulti_s_message_on_a_broken_instance() {
     if !require_ansible("facts_fail_with_postmulti_s_message_on_a_broken_instance") {
@@ -547,6 +564,7 @@ fn facts_fail_with_postmulti_s_message_on_a_broken_instance() {
     assert_eq!(play.recap["ignored"], 1, "{}", play.stdout);
 }
 
+/// A missing, foreign or old postmulti fails both modules with a clear message.
 #[test]
 fn a_missing_foreign_or_old_postmulti_fails_clearly() {
     if !require_ansible("a_missing_foreign_or_old_postmulti_fails_clearly") {
@@ -621,6 +639,7 @@ fn a_missing_foreign_or_old_postmulti_fails_clearly() {
     sandbox.assert_unchanged(&before);
 }
 
+/// Bad options are refused before postmulti runs.
 #[test]
 fn the_argument_spec_refuses_bad_options_before_postmulti_runs() {
     if !require_ansible("the_argument_spec_refuses_bad_options_before_postmulti_runs") {
@@ -736,6 +755,7 @@ fn two_declared(relayhost: &str) -> Value {
     ])
 }
 
+/// Check mode, a converging run, an idempotent run, and check and diff modes after an edit.
 #[test]
 fn a_playbook_converges_once_then_changes_nothing_with_check_and_diff_modes() {
     if !require_ansible("a_playbook_converges_once_then_changes_nothing_with_check_and_diff_modes")
@@ -902,6 +922,7 @@ fn a_playbook_converges_once_then_changes_nothing_with_check_and_diff_modes() {
     );
 }
 
+/// Manifests postmulti refuses fail the task with its message, in both modes.
 #[test]
 fn a_bad_manifest_fails_with_postmulti_s_message_and_changes_nothing() {
     if !require_ansible("a_bad_manifest_fails_with_postmulti_s_message_and_changes_nothing") {
@@ -967,6 +988,7 @@ const FLEET: &str = concat!(
     "/../contrib/ansible/examples/fleet.yml"
 );
 
+/// The example playbook with real Postfix masters in a private namespace.
 #[test]
 fn the_example_playbook_runs_real_postfix_instances_in_a_namespace() {
     if !require_ansible("the_example_playbook_runs_real_postfix_instances_in_a_namespace")
@@ -1081,6 +1103,7 @@ fn the_example_playbook_runs_real_postfix_instances_in_a_namespace() {
 /// The project's outbound relay template.
 const OUTBOUND_RELAY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../templates/outbound-relay");
 
+/// template, directories and prune reach the manifest postmulti acts on.
 #[test]
 fn template_directories_and_prune_reach_postmulti() {
     if !require_ansible("template_directories_and_prune_reach_postmulti") {
@@ -1200,6 +1223,7 @@ const SANITY_TESTS: &[&str] = &[
     "yamllint",
 ];
 
+/// `ansible-test sanity` passes for the collection.
 #[test]
 fn ansible_test_sanity_passes() {
     if !require_ansible("ansible_test_sanity_passes") {
