@@ -721,3 +721,76 @@ fn label(instance: &Instance) -> String {
         .clone()
         .unwrap_or_else(|| instance.config_directory.clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fsutil::FileMeta;
+
+    // A write of `path` from `old` to `new`.
+    fn write(path: &str, old: Option<&str>, new: &str) -> Step {
+        Step::WriteFile {
+            path: path.into(),
+            old: old.map(|o| o.as_bytes().to_vec()),
+            new: new.as_bytes().to_vec(),
+            meta: FileMeta::default(),
+        }
+    }
+
+    #[test]
+    fn files_hold_each_file_once_from_first_before_to_last_after() {
+        let plan = DesiredPlan {
+            plan: Plan {
+                steps: vec![
+                    write("/p/main.cf", Some("a\n"), "a\nb\n"),
+                    write("/i/main.cf", None, "new\n"),
+                    write("/p/main.cf", Some("a\nb\n"), "a\nb\nc\n"),
+                    write("/same/main.cf", Some("x\n"), "y\n"),
+                    write("/same/main.cf", Some("y\n"), "x\n"),
+                ],
+            },
+            ..DesiredPlan::default()
+        };
+        let file = |path: &str, before: &str, after: &str| FileChange {
+            path: path.into(),
+            before: before.into(),
+            after: after.into(),
+        };
+        assert_eq!(
+            plan.files(),
+            vec![
+                file("/p/main.cf", "a\n", "a\nb\nc\n"),
+                file("/i/main.cf", "", "new\n"),
+            ]
+        );
+        assert!(!plan.changed());
+    }
+
+    #[test]
+    fn kinds_have_the_words_of_the_json_contract() {
+        let words: Vec<&str> = [
+            Kind::Init,
+            Kind::Create,
+            Kind::Import,
+            Kind::Assign,
+            Kind::Enable,
+            Kind::Disable,
+            Kind::Set,
+            Kind::Reorder,
+            Kind::Deport,
+            Kind::Destroy,
+            Kind::Reload,
+            Kind::Start,
+        ]
+        .iter()
+        .map(|kind| kind.word())
+        .collect();
+        assert_eq!(
+            words,
+            [
+                "init", "create", "import", "assign", "enable", "disable", "set", "reorder",
+                "deport", "destroy", "reload", "start"
+            ]
+        );
+    }
+}
