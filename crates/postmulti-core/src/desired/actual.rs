@@ -25,16 +25,22 @@ pub struct Host<'d> {
     pub registry: Registry<'d>,
     /// Files the planned steps write (`None`: removed), by path.
     written: HashMap<PathBuf, Option<Vec<u8>>>,
+    /// Where each secondary is in the registry's instances, by
+    /// configuration directory.
+    index: HashMap<String, usize>,
 }
 
 impl<'d> Host<'d> {
     /// Reads the host whose primary is in `primary_dir`; any broken
     /// secondary is an error, as for a life-cycle action.
     pub fn load(primary_dir: &str, defaults: &'d Defaults) -> Result<Host<'d>> {
-        Ok(Host {
+        let mut host = Host {
             registry: Registry::load(primary_dir, defaults, Strictness::Strict)?,
             written: HashMap::new(),
-        })
+            index: HashMap::new(),
+        };
+        host.reindex();
+        Ok(host)
     }
 
     /// Whether `postmulti -e init` has been run (the test of
@@ -47,10 +53,19 @@ impl<'d> Host<'d> {
 
     /// The secondary whose configuration directory is `dir`.
     pub fn secondary(&self, dir: &str) -> Option<&Instance> {
-        self.registry
-            .secondaries()
+        self.index.get(dir).map(|&at| &self.registry.instances[at])
+    }
+
+    // Indexes the secondaries by configuration directory.
+    fn reindex(&mut self) {
+        self.index = self
+            .registry
+            .instances
             .iter()
-            .find(|instance| instance.config_directory == dir)
+            .enumerate()
+            .skip(1)
+            .map(|(at, instance)| (instance.config_directory.clone(), at))
+            .collect();
     }
 
     /// The main.cf of the instance in `dir` as the planned steps leave it.
@@ -107,20 +122,21 @@ impl<'d> Host<'d> {
             };
             self.registry.instances.push(instance);
         }
+        self.reindex();
         Ok(())
     }
 
     // Rereads the secondaries whose main.cf a plan wrote.
     fn refresh_secondaries(&mut self, plan: &Plan) -> Result<()> {
-        for at in 1..self.registry.instances.len() {
-            let dir = self.registry.instances[at].config_directory.clone();
-            let path = main_cf_path(&dir);
-            let touched = plan
-                .steps
-                .iter()
-                .any(|step| matches!(step, Step::WriteFile { path: p, .. } if *p == path));
-            if touched {
-                self.registry.instances[at] = instance_from_config(&self.config(&dir)?, false)?;
+        for step in &plan.steps {
+            let Step::WriteFile { path, .. } = step else {
+                continue;
+            };
+            let Some(dir) = path.parent().and_then(Path::to_str) else {
+                continue;
+            };
+            if let Some(&at) = self.index.get(dir).filter(|_| main_cf_path(dir) == *path) {
+                self.registry.instances[at] = instance_from_config(&self.config(dir)?, false)?;
             }
         }
         Ok(())

@@ -92,7 +92,14 @@ const MANAGED_PARAMETERS: &[(&str, &str)] = &[
 impl Manifest {
     /// Parses and checks `text`, read from `source`.
     pub fn parse(source: &str, text: &str) -> Result<Manifest> {
-        let parser = Parser { source, text };
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+            .collect();
+        let parser = Parser {
+            source,
+            text,
+            line_starts,
+        };
         let doc = Document::parse(text).map_err(|e| {
             let at = e.span().map_or(0, |span| span.start);
             parser.error(Some(at..at), e.message().trim_end())
@@ -113,17 +120,19 @@ impl Manifest {
 struct Parser<'a> {
     source: &'a str,
     text: &'a str,
+    /// Where each line starts.
+    line_starts: Vec<usize>,
 }
 
 impl Parser<'_> {
     // The line and column of a byte offset.
     fn locate(&self, offset: usize) -> Location {
         let offset = offset.min(self.text.len());
-        let before = &self.text[..offset];
-        let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+        let line = self.line_starts.partition_point(|&start| start <= offset);
+        let line_start = self.line_starts[line - 1];
         Location {
-            line: before.matches('\n').count() + 1,
-            column: before[line_start..].chars().count() + 1,
+            line,
+            column: self.text[line_start..offset].chars().count() + 1,
         }
     }
 

@@ -15,6 +15,7 @@ use crate::lifecycle::{
 };
 use crate::select::Selection;
 use crate::{Error, Result};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// What kind of change an action makes.
@@ -190,11 +191,12 @@ pub fn plan(
         .iter()
         .map(|t| t.config_directory.as_str())
         .collect();
+    let managed_set: HashSet<&str> = managed.iter().copied().collect();
     let unmanaged: Vec<Instance> = host
         .registry
         .secondaries()
         .iter()
-        .filter(|instance| !managed.contains(&instance.config_directory.as_str()))
+        .filter(|instance| !managed_set.contains(instance.config_directory.as_str()))
         .cloned()
         .collect();
     planner.check_prune(&unmanaged)?;
@@ -220,7 +222,7 @@ pub fn plan(
             reload.push(target.config_directory.clone());
         }
     }
-    planner.reorder(host, &managed)?;
+    planner.reorder(host, &managed, &managed_set)?;
     for instance in &unmanaged {
         planner.prune(host, instance)?;
     }
@@ -249,6 +251,15 @@ fn match_instances(manifest: &Manifest, host: &Host<'_>) -> Result<Vec<Target>> 
     let primary = registry.primary();
     let mut claims = registry.claims.clone();
     let mut targets: Vec<Target> = Vec::new();
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut by_name: HashMap<&str, &Instance> = HashMap::new();
+    let mut by_dir: HashMap<&str, &Instance> = HashMap::new();
+    for instance in registry.secondaries() {
+        if let Some(name) = &instance.name {
+            by_name.entry(name.as_str()).or_insert(instance);
+        }
+        by_dir.insert(instance.config_directory.as_str(), instance);
+    }
     for desired in &manifest.instances {
         let fail = |e: &dyn std::fmt::Display| {
             manifest.error_at(desired.at, format!("instance {}: {e}", desired.name))
@@ -266,19 +277,12 @@ fn match_instances(manifest: &Manifest, host: &Host<'_>) -> Result<Vec<Target>> 
             )
             .map_err(|e| fail(&e))?,
         };
-        let taken = |dir: &str| targets.iter().any(|t| t.config_directory == dir);
-        let existing = registry
-            .secondaries()
-            .iter()
-            .find(|i| {
-                i.name.as_deref() == Some(desired.name.as_str()) && !taken(&i.config_directory)
-            })
-            .or_else(|| {
-                registry
-                    .secondaries()
-                    .iter()
-                    .find(|i| i.config_directory == config_directory && !taken(&config_directory))
-            });
+        let existing = by_name
+            .get(desired.name.as_str())
+            .filter(|i| !taken.contains(&i.config_directory))
+            .or_else(|| by_dir.get(config_directory.as_str()))
+            .filter(|i| !taken.contains(&i.config_directory))
+            .copied();
         let target = match existing {
             Some(instance) => Target {
                 config_directory: instance.config_directory.clone(),
@@ -322,6 +326,7 @@ fn match_instances(manifest: &Manifest, host: &Host<'_>) -> Result<Vec<Target>> 
                 primary: false,
             })
             .map_err(|e| fail(&e))?;
+        taken.insert(target.config_directory.clone());
         targets.push(target);
     }
     Ok(targets)
@@ -479,7 +484,6 @@ impl Planner<'_> {
     // `postmulti -e assign`, `-e enable`/`disable` and `postconf -e` leave
     // it; whether there were any.
     fn edit(&mut self, host: &mut Host<'_>, desired: &DesiredInstance, dir: &str) -> Result<bool> {
-        let config = host.config(dir)?;
         let Some(current) = host.secondary(dir).cloned() else {
             return Err(Error::fatal(format!("{dir}: not registered")));
         };
@@ -516,6 +520,11 @@ impl Planner<'_> {
             settings.push(("multi_instance_enable", value.to_string()));
             self.push(kind, name, dir, format!("{} {name}", kind.word()));
         }
+        // main.cf is read again only when it may need an edit.
+        if desired.main_cf.is_empty() && settings.is_empty() {
+            return Ok(false);
+        }
+        let config = host.config(dir)?;
         for (param, value) in &desired.main_cf {
             let old = config.explicit(param);
             if old == Some(value.as_str()) {
@@ -549,12 +558,17 @@ impl Planner<'_> {
     // Puts the manifest's instances in its order in
     // `multi_instance_directories`, in the places they hold there (new ones
     // were added last); the others keep theirs.
-    fn reorder(&mut self, host: &mut Host<'_>, managed: &[&str]) -> Result<()> {
+    fn reorder(
+        &mut self,
+        host: &mut Host<'_>,
+        managed: &[&str],
+        managed_set: &HashSet<&str>,
+    ) -> Result<()> {
         let current = host.registry.secondary_dirs();
         let slots = current
             .iter()
             .enumerate()
-            .filter(|(_, dir)| managed.contains(&dir.as_str()));
+            .filter(|(_, dir)| managed_set.contains(dir.as_str()));
         let mut wanted = current.clone();
         for ((slot, _), dir) in slots.zip(managed) {
             wanted[slot] = dir.to_string();
@@ -706,4 +720,77 @@ fn label(instance: &Instance) -> String {
         .name
         .clone()
         .unwrap_or_else(|| instance.config_directory.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fsutil::FileMeta;
+
+    // A write of `path` from `old` to `new`.
+    fn write(path: &str, old: Option<&str>, new: &str) -> Step {
+        Step::WriteFile {
+            path: path.into(),
+            old: old.map(|o| o.as_bytes().to_vec()),
+            new: new.as_bytes().to_vec(),
+            meta: FileMeta::default(),
+        }
+    }
+
+    #[test]
+    fn files_hold_each_file_once_from_first_before_to_last_after() {
+        let plan = DesiredPlan {
+            plan: Plan {
+                steps: vec![
+                    write("/p/main.cf", Some("a\n"), "a\nb\n"),
+                    write("/i/main.cf", None, "new\n"),
+                    write("/p/main.cf", Some("a\nb\n"), "a\nb\nc\n"),
+                    write("/same/main.cf", Some("x\n"), "y\n"),
+                    write("/same/main.cf", Some("y\n"), "x\n"),
+                ],
+            },
+            ..DesiredPlan::default()
+        };
+        let file = |path: &str, before: &str, after: &str| FileChange {
+            path: path.into(),
+            before: before.into(),
+            after: after.into(),
+        };
+        assert_eq!(
+            plan.files(),
+            vec![
+                file("/p/main.cf", "a\n", "a\nb\nc\n"),
+                file("/i/main.cf", "", "new\n"),
+            ]
+        );
+        assert!(!plan.changed());
+    }
+
+    #[test]
+    fn kinds_have_the_words_of_the_json_contract() {
+        let words: Vec<&str> = [
+            Kind::Init,
+            Kind::Create,
+            Kind::Import,
+            Kind::Assign,
+            Kind::Enable,
+            Kind::Disable,
+            Kind::Set,
+            Kind::Reorder,
+            Kind::Deport,
+            Kind::Destroy,
+            Kind::Reload,
+            Kind::Start,
+        ]
+        .iter()
+        .map(|kind| kind.word())
+        .collect();
+        assert_eq!(
+            words,
+            [
+                "init", "create", "import", "assign", "enable", "disable", "set", "reorder",
+                "deport", "destroy", "reload", "start"
+            ]
+        );
+    }
 }
