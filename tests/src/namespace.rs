@@ -41,6 +41,7 @@
 //! fatal: MSG` on stderr and logs it too. [`Step::fatals`] picks the right
 //! source for the flavour, so the two can be compared.
 
+use crate::harness::Needs;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
@@ -54,12 +55,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Postfix's own postmulti on Debian.
-pub const REAL_POSTMULTI: &str = "/usr/sbin/postmulti";
-
-/// Debian's main.cf for new installations, the base of the namespace's
-/// primary instance.
-const DEBIAN_MAIN_CF: &str = "/usr/share/postfix/main.cf.debian";
+pub use crate::harness::REAL_POSTMULTI;
 
 /// How long a namespace may run before it is killed.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -95,40 +91,11 @@ impl fmt::Display for Flavour {
     }
 }
 
-/// Whether a namespace test called `name` can run here: as root, with
-/// Postfix installed (see [`crate::sandbox::require_root_and_postfix`]),
-/// Postfix's own postmulti, Debian's main.cf, `unshare` and `ip`.
-/// Otherwise it prints `skipped: NAME needs root and Postfix ...` and
-/// returns false, except under `CI=true`, where it panics: CI must run every
-/// test.
+/// Whether a namespace test on the default libtest harness called `name`
+/// can run here ([`Needs::Namespace`]); see
+/// [`crate::sandbox::require_root_and_postfix`].
 pub fn require_root_and_postfix(name: &str) -> bool {
-    if !crate::sandbox::require_root_and_postfix(name) {
-        return false;
-    }
-    let missing: Vec<&str> = [REAL_POSTMULTI, DEBIAN_MAIN_CF, "/usr/bin/unshare"]
-        .into_iter()
-        .filter(|path| !Path::new(path).exists())
-        .chain(
-            ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
-                .iter()
-                .all(|path| !Path::new(path).exists())
-                .then_some("ip"),
-        )
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let message = format!(
-        "{name} needs root and Postfix (missing: {})",
-        missing.join(", ")
-    );
-    assert_ne!(
-        std::env::var("CI").as_deref(),
-        Ok("true"),
-        "{message}, and CI=true requires it to run"
-    );
-    eprintln!("skipped: {message}");
-    false
+    crate::harness::require(name, Needs::Namespace)
 }
 
 /// How to run a namespace.

@@ -6,7 +6,7 @@
 //! `postmulti: fatal: ...` and exit status 1, and leaves the sandbox exactly
 //! as it was.
 
-use postmulti_e2e::sandbox::{assert_success, require_root_and_postfix, stderr, stdout, Sandbox};
+use postmulti_e2e::sandbox::{assert_success, stderr, stdout, Sandbox};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
@@ -83,22 +83,14 @@ fn hostile_names() -> Vec<(String, String)> {
     ]
 }
 
-#[test]
 fn hostile_names_are_refused_by_create() {
-    if !require_root_and_postfix("hostile_names_are_refused_by_create") {
-        return;
-    }
     let sandbox = with_instance();
     for (name, message) in hostile_names() {
         assert_refused(&sandbox, &["-I", &name, "-e", "create"], Some(&message));
     }
 }
 
-#[test]
 fn hostile_names_are_refused_by_assign_and_import() {
-    if !require_root_and_postfix("hostile_names_are_refused_by_assign_and_import") {
-        return;
-    }
     let sandbox = with_instance();
     sandbox.write_secondary("postfix-b", "");
     for (name, message) in hostile_names() {
@@ -121,11 +113,7 @@ fn hostile_names_are_refused_by_assign_and_import() {
     }
 }
 
-#[test]
 fn hostile_groups_are_refused() {
-    if !require_root_and_postfix("hostile_groups_are_refused") {
-        return;
-    }
     let sandbox = with_instance();
     for group in ["a b", "a,b", "a\nb", "g;x", "$g", "g\u{7f}", "grüppe", "\t"] {
         let message = format!("Unsafe characters in '-G {group}'");
@@ -142,22 +130,14 @@ fn hostile_groups_are_refused() {
     }
 }
 
-#[test]
 fn overlong_names_are_refused() {
-    if !require_root_and_postfix("overlong_names_are_refused") {
-        return;
-    }
     let sandbox = with_instance();
     let name = format!("postfix-{}", "a".repeat(300));
     let message = assert_refused(&sandbox, &["-I", &name, "-e", "create"], None);
     assert!(message.contains("File name too long"), "{message}");
 }
 
-#[test]
 fn io_errors_name_the_path_and_the_error_once() {
-    if !require_root_and_postfix("io_errors_name_the_path_and_the_error_once") {
-        return;
-    }
     let sandbox = with_instance();
     let name = format!("postfix-{}", "a".repeat(300));
     let message = assert_refused(&sandbox, &["-I", &name, "-e", "create"], None);
@@ -169,7 +149,6 @@ fn io_errors_name_the_path_and_the_error_once() {
     assert!(!message.contains("os error"), "{message}");
 }
 
-#[test]
 fn non_utf8_arguments_are_refused() {
     let sandbox = Sandbox::new();
     let before = sandbox.snapshot();
@@ -199,11 +178,7 @@ fn non_utf8_arguments_are_refused() {
     sandbox.assert_unchanged(&before);
 }
 
-#[test]
 fn hostile_selections_match_nothing() {
-    if !require_root_and_postfix("hostile_selections_match_nothing") {
-        return;
-    }
     let sandbox = with_instance();
     for name in [
         "@ROOT@/etc/postfix-a/",
@@ -224,22 +199,14 @@ fn hostile_selections_match_nothing() {
     }
 }
 
-#[test]
 fn dangling_symlink_in_place_of_the_instance_directory() {
-    if !require_root_and_postfix("dangling_symlink_in_place_of_the_instance_directory") {
-        return;
-    }
     let sandbox = with_instance();
     std::os::unix::fs::symlink(sandbox.path("nowhere"), sandbox.path("etc/postfix-b")).unwrap();
     assert_refused(&sandbox, &["-I", "postfix-b", "-e", "create"], None);
     assert!(!sandbox.path("nowhere").exists());
 }
 
-#[test]
 fn symlink_in_place_of_the_instance_directory() {
-    if !require_root_and_postfix("symlink_in_place_of_the_instance_directory") {
-        return;
-    }
     let sandbox = with_instance();
     std::os::unix::fs::symlink(sandbox.path("etc/postfix"), sandbox.path("etc/postfix-b")).unwrap();
     std::fs::create_dir(sandbox.path("elsewhere")).unwrap();
@@ -249,11 +216,7 @@ fn symlink_in_place_of_the_instance_directory() {
     assert_refused(&sandbox, &["-I", "postfix-b", "-e", "import"], None);
 }
 
-#[test]
 fn config_directory_with_list_separators_is_refused() {
-    if !require_root_and_postfix("config_directory_with_list_separators_is_refused") {
-        return;
-    }
     let sandbox = with_instance();
     for dir in ["x y", "x,y", "x\ty", "x\ny"] {
         let setting = format!("config_directory=@ROOT@/etc/{dir}");
@@ -265,11 +228,7 @@ fn config_directory_with_list_separators_is_refused() {
     }
 }
 
-#[test]
 fn private_paths_with_newlines_are_refused() {
-    if !require_root_and_postfix("private_paths_with_newlines_are_refused") {
-        return;
-    }
     let sandbox = with_instance();
     for param in ["queue_directory", "data_directory", "config_directory"] {
         let setting = format!("{param}=@ROOT@/x\ninet_interfaces = all");
@@ -281,11 +240,7 @@ fn private_paths_with_newlines_are_refused() {
     }
 }
 
-#[test]
 fn dot_and_dot_dot_components_are_refused() {
-    if !require_root_and_postfix("dot_and_dot_dot_components_are_refused") {
-        return;
-    }
     let sandbox = with_instance();
     for setting in [
         "config_directory=@ROOT@/etc/../etc/postfix",
@@ -300,4 +255,23 @@ fn dot_and_dot_dot_components_are_refused() {
             None,
         );
     }
+}
+
+postmulti_e2e::e2e_tests! {
+    Nothing: [
+        non_utf8_arguments_are_refused,
+    ];
+    RootAndPostfix: [
+        hostile_names_are_refused_by_create,
+        hostile_names_are_refused_by_assign_and_import,
+        hostile_groups_are_refused,
+        overlong_names_are_refused,
+        io_errors_name_the_path_and_the_error_once,
+        hostile_selections_match_nothing,
+        dangling_symlink_in_place_of_the_instance_directory,
+        symlink_in_place_of_the_instance_directory,
+        config_directory_with_list_separators_is_refused,
+        private_paths_with_newlines_are_refused,
+        dot_and_dot_dot_components_are_refused,
+    ];
 }
