@@ -272,19 +272,31 @@ impl Sandbox {
     /// standard output and exactly `postmulti: fatal: MESSAGE` (with
     /// `@ROOT@` expanded) on standard error, and changes nothing.
     pub fn assert_refused(&self, args: &[&str], message: &str) {
-        let before = self.snapshot();
-        let output = self.run(args);
-        let message = self.expand(message);
         assert_eq!(
-            (output.status.code(), stdout(&output), stderr(&output)),
-            (
-                Some(1),
-                String::new(),
-                format!("postmulti: fatal: {message}\n")
-            ),
+            self.refusal(args),
+            self.expand(message),
             "postmulti {args:?}"
         );
+    }
+
+    /// Asserts that `postmulti ARGS` fails with exit status 1, nothing on
+    /// standard output and `postmulti: fatal: MESSAGE` on standard error, and
+    /// changes nothing; returns the message.
+    pub fn refusal(&self, args: &[&str]) -> String {
+        let before = self.snapshot();
+        let output = self.run(args);
+        let err = stderr(&output);
+        assert_eq!(
+            (output.status.code(), stdout(&output)),
+            (Some(1), String::new()),
+            "postmulti {args:?}: {err}"
+        );
+        let message = err
+            .strip_prefix("postmulti: fatal: ")
+            .and_then(|rest| rest.strip_suffix('\n'))
+            .unwrap_or_else(|| panic!("postmulti {args:?}: not one fatal error: {err:?}"));
         self.assert_unchanged(&before);
+        message.to_string()
     }
 
     /// Panics, naming each difference, unless the tree is exactly as in

@@ -18,28 +18,6 @@ fn with_instance() -> Sandbox {
     sandbox
 }
 
-/// Asserts that `postmulti ARGS` fails with one fatal error line (exactly
-/// `message` when given) and changes nothing; returns the message.
-fn assert_refused(sandbox: &Sandbox, args: &[&str], message: Option<&str>) -> String {
-    let before = sandbox.snapshot();
-    let output = sandbox.run(args);
-    let err = stderr(&output);
-    assert_eq!(
-        (output.status.code(), stdout(&output)),
-        (Some(1), String::new()),
-        "postmulti {args:?}: {err}"
-    );
-    let text = err
-        .strip_prefix("postmulti: fatal: ")
-        .and_then(|rest| rest.strip_suffix('\n'))
-        .unwrap_or_else(|| panic!("postmulti {args:?}: not one fatal error: {err:?}"));
-    if let Some(message) = message {
-        assert_eq!(text, sandbox.expand(message), "postmulti {args:?}");
-    }
-    sandbox.assert_unchanged(&before);
-    text.to_string()
-}
-
 /// Names that are refused for `-I`, with the reason.
 fn hostile_names() -> Vec<(String, String)> {
     let unsafe_name = |name: &str| {
@@ -86,7 +64,7 @@ fn hostile_names() -> Vec<(String, String)> {
 fn hostile_names_are_refused_by_create() {
     let sandbox = with_instance();
     for (name, message) in hostile_names() {
-        assert_refused(&sandbox, &["-I", &name, "-e", "create"], Some(&message));
+        sandbox.assert_refused(&["-I", &name, "-e", "create"], &message);
     }
 }
 
@@ -94,13 +72,8 @@ fn hostile_names_are_refused_by_assign_and_import() {
     let sandbox = with_instance();
     sandbox.write_secondary("postfix-b", "");
     for (name, message) in hostile_names() {
-        assert_refused(
-            &sandbox,
-            &["-e", "assign", "-i", "a", "-I", &name],
-            Some(&message),
-        );
-        assert_refused(
-            &sandbox,
+        sandbox.assert_refused(&["-e", "assign", "-i", "a", "-I", &name], &message);
+        sandbox.assert_refused(
             &[
                 "-I",
                 &name,
@@ -108,7 +81,7 @@ fn hostile_names_are_refused_by_assign_and_import() {
                 "import",
                 "config_directory=@ROOT@/etc/postfix-b",
             ],
-            Some(&message),
+            &message,
         );
     }
 }
@@ -117,30 +90,22 @@ fn hostile_groups_are_refused() {
     let sandbox = with_instance();
     for group in ["a b", "a,b", "a\nb", "g;x", "$g", "g\u{7f}", "grüppe", "\t"] {
         let message = format!("Unsafe characters in '-G {group}'");
-        assert_refused(
-            &sandbox,
-            &["-I", "postfix-b", "-G", group, "-e", "create"],
-            Some(&message),
-        );
-        assert_refused(
-            &sandbox,
-            &["-e", "assign", "-i", "a", "-G", group],
-            Some(&message),
-        );
+        sandbox.assert_refused(&["-I", "postfix-b", "-G", group, "-e", "create"], &message);
+        sandbox.assert_refused(&["-e", "assign", "-i", "a", "-G", group], &message);
     }
 }
 
 fn overlong_names_are_refused() {
     let sandbox = with_instance();
     let name = format!("postfix-{}", "a".repeat(300));
-    let message = assert_refused(&sandbox, &["-I", &name, "-e", "create"], None);
+    let message = sandbox.refusal(&["-I", &name, "-e", "create"]);
     assert!(message.contains("File name too long"), "{message}");
 }
 
 fn io_errors_name_the_path_and_the_error_once() {
     let sandbox = with_instance();
     let name = format!("postfix-{}", "a".repeat(300));
-    let message = assert_refused(&sandbox, &["-I", &name, "-e", "create"], None);
+    let message = sandbox.refusal(&["-I", &name, "-e", "create"]);
     assert_eq!(
         message.matches("File name too long").count(),
         1,
@@ -190,7 +155,7 @@ fn hostile_selections_match_nothing() {
         "",
     ] {
         let message = format!("No instance named {name}");
-        assert_refused(&sandbox, &["-e", "enable", "-i", name], Some(&message));
+        sandbox.assert_refused(&["-e", "enable", "-i", name], &message);
         assert_eq!(
             assert_success(&sandbox.run(&["-l", "-i", name])),
             "",
@@ -202,7 +167,7 @@ fn hostile_selections_match_nothing() {
 fn dangling_symlink_in_place_of_the_instance_directory() {
     let sandbox = with_instance();
     std::os::unix::fs::symlink(sandbox.path("nowhere"), sandbox.path("etc/postfix-b")).unwrap();
-    assert_refused(&sandbox, &["-I", "postfix-b", "-e", "create"], None);
+    sandbox.refusal(&["-I", "postfix-b", "-e", "create"]);
     assert!(!sandbox.path("nowhere").exists());
 }
 
@@ -211,20 +176,16 @@ fn symlink_in_place_of_the_instance_directory() {
     std::os::unix::fs::symlink(sandbox.path("etc/postfix"), sandbox.path("etc/postfix-b")).unwrap();
     std::fs::create_dir(sandbox.path("elsewhere")).unwrap();
     std::os::unix::fs::symlink(sandbox.path("elsewhere"), sandbox.path("etc/postfix-c")).unwrap();
-    assert_refused(&sandbox, &["-I", "postfix-b", "-e", "create"], None);
-    assert_refused(&sandbox, &["-I", "postfix-c", "-e", "create"], None);
-    assert_refused(&sandbox, &["-I", "postfix-b", "-e", "import"], None);
+    sandbox.refusal(&["-I", "postfix-b", "-e", "create"]);
+    sandbox.refusal(&["-I", "postfix-c", "-e", "create"]);
+    sandbox.refusal(&["-I", "postfix-b", "-e", "import"]);
 }
 
 fn config_directory_with_list_separators_is_refused() {
     let sandbox = with_instance();
     for dir in ["x y", "x,y", "x\ty", "x\ny"] {
         let setting = format!("config_directory=@ROOT@/etc/{dir}");
-        assert_refused(
-            &sandbox,
-            &["-I", "postfix-b", "-e", "create", &setting],
-            None,
-        );
+        sandbox.refusal(&["-I", "postfix-b", "-e", "create", &setting]);
     }
 }
 
@@ -232,11 +193,7 @@ fn private_paths_with_newlines_are_refused() {
     let sandbox = with_instance();
     for param in ["queue_directory", "data_directory", "config_directory"] {
         let setting = format!("{param}=@ROOT@/x\ninet_interfaces = all");
-        assert_refused(
-            &sandbox,
-            &["-I", "postfix-b", "-e", "create", &setting],
-            None,
-        );
+        sandbox.refusal(&["-I", "postfix-b", "-e", "create", &setting]);
     }
 }
 
@@ -249,11 +206,7 @@ fn dot_and_dot_dot_components_are_refused() {
         "queue_directory=@ROOT@/spool/../spool/postfix-a",
         "data_directory=@ROOT@/lib/./postfix",
     ] {
-        assert_refused(
-            &sandbox,
-            &["-I", "postfix-b", "-e", "create", setting],
-            None,
-        );
+        sandbox.refusal(&["-I", "postfix-b", "-e", "create", setting]);
     }
 }
 

@@ -17,7 +17,7 @@ postmulti -e action [-v] [-a] [-i name] [-g group] [-I name] [-G group] [param=v
 
 /// Runs each command line in a fresh initialized sandbox with one
 /// secondary, asserting the fatal `message` and an unchanged tree.
-fn assert_refused(cases: &[(&[&str], &str)]) {
+fn assert_refused_in_fresh_sandboxes(cases: &[(&[&str], &str)]) {
     for (args, message) in cases {
         let sandbox = Sandbox::new();
         let dir = sandbox.write_secondary(
@@ -31,7 +31,7 @@ fn assert_refused(cases: &[(&[&str], &str)]) {
 
 fn mode_errors() {
     let exactly_one = "Specify exactly one of '-e', '-l', '-p', '-x'";
-    assert_refused(&[
+    assert_refused_in_fresh_sandboxes(&[
         (&[], exactly_one),
         (&["-v"], exactly_one),
         (&["-a"], exactly_one),
@@ -46,7 +46,7 @@ fn mode_errors() {
 
 fn selection_errors() {
     let no_more_than_one = "Specity no more than one of '-a', '-g', '-i'";
-    assert_refused(&[
+    assert_refused_in_fresh_sandboxes(&[
         (&["-l", "-a", "-g", "mta"], no_more_than_one),
         (&["-l", "-a", "-i", "a"], no_more_than_one),
         (&["-l", "-g", "mta", "-i", "a"], no_more_than_one),
@@ -58,7 +58,7 @@ fn selection_errors() {
 }
 
 fn command_errors() {
-    assert_refused(&[
+    assert_refused_in_fresh_sandboxes(&[
         (&["-l", "start"], "Command not allowed with '-l'"),
         (
             &["-l", "-i", "a", "--", "x"],
@@ -76,7 +76,7 @@ fn command_errors() {
 
 fn reverse_errors() {
     let preclude = "The '-p' and '-e' options preclude the use of '-R'";
-    assert_refused(&[
+    assert_refused_in_fresh_sandboxes(&[
         (&["-p", "-R", "status"], preclude),
         (&["-pR", "stop"], preclude),
         (&["-e", "init", "-R"], preclude),
@@ -85,7 +85,7 @@ fn reverse_errors() {
 }
 
 fn assignment_errors() {
-    assert_refused(&[
+    assert_refused_in_fresh_sandboxes(&[
         (
             &["-l", "-I", "postfix-b"],
             "Cannot assign instance name or group without '-e assign'",
@@ -126,7 +126,7 @@ fn assignment_errors() {
 }
 
 fn parameter_override_errors() {
-    assert_refused(&[
+    assert_refused_in_fresh_sandboxes(&[
         (
             &["-e", "enable", "-i", "a", "foo=bar"],
             "Parameter overrides not valid with '-e enable'",
@@ -150,7 +150,7 @@ fn invalid_edit_action() {
         )
     };
     let (frob, upper, empty) = (invalid("frob"), invalid("INIT"), invalid(""));
-    assert_refused(&[
+    assert_refused_in_fresh_sandboxes(&[
         (&["-e", "frob"], &frob),
         (&["-e", "INIT"], &upper),
         (&["-e", ""], &empty),
@@ -158,7 +158,7 @@ fn invalid_edit_action() {
 }
 
 fn our_options_need_their_modes() {
-    assert_refused(&[
+    assert_refused_in_fresh_sandboxes(&[
         (&["-p", "-j", "status"], "The '-j' option requires '-l'"),
         (&["-e", "init", "-j"], "The '-j' option requires '-l'"),
         (
@@ -187,7 +187,7 @@ fn our_options_need_their_modes() {
 
 fn instance_selection_errors() {
     let select = "Select an instance via '-i name'";
-    assert_refused(&[
+    assert_refused_in_fresh_sandboxes(&[
         (&["-e", "enable"], select),
         (&["-e", "disable", "-g", "mta"], select),
         (&["-e", "destroy", "-a"], select),
