@@ -6,7 +6,7 @@
 //! `postmulti: fatal: ...` and exit status 1, and leaves the sandbox exactly
 //! as it was.
 
-use postmulti_e2e::sandbox::{assert_success, stderr, stdout, Sandbox};
+use postmulti_e2e::sandbox::{assert_success, stderr, Sandbox};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
