@@ -45,8 +45,8 @@ pub struct Run {
     pub argv: Vec<String>,
     /// Variables set in its environment (on top of ours).
     pub env: Vec<(String, String)>,
-    /// Whether `$command_directory:` is prepended to `PATH`.
-    pub prepend_path: bool,
+    /// Prepended to `PATH` (with a `:`): `$command_directory` for `-x`.
+    pub path_prefix: Option<String>,
 }
 
 /// What an iteration asks for.
@@ -123,7 +123,7 @@ pub fn plan(registry: &Registry<'_>, request: &IterateRequest) -> Result<Vec<Run
             config_directory: instance.config_directory.clone(),
             argv,
             env,
-            prepend_path: request.kind == Kind::Command,
+            path_prefix: (request.kind == Kind::Command).then(|| command_directory.clone()),
         });
     }
     Ok(runs)
@@ -174,7 +174,7 @@ pub struct Report {
 
 /// Runs each command in turn, children sharing our stdin, stdout and
 /// stderr; an interrupt (SIGINT, SIGTERM) stops launching further ones.
-pub fn execute(runs: &[Run], command_directory: &str) -> Report {
+pub fn execute(runs: &[Run]) -> Report {
     let interrupted = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // Registration only fails for forbidden signals, not these.
@@ -198,8 +198,8 @@ pub fn execute(runs: &[Run], command_directory: &str) -> Report {
         }
         let mut command = Command::new(&run.argv[0]);
         command.args(&run.argv[1..]).envs(run.env.iter().cloned());
-        if run.prepend_path {
-            command.env("PATH", format!("{command_directory}:{path}"));
+        if let Some(prefix) = &run.path_prefix {
+            command.env("PATH", format!("{prefix}:{path}"));
         }
         match command.status() {
             Ok(status) if status.success() => {}

@@ -109,6 +109,8 @@ pub struct EditOptions {
     /// Where main.cf.proto and master.cf.proto come from instead of
     /// `$meta_directory`.
     pub template_directory: Option<PathBuf>,
+    /// `--dry-run`: plan and check only, change nothing.
+    pub dry_run: bool,
 }
 
 impl Default for EditOptions {
@@ -116,6 +118,7 @@ impl Default for EditOptions {
         EditOptions {
             lock_timeout: Duration::from_secs(60),
             template_directory: None,
+            dry_run: false,
         }
     }
 }
@@ -130,13 +133,13 @@ pub struct Outcome {
 }
 
 /// Checks and plans `request` against the primary in `primary_dir`, then
-/// carries the plan out unless `dry_run`. All of it happens under the lock.
+/// carries the plan out unless `options.dry_run`. All of it happens under
+/// the lock.
 pub fn run(
     primary_dir: &str,
     defaults: &Defaults,
     request: &EditRequest,
     options: &EditOptions,
-    dry_run: bool,
 ) -> Result<Outcome> {
     let _lock = RegistryLock::acquire(Path::new(primary_dir), options.lock_timeout)?;
     let strictness = match request.action {
@@ -151,7 +154,11 @@ pub fn run(
         Action::Enable | Action::Disable => plan_enable(&registry, request)?,
         Action::Assign => plan_assign(&registry, request)?,
     };
-    let warnings = if dry_run { Vec::new() } else { plan.execute()? };
+    let warnings = if options.dry_run {
+        Vec::new()
+    } else {
+        plan.execute()?
+    };
     Ok(Outcome { plan, warnings })
 }
 
