@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::defaults::Defaults;
+use crate::error::SelectionError;
 use crate::instance::Instance;
 use crate::perms::{instance_entries_for, PermEntry};
 use crate::registry::{split_list, Registry, Strictness};
@@ -66,7 +67,7 @@ pub fn examine(
     if !registry.instances.iter().any(|i| selection.matches(i))
         && !registry.broken.iter().any(broken_selected)
     {
-        return Err(crate::Error::fatal("No matching instances"));
+        return Err(SelectionError::NoMatchingInstances.into());
     }
     for broken in &registry.broken {
         if broken_selected(broken) {

@@ -209,7 +209,7 @@ pub fn execute(runs: &[Run]) -> Report {
                 report.spawn_errors.push(format!(
                     "execvp {}: {}",
                     run.argv[0],
-                    crate::config::strerror(&error)
+                    crate::error::strerror(&error)
                 ));
             }
         }

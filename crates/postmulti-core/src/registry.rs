@@ -2,8 +2,9 @@
 //! in its `multi_instance_directories`, each read natively, and the claims
 //! that make two instances sharing a name or a directory a fatal conflict.
 
-use crate::config::{strerror, Config};
+use crate::config::Config;
 use crate::defaults::Defaults;
+use crate::error::strerror;
 use crate::instance::{non_empty, BrokenInstance, Instance};
 use crate::{Error, Result};
 use std::collections::HashMap;
@@ -109,9 +110,13 @@ impl Claims {
                 });
             match earlier_own.as_ref().or_else(|| self.owner(value)) {
                 Some(owner) if !is_requestor(owner, param) => {
-                    return Err(Error::fatal(format!(
-                        "instance {config_directory}, {param}={value} conflicts with instance {owner}={value}"
-                    )))
+                    return Err(Error::Conflict {
+                        config_directory: config_directory.to_string(),
+                        param,
+                        value: value.to_string(),
+                        owner_directory: owner.config_directory.to_string(),
+                        owner_param: owner.param,
+                    })
                 }
                 _ => {}
             }

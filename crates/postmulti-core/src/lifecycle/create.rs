@@ -10,6 +10,7 @@ use super::protos::{new_main_cf, Prototypes, MASTER_CF_TEMPLATE};
 use super::{plan_directory_lists, require_init, Action, EditOptions, EditRequest, Plan, Step};
 use crate::config::Config;
 use crate::defaults::Defaults;
+use crate::error::SelectionError;
 use crate::fsutil::FileMeta;
 use crate::instance::Instance;
 use crate::perms::instance_entries_for;
@@ -90,9 +91,11 @@ fn new_instance(
     };
     check_private_path("config_directory", &config_directory)?;
     if let Some(owner) = registry.claims.owner(&config_directory) {
-        return Err(Error::fatal(format!(
-            "new config_directory={config_directory} is already in use by instance {owner}={config_directory}"
-        )));
+        return Err(Error::InUse {
+            owner_directory: owner.config_directory.to_string(),
+            owner_param: owner.param,
+            config_directory,
+        });
     }
     if request.action == Action::Import {
         let config = Config::load(&config_directory, defaults)?;
@@ -131,7 +134,7 @@ fn placement(registry: &Registry<'_>, selection: &Selection) -> Result<usize> {
         _ => secondaries
             .iter()
             .position(|instance| selection.matches(instance))
-            .ok_or_else(|| Error::fatal("No matching secondary instances")),
+            .ok_or_else(|| SelectionError::NoMatchingSecondary.into()),
     }
 }
 

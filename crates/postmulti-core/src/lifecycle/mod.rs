@@ -16,6 +16,7 @@ pub use plan::{Plan, Step};
 
 use crate::config::Config;
 use crate::defaults::Defaults;
+use crate::error::{Init, SelectionError};
 use crate::instance::Instance;
 use crate::lock::RegistryLock;
 use crate::registry::{split_list, Registry, Strictness};
@@ -214,13 +215,13 @@ fn plan_assign(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
 /// The one instance `-i` selects, for actions on an existing instance.
 fn select_existing<'r>(registry: &'r Registry<'_>, selection: &Selection) -> Result<&'r Instance> {
     let Selection::Name(name) = selection else {
-        return Err(Error::fatal("Select an instance via '-i name'"));
+        return Err(SelectionError::NameRequired.into());
     };
     registry
         .instances
         .iter()
         .find(|instance| selection.matches(instance))
-        .ok_or_else(|| Error::fatal(format!("No instance named {name}")))
+        .ok_or_else(|| SelectionError::NoInstanceNamed(name.clone()).into())
 }
 
 /// The parsed main.cf of an instance of the registry.
@@ -236,14 +237,14 @@ fn target_config<'d>(registry: &Registry<'d>, target: &Instance) -> Result<Confi
 fn require_init(registry: &Registry<'_>) -> Result<()> {
     let primary = &registry.primary_config;
     if primary.expanded("multi_instance_wrapper")?.is_empty() {
-        return Err(Error::fatal(
-            "multi_instance_wrapper is empty, run 'postmulti -e init' first.",
-        ));
+        return Err(Error::NotInitialized {
+            param: Init::Wrapper,
+        });
     }
     if primary.expanded("multi_instance_enable")? != "yes" {
-        return Err(Error::fatal(
-            "multi_instance_enable!=yes, run 'postmulti -e init' first.",
-        ));
+        return Err(Error::NotInitialized {
+            param: Init::Enable,
+        });
     }
     Ok(())
 }

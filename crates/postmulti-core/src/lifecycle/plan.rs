@@ -2,7 +2,8 @@
 //! before anything is touched, so that the whole action can be checked,
 //! shown (`--dry-run`) and then carried out step by step, each step atomic.
 
-use crate::config::{strerror, Config};
+use crate::config::Config;
+use crate::error::{strerror, Op};
 use crate::fsutil::{copy_preserving, write_atomic, FileMeta};
 use crate::perms::{self, PermEntry};
 use crate::{Error, Result};
@@ -82,7 +83,7 @@ impl Plan {
                     .recursive(true)
                     .mode(*mode)
                     .create(path)
-                    .map_err(|e| Error::io(path, e))?,
+                    .map_err(|e| Error::io_op(Op::MakeDir, path, e))?,
                 Step::WriteFile {
                     path, new, meta, ..
                 } => write_atomic(path, new, *meta)?,
@@ -103,7 +104,9 @@ impl Plan {
 /// Unlinks a file; a missing file is not an error.
 fn remove_file(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(path, e)),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(Error::io_op(Op::Remove, path, e))
+        }
         _ => Ok(()),
     }
 }
