@@ -86,16 +86,10 @@ pub fn examine(
     );
     // Every usable instance takes part in the pair checks, so that a
     // selected instance is compared with the unselected ones too.
-    let mut configs = Vec::new();
-    for instance in &registry.instances {
-        let dir = instance.config_directory.as_str();
-        let config = match instance.primary {
-            true => registry.primary_config.clone(),
-            false => Config::load(dir, defaults)?,
-        };
-        let selected = selection.matches(instance);
-        configs.push((instance, config, selected));
-    }
+    let configs: Vec<_> = registry
+        .with_configs()
+        .map(|(instance, config)| (instance, config, selection.matches(instance)))
+        .collect();
     for (instance, config, _) in configs.iter().filter(|(_, _, selected)| *selected) {
         let dir = instance.config_directory.as_str();
         for file in ["main.cf", "master.cf"] {
@@ -228,7 +222,7 @@ fn permission_finding(entry: &PermEntry, meta: &std::fs::Metadata) -> Option<(Se
 /// bind the same address and port. Each is reported on the later instance
 /// of the pair.
 fn pair_findings(
-    configs: &[(&Instance, Config<'_>, bool)],
+    configs: &[(&Instance, &Config<'_>, bool)],
 ) -> Result<Vec<(Severity, String, String)>> {
     let mut findings = Vec::new();
     let mut syslog_names: HashMap<String, (&str, bool)> = HashMap::new();

@@ -3,11 +3,13 @@
 //! in an order where a crash leaves the primary valid and a re-run completes
 //! the job (files, master.cf last; then permissions; then registration).
 
-use super::names::{
-    changed_names, check_assignments, check_private_path, derive_private_path, parse_settings,
-};
+use super::checks::require_init;
+use super::names::{changed_names, check_assignments};
+use super::paths::{check_private_path, derive_private_path};
+use super::plan::{Plan, Step};
 use super::protos::{new_main_cf, Prototypes, MASTER_CF_TEMPLATE};
-use super::{plan_directory_lists, require_init, Action, EditOptions, EditRequest, Plan, Step};
+use super::request::{Action, EditOptions, EditRequest};
+use super::settings::parse_settings;
 use crate::config::Config;
 use crate::defaults::Defaults;
 use crate::error::SelectionError;
@@ -172,13 +174,12 @@ fn plan_new_files<'d>(
             });
         }
     }
-    let (main_cf, mode) = new_main_cf(
+    let (mut doc, mode) = new_main_cf(
         &prototypes,
         primary,
         &new.queue_directory,
         &new.data_directory,
     )?;
-    let mut doc = crate::maincf::MainCf::parse(&main_cf);
     for (param, value) in name_edits {
         doc.set(param, value);
     }
@@ -217,5 +218,5 @@ fn plan_new_files<'d>(
 fn plan_registration(plan: &mut Plan, registry: &Registry<'_>, new: &Instance, position: usize) {
     let mut dirs = registry.secondary_dirs();
     dirs.insert(position, new.config_directory.clone());
-    plan_directory_lists(plan, registry, dirs, &new.config_directory, false);
+    plan.edit_directory_lists(registry, dirs, &new.config_directory, false);
 }

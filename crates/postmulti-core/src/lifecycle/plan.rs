@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::error::{strerror, Op};
 use crate::fsutil::{copy_preserving, write_atomic, FileMeta};
 use crate::perms::{self, PermEntry};
+use crate::registry::{split_list, Registry};
 use crate::{Error, Result};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -71,6 +72,36 @@ impl Plan {
             new: doc.to_bytes(),
             meta: FileMeta::default(),
         });
+    }
+
+    /// Plans the primary's edit for a registry change: the new
+    /// `multi_instance_directories`, and `dir` added to (`alternate`) or dropped
+    /// from `alternate_config_directories`, in one atomic write.
+    pub fn edit_directory_lists(
+        &mut self,
+        registry: &Registry<'_>,
+        dirs: Vec<String>,
+        dir: &str,
+        alternate: bool,
+    ) {
+        let primary = &registry.primary_config;
+        let mut settings = vec![("multi_instance_directories", dirs.join(" "))];
+        let alternates = split_list(
+            primary
+                .explicit("alternate_config_directories")
+                .unwrap_or(""),
+        );
+        let listed = alternates.iter().any(|d| d == dir);
+        if alternate && !listed {
+            let mut kept = alternates;
+            kept.push(dir.to_string());
+            settings.push(("alternate_config_directories", kept.join(" ")));
+        } else if !alternate && listed {
+            let kept: Vec<String> = alternates.into_iter().filter(|d| d != dir).collect();
+            settings.push(("alternate_config_directories", kept.join(" ")));
+        }
+        let settings: Vec<(&str, &str)> = settings.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        self.edit_main_cf(primary, &settings);
     }
 
     /// Carries out every step in order; returns the warnings of steps that
