@@ -450,6 +450,10 @@ mod tests {
                 .contains("queue_directory=/q/3 conflicts with instance"),
             "{error}"
         );
+        assert!(
+            matches!(&error, Error::Conflict { param: "queue_directory", value, .. } if value == "/q/3"),
+            "{error:?}"
+        );
         // Two syntax errors: the earlier one is reported.
         let root = tempfile::tempdir().unwrap();
         let primary = host(root.path(), 300, |i, text| match i {
@@ -460,6 +464,10 @@ mod tests {
         assert!(
             error.to_string().contains("postfix-0150/main.cf, line 1"),
             "{error}"
+        );
+        assert!(
+            matches!(&error, Error::Syntax { path, line: 1, .. } if path.ends_with("postfix-0150/main.cf")),
+            "{error:?}"
         );
     }
 }
