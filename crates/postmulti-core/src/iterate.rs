@@ -115,7 +115,11 @@ pub fn plan(registry: &Registry<'_>, request: &IterateRequest) -> Result<Vec<Run
                 argv
             }
             Kind::Command => {
-                env.extend(instance_environment(registry, instance)?);
+                env.extend(instance_environment(
+                    registry,
+                    instance,
+                    &command_directory,
+                )?);
                 request.args.clone()
             }
         };
@@ -129,15 +133,17 @@ pub fn plan(registry: &Registry<'_>, request: &IterateRequest) -> Result<Vec<Run
     Ok(runs)
 }
 
-/// The settings `-x` exports for an instance.
+/// The settings `-x` exports for an instance; `command_directory` is the
+/// primary's, expanded.
 fn instance_environment(
     registry: &Registry<'_>,
     instance: &Instance,
+    command_directory: &str,
 ) -> Result<Vec<(String, String)>> {
     let primary = &registry.primary_config;
     let pairs = [
         ("daemon_directory", primary.expanded("daemon_directory")?),
-        ("command_directory", primary.expanded("command_directory")?),
+        ("command_directory", command_directory.to_string()),
         ("config_directory", instance.config_directory.clone()),
         ("queue_directory", instance.queue_directory.clone()),
         ("data_directory", instance.data_directory.clone()),
