@@ -146,7 +146,7 @@ pub fn run(tests: Vec<Test>) -> ExitCode {
 /// they need (`Nothing`, `RootAndPostfix` or `Namespace`, see [`Needs`]),
 /// each group optionally ignored unless asked for, as `#[ignore]` does:
 ///
-/// ```ignore
+/// ```text
 /// postmulti_e2e::e2e_tests! {
 ///     Nothing: [line_format_is_fixed_width];
 ///     RootAndPostfix: [list_all_in_registry_order, reverse_order];
