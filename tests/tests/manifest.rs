@@ -5,10 +5,9 @@
 //! followed by a converging re-run, and a property: for random starting
 //! hosts and manifests, apply then plan reports no change.
 
-use postmulti_e2e::sandbox::{
-    assert_success, require_root_and_postfix, stderr, stdout, FakeMaster, Sandbox,
-};
+use postmulti_e2e::sandbox::{assert_success, stderr, stdout, FakeMaster, Sandbox};
 use proptest::prelude::*;
+use proptest::test_runner::{TestCaseError, TestRunner};
 use serde_json::Value;
 use std::io::Write;
 use std::process::{Output, Stdio};
@@ -75,11 +74,7 @@ fn items(value: &Value) -> &Vec<Value> {
         .unwrap_or_else(|| panic!("not an array: {value}"))
 }
 
-#[test]
 fn apply_converges_and_a_second_run_changes_nothing() {
-    if !require_root_and_postfix("apply_converges_and_a_second_run_changes_nothing") {
-        return;
-    }
     let sandbox = Sandbox::new();
     let file = manifest(&sandbox, "m.toml", THREE);
     let before = sandbox.snapshot();
@@ -180,11 +175,7 @@ fn apply_converges_and_a_second_run_changes_nothing() {
     assert_eq!(run(&sandbox, &["--plan", &file]).0, 0);
 }
 
-#[test]
 fn unmanaged_instances_are_reported_and_pruned_on_request() {
-    if !require_root_and_postfix("unmanaged_instances_are_reported_and_pruned_on_request") {
-        return;
-    }
     let sandbox = Sandbox::new();
     assert_success(&sandbox.run(&["-e", "init"]));
     for name in ["postfix-old", "postfix-gone"] {
@@ -227,11 +218,7 @@ fn unmanaged_instances_are_reported_and_pruned_on_request() {
     assert_eq!(run(&sandbox, &["--plan", &file]).0, 0);
 }
 
-#[test]
 fn bad_manifests_are_refused_with_their_place_and_change_nothing() {
-    if !require_root_and_postfix("bad_manifests_are_refused_with_their_place_and_change_nothing") {
-        return;
-    }
     let sandbox = Sandbox::new();
     assert_success(&sandbox.run(&["-e", "init"]));
     assert_success(&sandbox.run(&["-e", "create", "-I", "postfix-u"]));
@@ -306,11 +293,7 @@ fn run_with_stdin(sandbox: &Sandbox, args: &[&str], input: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
-#[test]
 fn manifests_come_from_standard_input_and_export_round_trips() {
-    if !require_root_and_postfix("manifests_come_from_standard_input_and_export_round_trips") {
-        return;
-    }
     let sandbox = Sandbox::new();
     let output = run_with_stdin(&sandbox, &["--apply", "-"], THREE);
     assert_success(&output);
@@ -414,13 +397,7 @@ fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-#[test]
 fn apply_killed_at_random_points_leaves_a_valid_host_and_a_rerun_converges() {
-    if !require_root_and_postfix(
-        "apply_killed_at_random_points_leaves_a_valid_host_and_a_rerun_converges",
-    ) {
-        return;
-    }
     let text = format!(
         "{THREE}\n[[instance]]\nname = \"postfix-d\"\ngroup = \"late\"\n[instance.main_cf]\nmynetworks = \"127.0.0.0/8\"\n"
     );
@@ -502,52 +479,68 @@ fn distinct(sketches: Vec<Sketch>) -> Vec<Sketch> {
         .collect()
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 16, failure_persistence: None, ..ProptestConfig::default() })]
-
-    #[test]
-    fn apply_then_plan_reports_no_change(
-        host in proptest::collection::vec(sketch(), 0..4),
-        wanted in proptest::collection::vec(sketch(), 0..5),
-        prune in 0..3usize,
-    ) {
-        if !require_root_and_postfix("apply_then_plan_reports_no_change") {
-            return Ok(());
-        }
-        let sandbox = Sandbox::new();
-        assert_success(&sandbox.run(&["-e", "init"]));
-        for s in distinct(host) {
-            let name = format!("postfix-{}", s.name);
-            let group = s.group.map(|g| format!("g{g}")).unwrap_or_default();
-            assert_success(&sandbox.run(&["-e", "create", "-I", &name, "-G", &group]));
-            if s.enabled {
-                assert_success(&sandbox.run(&["-e", "enable", "-i", &name]));
-            }
-            if let Some(r) = s.relayhost {
-                let cf = sandbox.path(&format!("etc/{name}/main.cf"));
-                let text = std::fs::read_to_string(&cf).unwrap();
-                std::fs::write(&cf, format!("{text}relayhost = [r{r}]\n")).unwrap();
-            }
-        }
-        let mut text = format!("prune = \"{}\"\n", ["none", "deport", "destroy"][prune]);
-        for s in distinct(wanted) {
-            text.push_str(&format!("[[instance]]\nname = \"postfix-{}\"\nenabled = {}\n", s.name, s.enabled));
-            if let Some(g) = s.group {
-                text.push_str(&format!("group = \"g{g}\"\n"));
-            }
-            if let Some(r) = s.relayhost {
-                text.push_str(&format!("main_cf.relayhost = \"[r{r}]:25\"\n"));
-            }
-        }
-        let file = manifest(&sandbox, "m.toml", &text);
-        let (code, _, err) = run(&sandbox, &["--apply", &file]);
-        prop_assert_eq!(code, 0, "{}", err);
-        let (code, out, _) = run(&sandbox, &["--plan", &file]);
-        prop_assert_eq!(code, 0, "{}\n{}", text, out);
-        let exported = assert_success(&sandbox.run(&["--export"]));
-        let file = manifest(&sandbox, "exported.toml", &exported);
-        prop_assert_eq!(run(&sandbox, &["--plan", &file]).0, 0, "{}", exported);
+/// For random starting hosts and manifests (a bounded number of cases),
+/// apply then plan reports no change, and so does a plan of the host's
+/// export.
+fn apply_then_plan_reports_no_change() {
+    let config = ProptestConfig {
+        cases: 16,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let strategy = (
+        proptest::collection::vec(sketch(), 0..4),
+        proptest::collection::vec(sketch(), 0..5),
+        0..3usize,
+    );
+    let mut runner = TestRunner::new(config);
+    let result = runner.run(&strategy, |(host, wanted, prune)| {
+        converges(host, wanted, prune)
+    });
+    if let Err(error) = result {
+        panic!("{error}");
     }
+}
+
+/// One case of [`apply_then_plan_reports_no_change`].
+fn converges(host: Vec<Sketch>, wanted: Vec<Sketch>, prune: usize) -> Result<(), TestCaseError> {
+    let sandbox = Sandbox::new();
+    assert_success(&sandbox.run(&["-e", "init"]));
+    for s in distinct(host) {
+        let name = format!("postfix-{}", s.name);
+        let group = s.group.map(|g| format!("g{g}")).unwrap_or_default();
+        assert_success(&sandbox.run(&["-e", "create", "-I", &name, "-G", &group]));
+        if s.enabled {
+            assert_success(&sandbox.run(&["-e", "enable", "-i", &name]));
+        }
+        if let Some(r) = s.relayhost {
+            let cf = sandbox.path(&format!("etc/{name}/main.cf"));
+            let text = std::fs::read_to_string(&cf).unwrap();
+            std::fs::write(&cf, format!("{text}relayhost = [r{r}]\n")).unwrap();
+        }
+    }
+    let mut text = format!("prune = \"{}\"\n", ["none", "deport", "destroy"][prune]);
+    for s in distinct(wanted) {
+        text.push_str(&format!(
+            "[[instance]]\nname = \"postfix-{}\"\nenabled = {}\n",
+            s.name, s.enabled
+        ));
+        if let Some(g) = s.group {
+            text.push_str(&format!("group = \"g{g}\"\n"));
+        }
+        if let Some(r) = s.relayhost {
+            text.push_str(&format!("main_cf.relayhost = \"[r{r}]:25\"\n"));
+        }
+    }
+    let file = manifest(&sandbox, "m.toml", &text);
+    let (code, _, err) = run(&sandbox, &["--apply", &file]);
+    prop_assert_eq!(code, 0, "{}", err);
+    let (code, out, _) = run(&sandbox, &["--plan", &file]);
+    prop_assert_eq!(code, 0, "{}\n{}", text, out);
+    let exported = assert_success(&sandbox.run(&["--export"]));
+    let file = manifest(&sandbox, "exported.toml", &exported);
+    prop_assert_eq!(run(&sandbox, &["--plan", &file]).0, 0, "{}", exported);
+    Ok(())
 }
 
 /// The imperative commands a manifest stands for, run with the real
@@ -606,13 +599,7 @@ fn declarative() -> String {
     )
 }
 
-#[test]
 fn apply_leaves_the_trees_the_imperative_commands_leave() {
-    if !postmulti_e2e::namespace::require_root_and_postfix(
-        "apply_leaves_the_trees_the_imperative_commands_leave",
-    ) {
-        return;
-    }
     use postmulti_e2e::namespace::{self, Flavour};
     let script = declarative();
     let ours = std::thread::spawn(move || namespace::run(Flavour::Ours, &script));
@@ -667,4 +654,16 @@ fn apply_leaves_the_trees_the_imperative_commands_leave() {
         ) && refusal.ends_with("/m4.toml"),
         "{refusal}"
     );
+}
+
+postmulti_e2e::e2e_tests! {
+    RootAndPostfix: [
+        apply_converges_and_a_second_run_changes_nothing,
+        unmanaged_instances_are_reported_and_pruned_on_request,
+        bad_manifests_are_refused_with_their_place_and_change_nothing,
+        manifests_come_from_standard_input_and_export_round_trips,
+        apply_killed_at_random_points_leaves_a_valid_host_and_a_rerun_converges,
+        apply_then_plan_reports_no_change
+    ];
+    Namespace: [apply_leaves_the_trees_the_imperative_commands_leave];
 }

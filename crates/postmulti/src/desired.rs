@@ -3,37 +3,27 @@
 //! action, then each file's diff in `--dry-run`'s format) or as one JSON
 //! document.
 
-use crate::cli::Request;
+use crate::cli::DesiredArgs;
 use crate::dry_run::file_paragraph;
 use crate::report::{report, Level};
-use anyhow::{Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use postmulti_core::defaults::Defaults;
 use postmulti_core::desired::apply;
 use postmulti_core::desired::export::export as export_host;
 use postmulti_core::desired::manifest::Manifest;
-use postmulti_core::desired::planner::{DesiredPlan, Options};
+use postmulti_core::desired::planner::DesiredPlan;
+use postmulti_core::error::strerror;
 use postmulti_core::fsutil::{write_atomic, FileMeta};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::process::ExitCode;
-use std::time::Duration;
-
-/// How long `--apply` waits for the registry lock unless told.
-const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `--plan FILE`: exit 0 when the host matches, 2 when changes are pending.
-pub fn plan(
-    request: &Request,
-    primary_dir: &str,
-    defaults: &Defaults,
-    json: bool,
-) -> Result<ExitCode> {
-    let manifest = read_manifest(request)?;
-    let plan = apply::plan(primary_dir, defaults, &manifest, &options(request))?;
-    for note in &plan.notes {
-        report(Level::Warning, note);
-    }
-    let out = if json {
+pub fn plan(primary_dir: &str, defaults: &Defaults, args: &DesiredArgs) -> Result<ExitCode> {
+    let manifest = read_manifest(&args.file)?;
+    let plan = apply::plan(primary_dir, defaults, &manifest, &args.options)?;
+    warn_all(&plan.notes);
+    let out = if args.json {
         to_json(&plan)
     } else {
         to_text(&plan, true)
@@ -47,21 +37,18 @@ pub fn plan(
 }
 
 /// `--apply FILE`: converge, then say what changed.
-pub fn apply(
-    request: &Request,
-    primary_dir: &str,
-    defaults: &Defaults,
-    json: bool,
-) -> Result<ExitCode> {
-    let manifest = read_manifest(request)?;
-    let timeout = request
-        .lock_timeout
-        .map_or(LOCK_TIMEOUT, Duration::from_secs);
-    let applied = apply::apply(primary_dir, defaults, &manifest, &options(request), timeout)?;
-    for message in applied.plan.notes.iter().chain(&applied.warnings) {
-        report(Level::Warning, message);
-    }
-    let out = if json {
+pub fn apply(primary_dir: &str, defaults: &Defaults, args: &DesiredArgs) -> Result<ExitCode> {
+    let manifest = read_manifest(&args.file)?;
+    let applied = apply::apply(
+        primary_dir,
+        defaults,
+        &manifest,
+        &args.options,
+        args.lock_timeout,
+    )?;
+    warn_all(&applied.plan.notes);
+    warn_all(&applied.warnings);
+    let out = if args.json {
         to_json(&applied.plan)
     } else {
         to_text(&applied.plan, false)
@@ -72,8 +59,8 @@ pub fn apply(
 
 /// `--export [FILE]`: print the manifest, or write FILE (updated in place,
 /// left untouched when nothing changed).
-pub fn export(request: &Request, primary_dir: &str, defaults: &Defaults) -> Result<ExitCode> {
-    let Some(file) = request.manifest.as_deref().filter(|file| *file != "-") else {
+pub fn export(primary_dir: &str, defaults: &Defaults, file: Option<&str>) -> Result<ExitCode> {
+    let Some(file) = file.filter(|file| *file != "-") else {
         let exported = export_host(primary_dir, defaults, None)?;
         warn_all(&exported.warnings);
         print(&exported.text)?;
@@ -84,7 +71,7 @@ pub fn export(request: &Request, primary_dir: &str, defaults: &Defaults) -> Resu
             Some(String::from_utf8(bytes).with_context(|| format!("{file}: not UTF-8 text"))?)
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
-        Err(error) => return Err(postmulti_core::Error::io(file, error).into()),
+        Err(error) => bail!("{file}: {}", strerror(&error)),
     };
     let exported = export_host(
         primary_dir,
@@ -98,9 +85,8 @@ pub fn export(request: &Request, primary_dir: &str, defaults: &Defaults) -> Resu
     Ok(ExitCode::SUCCESS)
 }
 
-/// The manifest named on the command line (`-` for standard input).
-fn read_manifest(request: &Request) -> Result<Manifest> {
-    let file = request.manifest.as_deref().unwrap_or("-");
+/// The manifest `file` (`-` for standard input).
+fn read_manifest(file: &str) -> Result<Manifest> {
     let bytes = if file == "-" {
         let mut bytes = Vec::new();
         std::io::stdin()
@@ -108,18 +94,10 @@ fn read_manifest(request: &Request) -> Result<Manifest> {
             .context("reading the manifest from standard input")?;
         bytes
     } else {
-        std::fs::read(file).map_err(|error| postmulti_core::Error::io(file, error))?
+        std::fs::read(file).map_err(|error| anyhow!("{file}: {}", strerror(&error)))?
     };
     let text = String::from_utf8(bytes).with_context(|| format!("{file}: not UTF-8 text"))?;
     Ok(Manifest::parse(file, &text)?)
-}
-
-/// The planner options of the command line.
-fn options(request: &Request) -> Options {
-    Options {
-        reload: request.reload,
-        start: request.start,
-    }
 }
 
 /// Reports each warning.

@@ -110,24 +110,33 @@ impl<'d> Host<'d> {
         let primary = self.config(&dir)?;
         let listed = crate::registry::split_list(&primary.expanded("multi_instance_directories")?);
         self.registry.primary_config = primary;
-        let mut known: Vec<Instance> = self.registry.instances.drain(1..).collect();
+        let mut known: HashMap<String, (Instance, Config<'d>)> = self
+            .registry
+            .take_secondaries()
+            .into_iter()
+            .map(|pair| (pair.0.config_directory.clone(), pair))
+            .collect();
+        let mut secondaries = Vec::with_capacity(listed.len());
         for dir in listed {
-            let instance = match known.iter().position(|i| i.config_directory == dir) {
-                Some(at) => known.remove(at),
+            let pair = match known.remove(&dir) {
+                Some(pair) => pair,
                 None => {
-                    let instance = instance_from_config(&self.config(&dir)?, false)?;
+                    let config = self.config(&dir)?;
+                    let instance = instance_from_config(&config, false)?;
                     self.registry.claims.claim_instance(&instance)?;
-                    instance
+                    (instance, config)
                 }
             };
-            self.registry.instances.push(instance);
+            secondaries.push(pair);
         }
+        self.registry.put_secondaries(secondaries);
         self.reindex();
         Ok(())
     }
 
     // Rereads the secondaries whose main.cf a plan wrote.
     fn refresh_secondaries(&mut self, plan: &Plan) -> Result<()> {
+        let mut touched = Vec::new();
         for step in &plan.steps {
             let Step::WriteFile { path, .. } = step else {
                 continue;
@@ -136,9 +145,18 @@ impl<'d> Host<'d> {
                 continue;
             };
             if let Some(&at) = self.index.get(dir).filter(|_| main_cf_path(dir) == *path) {
-                self.registry.instances[at] = instance_from_config(&self.config(dir)?, false)?;
+                touched.push((at, self.config(dir)?));
             }
         }
+        if touched.is_empty() {
+            return Ok(());
+        }
+        let mut secondaries = self.registry.take_secondaries();
+        for (at, config) in touched {
+            let instance = instance_from_config(&config, false)?;
+            secondaries[at - 1] = (instance, config);
+        }
+        self.registry.put_secondaries(secondaries);
         Ok(())
     }
 

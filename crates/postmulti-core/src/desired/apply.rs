@@ -51,7 +51,7 @@ pub fn apply(
         (plan, warnings)
     };
     if !plan.runs.is_empty() {
-        let report = iterate::execute(&plan.runs, &plan.command_directory);
+        let report = iterate::execute(&plan.runs);
         if let Some(error) = report.spawn_errors.first() {
             return Err(Error::fatal(error.clone()));
         }

@@ -124,8 +124,6 @@ pub struct DesiredPlan {
     /// The `postfix reload` and `postfix start` commands, run after the
     /// steps.
     pub runs: Vec<Run>,
-    /// The primary's `command_directory`, where `postfix` is.
-    pub command_directory: String,
     /// Instances on the host the manifest does not name, left alone.
     pub unmanaged: Vec<String>,
     /// Things the administrator should know (running instances needing a
@@ -182,10 +180,7 @@ pub fn plan(
     let mut planner = Planner {
         manifest,
         defaults,
-        out: DesiredPlan {
-            command_directory: host.registry.primary_config.expanded("command_directory")?,
-            ..DesiredPlan::default()
-        },
+        out: DesiredPlan::default(),
     };
     let managed: Vec<&str> = targets
         .iter()
