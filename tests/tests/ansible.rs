@@ -30,9 +30,7 @@
 //! test's own temporary directory; nothing lands in `/root/.ansible`.
 
 use postmulti_e2e::namespace::{self, Flavour};
-use postmulti_e2e::sandbox::{
-    assert_success, postmulti_bin, require_root_and_postfix, stdout, FakeMaster, Sandbox,
-};
+use postmulti_e2e::sandbox::{assert_success, postmulti_bin, stdout, FakeMaster, Sandbox};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -49,27 +47,6 @@ const COLLECTION: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../contrib/ansibl
 /// The collection's version (`galaxy.yml`), which is postmulti's.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Whether a test called `name` can run here: as root with Postfix (see
-/// [`require_root_and_postfix`]) and with ansible-core in [`VENV`].
-/// Otherwise it says why and returns false, except under `CI=true`, where
-/// it panics.
-fn require_ansible(name: &str) -> bool {
-    if !require_root_and_postfix(name) {
-        return false;
-    }
-    if Path::new(VENV).join("bin/ansible-playbook").is_file() {
-        return true;
-    }
-    let message = format!("{name} needs ansible-core in {VENV} (run scripts/install-deps)");
-    assert_ne!(
-        std::env::var("CI").as_deref(),
-        Ok("true"),
-        "{message}, and CI=true requires it to run"
-    );
-    eprintln!("skipped: {message}");
-    false
-}
-
 /// The collection built and installed in a temporary directory, with
 /// Ansible's home, temporary files and playbooks there too.
 struct Ansible {
@@ -78,8 +55,13 @@ struct Ansible {
 
 impl Ansible {
     /// Builds the collection with `ansible-galaxy collection build` and
-    /// installs the archive with `ansible-galaxy collection install -p`.
+    /// installs the archive with `ansible-galaxy collection install -p`
+    /// (panics, saying how to install it, when ansible-core is missing).
     fn new() -> Ansible {
+        assert!(
+            Path::new(VENV).join("bin/ansible-playbook").is_file(),
+            "ansible-core is not installed in {VENV}: run scripts/install-deps"
+        );
         let dir = tempfile::Builder::new()
             .prefix("postmulti-ansible.")
             .tempdir()
@@ -323,11 +305,7 @@ fn two_instances() -> Sandbox {
 }
 
 /// The archive builds and installs, and ansible-doc shows both modules.
-#[test]
 fn the_collection_builds_installs_and_documents_its_modules() {
-    if !require_ansible("the_collection_builds_installs_and_documents_its_modules") {
-        return;
-    }
     let ansible = Ansible::new();
     for file in [
         "MANIFEST.json",
@@ -405,11 +383,7 @@ fn the_collection_builds_installs_and_documents_its_modules() {
 }
 
 /// The collection's Python unit tests (TOML checked with tomllib) pass.
-#[test]
 fn unit_tests_of_the_translations_pass() {
-    if !require_ansible("unit_tests_of_the_translations_pass") {
-        return;
-    }
     let ansible = Ansible::new();
     let output = ansible
         .command("python")
@@ -432,11 +406,7 @@ fn unit_tests_of_the_translations_pass() {
 }
 
 /// The facts are `-l -j`'s instances, in order, found on PATH.
-#[test]
 fn facts_list_what_dash_l_lists() {
-    if !require_ansible("facts_list_what_dash_l_lists") {
-        return;
-    }
     let ansible = Ansible::new();
     let sandbox = two_instances();
     let master = FakeMaster::start(sandbox.root(), &sandbox.path("spool/postfix-a"));
@@ -538,11 +508,7 @@ fn facts_list_what_dash_l_lists() {
 }
 
 /// A broken instance fails the facts with postmulti's warning.
-#[test]
 fn facts_fail_with_postmulti_s_message_on_a_broken_instance() {
-    if !require_ansible("facts_fail_with_postmulti_s_message_on_a_broken_instance") {
-        return;
-    }
     let ansible = Ansible::new();
     let sandbox = two_instances();
     std::fs::remove_file(sandbox.path("etc/postfix-b/main.cf")).expect("break postfix-b");
@@ -565,11 +531,7 @@ fn facts_fail_with_postmulti_s_message_on_a_broken_instance() {
 }
 
 /// A missing, foreign or old postmulti fails both modules with a clear message.
-#[test]
 fn a_missing_foreign_or_old_postmulti_fails_clearly() {
-    if !require_ansible("a_missing_foreign_or_old_postmulti_fails_clearly") {
-        return;
-    }
     let ansible = Ansible::new();
     let sandbox = two_instances();
     let before = sandbox.snapshot();
@@ -640,11 +602,7 @@ fn a_missing_foreign_or_old_postmulti_fails_clearly() {
 }
 
 /// Bad options are refused before postmulti runs.
-#[test]
 fn the_argument_spec_refuses_bad_options_before_postmulti_runs() {
-    if !require_ansible("the_argument_spec_refuses_bad_options_before_postmulti_runs") {
-        return;
-    }
     let ansible = Ansible::new();
     let sandbox = two_instances();
     let before = sandbox.snapshot();
@@ -756,12 +714,7 @@ fn two_declared(relayhost: &str) -> Value {
 }
 
 /// Check mode, a converging run, an idempotent run, and check and diff modes after an edit.
-#[test]
 fn a_playbook_converges_once_then_changes_nothing_with_check_and_diff_modes() {
-    if !require_ansible("a_playbook_converges_once_then_changes_nothing_with_check_and_diff_modes")
-    {
-        return;
-    }
     let ansible = Ansible::new();
     let sandbox = Sandbox::new();
     let options = |relayhost: &str| {
@@ -923,11 +876,7 @@ fn a_playbook_converges_once_then_changes_nothing_with_check_and_diff_modes() {
 }
 
 /// Manifests postmulti refuses fail the task with its message, in both modes.
-#[test]
 fn a_bad_manifest_fails_with_postmulti_s_message_and_changes_nothing() {
-    if !require_ansible("a_bad_manifest_fails_with_postmulti_s_message_and_changes_nothing") {
-        return;
-    }
     let ansible = Ansible::new();
     let sandbox = Sandbox::new();
     let before = sandbox.snapshot();
@@ -989,15 +938,7 @@ const FLEET: &str = concat!(
 );
 
 /// The example playbook with real Postfix masters in a private namespace.
-#[test]
 fn the_example_playbook_runs_real_postfix_instances_in_a_namespace() {
-    if !require_ansible("the_example_playbook_runs_real_postfix_instances_in_a_namespace")
-        || !namespace::require_root_and_postfix(
-            "the_example_playbook_runs_real_postfix_instances_in_a_namespace",
-        )
-    {
-        return;
-    }
     let ansible = Ansible::new();
     std::fs::write(
         ansible.path("inventory.yml"),
@@ -1104,11 +1045,7 @@ fn the_example_playbook_runs_real_postfix_instances_in_a_namespace() {
 const OUTBOUND_RELAY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../templates/outbound-relay");
 
 /// template, directories and prune reach the manifest postmulti acts on.
-#[test]
 fn template_directories_and_prune_reach_postmulti() {
-    if !require_ansible("template_directories_and_prune_reach_postmulti") {
-        return;
-    }
     let ansible = Ansible::new();
     let sandbox = two_instances();
     let root = sandbox.root_str();
@@ -1224,11 +1161,7 @@ const SANITY_TESTS: &[&str] = &[
 ];
 
 /// `ansible-test sanity` passes for the collection.
-#[test]
 fn ansible_test_sanity_passes() {
-    if !require_ansible("ansible_test_sanity_passes") {
-        return;
-    }
     let output = Command::new("bash")
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -1250,4 +1183,22 @@ fn ansible_test_sanity_passes() {
         .collect();
     assert_eq!(ran, SANITY_TESTS, "{text}");
     assert!(!text.contains("ERROR"), "{text}");
+}
+
+postmulti_e2e::e2e_tests! {
+    RootAndPostfix: [
+        the_collection_builds_installs_and_documents_its_modules,
+        unit_tests_of_the_translations_pass,
+        facts_list_what_dash_l_lists,
+        facts_fail_with_postmulti_s_message_on_a_broken_instance,
+        a_missing_foreign_or_old_postmulti_fails_clearly,
+        the_argument_spec_refuses_bad_options_before_postmulti_runs,
+        a_playbook_converges_once_then_changes_nothing_with_check_and_diff_modes,
+        a_bad_manifest_fails_with_postmulti_s_message_and_changes_nothing,
+        template_directories_and_prune_reach_postmulti,
+        ansible_test_sanity_passes,
+    ];
+    Namespace: [
+        the_example_playbook_runs_real_postfix_instances_in_a_namespace,
+    ];
 }
