@@ -53,6 +53,10 @@ pub enum Mode {
     Command,
     /// `-e action`.
     Edit(Action),
+    /// `--supervise`: run the selected masters in the foreground.
+    Supervise,
+    /// `--systemd-generator NORMAL_DIR [EARLY_DIR LATE_DIR]`: write units.
+    SystemdGenerator,
 }
 
 /// The shapes of a listing.
@@ -170,6 +174,18 @@ pub fn command() -> Command {
                 .long("doctor")
                 .action(ArgAction::SetTrue)
                 .help("Check the whole setup; one finding per line; exit 1 on any error"),
+        )
+        .arg(
+            Arg::new("supervise")
+                .long("supervise")
+                .action(ArgAction::SetTrue)
+                .help("Run the selected enabled instances' master daemons in the foreground (containers)"),
+        )
+        .arg(
+            Arg::new("systemd_generator")
+                .long("systemd-generator")
+                .action(ArgAction::SetTrue)
+                .help("Write postfix@NAME.service links and drop-ins into NORMAL_DIR (systemd generator)"),
         )
         .arg(
             Arg::new("template")
@@ -320,6 +336,12 @@ fn request_from(matches: &ArgMatches) -> Result<Request> {
     if count("command") > 0 {
         modes.push(Mode::Command);
     }
+    if matches.get_flag("supervise") {
+        modes.push(Mode::Supervise);
+    }
+    if matches.get_flag("systemd_generator") {
+        modes.push(Mode::SystemdGenerator);
+    }
     let [mode] = modes[..] else {
         bail!("Specify exactly one of '-e', '-l', '-p', '-x'");
     };
@@ -335,6 +357,7 @@ fn request_from(matches: &ArgMatches) -> Result<Request> {
     let assign_name = assign_names.first().map(clear_dash);
     let assign_group = assign_groups.first().map(clear_dash);
     check_mode_rules(mode, &operands, reverse, &assign_name, &assign_group)?;
+    check_boot_rules(mode, &operands, selection_count > 0)?;
     let is_list = matches!(mode, Mode::List { .. });
     if json && !is_list {
         bail!("The '-j' option requires '-l'");
@@ -397,6 +420,20 @@ impl Request {
             template: None,
             lock_timeout: None,
         }
+    }
+}
+
+/// The operands and selection `--supervise` and `--systemd-generator` take.
+fn check_boot_rules(mode: Mode, operands: &[String], selecting: bool) -> Result<()> {
+    match mode {
+        Mode::Supervise if !operands.is_empty() => bail!("Command not allowed with '--supervise'"),
+        Mode::SystemdGenerator if selecting => {
+            bail!("The '--systemd-generator' option takes no '-a', '-g' or '-i'")
+        }
+        Mode::SystemdGenerator if ![1, 3].contains(&operands.len()) => bail!(
+            "Specify NORMAL_DIR, or NORMAL_DIR EARLY_DIR LATE_DIR, with '--systemd-generator'"
+        ),
+        _ => Ok(()),
     }
 }
 
@@ -550,5 +587,37 @@ mod tests {
         assert_eq!(error("-z"), USAGE);
         assert_eq!(error("-i"), USAGE);
         assert!(parse_words("-p -R -R status").is_ok());
+    }
+
+    #[test]
+    fn boot_modes() {
+        let request = parse_words("--supervise -g mta").unwrap();
+        assert_eq!(request.mode, Mode::Supervise);
+        assert_eq!(request.selection, Selection::Group("mta".into()));
+        let request = parse_words("--systemd-generator /run/a /run/b /run/c").unwrap();
+        assert_eq!(request.mode, Mode::SystemdGenerator);
+        assert_eq!(request.operands, ["/run/a", "/run/b", "/run/c"]);
+        assert!(parse_words("--systemd-generator /run/a").is_ok());
+        let error = |words: &str| parse_words(words).unwrap_err().to_string();
+        assert_eq!(
+            error("--supervise start"),
+            "Command not allowed with '--supervise'"
+        );
+        assert_eq!(
+            error("--systemd-generator"),
+            "Specify NORMAL_DIR, or NORMAL_DIR EARLY_DIR LATE_DIR, with '--systemd-generator'"
+        );
+        assert_eq!(
+            error("--systemd-generator /a /b"),
+            "Specify NORMAL_DIR, or NORMAL_DIR EARLY_DIR LATE_DIR, with '--systemd-generator'"
+        );
+        assert_eq!(
+            error("--systemd-generator -i out /a"),
+            "The '--systemd-generator' option takes no '-a', '-g' or '-i'"
+        );
+        assert_eq!(
+            error("--supervise -l"),
+            "Specify exactly one of '-e', '-l', '-p', '-x'"
+        );
     }
 }

@@ -68,6 +68,8 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
         Mode::Completions(_) => unreachable!("handled above"),
         Mode::Postfix => iterate(&request, &primary_dir, &defaults, Kind::Postfix),
         Mode::Command => iterate(&request, &primary_dir, &defaults, Kind::Command),
+        Mode::Supervise => supervise(&request, &primary_dir, &defaults),
+        Mode::SystemdGenerator => systemd_generator(&request, &primary_dir),
         Mode::Edit(action) => {
             let edit = EditRequest {
                 action,
@@ -202,6 +204,29 @@ fn iterate(
         );
     }
     Ok(exit_code(outcome.failed || selected_broken))
+}
+
+/// `--supervise`: run the selected masters until SIGTERM or SIGINT.
+fn supervise(request: &Request, primary_dir: &str, defaults: &Defaults) -> Result<ExitCode> {
+    let (registry, _) = load_serving(request, primary_dir, defaults)?;
+    postmulti_core::supervise::run(&registry, &request.selection, &|warning| {
+        report(Level::Warning, warning)
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--systemd-generator NORMAL_DIR [EARLY_DIR LATE_DIR]`: link the units
+/// into NORMAL_DIR; only failing to write there is fatal. No `postconf` is
+/// run: compiled-in defaults come from the cache or the built-in values.
+fn systemd_generator(request: &Request, primary_dir: &str) -> Result<ExitCode> {
+    use postmulti_core::systemd;
+    let defaults = Defaults::cache_only();
+    let generation = systemd::plan(primary_dir, &defaults);
+    for warning in &generation.warnings {
+        report(Level::Warning, warning);
+    }
+    systemd::write(std::path::Path::new(&request.operands[0]), &generation)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Exit status 1 when anything failed, else 0.
