@@ -20,7 +20,7 @@
 
 use crate::config::{strerror, Config};
 use crate::instance::Instance;
-use crate::registry::{split_list, Registry};
+use crate::registry::Registry;
 use crate::select::Selection;
 use crate::status::master_pid;
 use crate::{Error, Result};
@@ -186,8 +186,7 @@ impl Supervisor<'_> {
         self.postlog(&master, "info", "starting the Postfix mail system");
         let child = Command::new(&self.master)
             .arg("-s")
-            .env_clear()
-            .envs(imported_environment(config)?)
+            // The master keeps only its import_environment itself.
             .env("MAIL_CONFIG", &instance.config_directory)
             .stdin(Stdio::null())
             .spawn()
@@ -326,23 +325,6 @@ fn label(instance: &Instance) -> String {
     }
 }
 
-/// The environment `postfix(1)` gives the master: the `import_environment`
-/// entries, `NAME=VALUE` as given and `NAME` from ours when set.
-fn imported_environment(config: &Config<'_>) -> Result<Vec<(String, String)>> {
-    let mut env = Vec::new();
-    for entry in split_list(&config.expanded("import_environment")?) {
-        match entry.split_once('=') {
-            Some((name, value)) => env.push((name.to_string(), value.to_string())),
-            None => {
-                if let Ok(value) = std::env::var(&entry) {
-                    env.push((entry, value));
-                }
-            }
-        }
-    }
-    Ok(env)
-}
-
 /// How a child ended, in words.
 fn describe(status: WaitStatus) -> String {
     match status {
@@ -360,24 +342,6 @@ fn spawn_error(program: &Path, error: &std::io::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::defaults::Defaults;
-    use crate::maincf::MainCf;
-
-    #[test]
-    fn the_master_gets_the_imported_environment() {
-        let defaults = Defaults::new();
-        let doc = MainCf::parse(b"import_environment = TZ LANG=C, NO_SUCH_VARIABLE_X\n");
-        let config = Config::from_doc("/etc/postfix", doc, &defaults).unwrap();
-        std::env::set_var("TZ", "UTC");
-        let env = imported_environment(&config).unwrap();
-        assert_eq!(
-            env,
-            [
-                ("TZ".to_string(), "UTC".to_string()),
-                ("LANG".to_string(), "C".to_string())
-            ]
-        );
-    }
 
     #[test]
     fn exits_are_described() {
