@@ -219,3 +219,43 @@ fn as_process_one_it_reaps_every_orphan() {
     assert_eq!(outcome.step("status").stdout, "status 0\n", "{outcome}");
     assert_eq!(outcome.step("sup-err").stdout, "", "{outcome}");
 }
+
+#[test]
+fn the_container_recipe_logs_to_stdout() {
+    if !namespace::require_root_and_postfix("the_container_recipe_logs_to_stdout") {
+        return;
+    }
+    // The steps of README's Dockerfile after COPY, then its CMD.
+    let outcome = namespace::run(
+        Flavour::Ours,
+        r#"
+        postmulti -e init &&
+            postmulti -I postfix-out -e create &&
+            postmulti -i postfix-out -e enable &&
+            postmulti -x postconf -F '*/*/chroot = n' &&
+            postmulti -x postconf -e maillog_file=/dev/stdout || exit 1
+        postmulti --supervise >"$SCRATCH/sup.out" 2>"$SCRATCH/sup.err" &
+        sup=$!
+        for _ in $(seq 300); do
+            [ "$(grep -c 'daemon started' "$SCRATCH/sup.out")" -ge 2 ] && break
+            sleep 0.1
+        done
+        kill -TERM $sup
+        wait $sup; echo "status $?" >"$SCRATCH/status"
+        step status cat "$SCRATCH/status"
+        step out cat "$SCRATCH/sup.out"
+        step err cat "$SCRATCH/sup.err"
+        "#,
+    );
+    assert_eq!(outcome.step("status").stdout, "status 0\n", "{outcome}");
+    let out = &outcome.step("out").stdout;
+    for tag in ["postfix", "postfix-out"] {
+        assert!(
+            out.lines()
+                .any(|line| line.contains(&format!(" {tag}/master["))
+                    && line.contains("daemon started")),
+            "no start of {tag} on stdout\n{outcome}"
+        );
+    }
+    assert_eq!(outcome.step("err").stdout, "", "{outcome}");
+}

@@ -42,6 +42,8 @@ const TEMPLATE_GROUP: &str = "g";
 const LISTED_GROUP: &str = "g1";
 /// The instance that the create and destroy measurements make and remove.
 const EXTRA: &str = "postfix-extra";
+/// Debian's systemd generator, which asks postconf once per instance.
+const DEBIAN_GENERATOR: &str = "/lib/systemd/system-generators/postfix-instance-generator";
 
 /// Any error, as a message.
 type Result<T> = std::result::Result<T, String>;
@@ -477,6 +479,8 @@ fn bench_in_sandbox(sizes: &[usize], ours: &Path, scratch: &Path) -> Result<()> 
         REAL,
         &["-I", TEMPLATE, "-G", TEMPLATE_GROUP, "-e", "create"],
     )?;
+    // Enabled, so that the systemd generators link every clone.
+    sh(REAL, &["-i", TEMPLATE, "-e", "enable"])?;
     let template = Template::read()?;
     let standin = scratch.join("postfix-standin");
     fs::write(&standin, "#!/bin/sh\nexit 0\n")
@@ -495,6 +499,7 @@ fn bench_in_sandbox(sizes: &[usize], ours: &Path, scratch: &Path) -> Result<()> 
         sh("postconf", &["-e", &setting])?;
         eprintln!("bench: N={n}");
         rows.extend(measure_size(n, ours, &directories, &standin)?);
+        rows.push(measure_generator(n, ours, scratch, &rows)?);
     }
     print_table(&rows);
     Ok(())
@@ -752,6 +757,52 @@ fn measure_size(n: usize, ours: &Path, directories: &[String], standin: &Path) -
         floor: None,
     });
     Ok(rows)
+}
+
+/// Debian's systemd generator against ours at N instances; the floor is our
+/// `-l` at the same N. Debian's gets a fresh output directory per run (its
+/// `ln -s` fails on an existing link; the `rm -rf` is timed with it); ours
+/// writes into the same directory every time, replacing its links and
+/// drop-ins, which costs a little more than systemd's fresh directory.
+fn measure_generator(n: usize, ours: &Path, scratch: &Path, rows: &[Row]) -> Result<Row> {
+    let dir = scratch.join("generator");
+    let dir = dir.to_str().ok_or("scratch path is not UTF-8")?;
+    let ours = ours.to_str().ok_or("our binary's path is not UTF-8")?;
+    let fresh = "rm -rf \"$1\" && mkdir \"$1\" && shift && exec \"$@\"";
+    let (real, _) = time_runs(
+        &[
+            "sh",
+            "-c",
+            fresh,
+            "sh",
+            dir,
+            DEBIAN_GENERATOR,
+            dir,
+            dir,
+            dir,
+        ],
+        SLOW,
+        false,
+    );
+    let (ours_figure, output) =
+        time_runs(&[ours, "--systemd-generator", dir, dir, dir], QUICK, true);
+    let linked = fs::read_dir(Path::new(dir).join("postfix.service.wants"))
+        .map_err(|e| format!("{dir}: {e}"))?
+        .count();
+    if linked != n + 1 || !output.is_some_and(|output| output.stderr.is_empty()) {
+        return Err(format!("our generator linked {linked} units at N={n}"));
+    }
+    let list = rows.iter().find(|row| row.op == "-l" && row.n == n);
+    Ok(Row {
+        op: "--systemd-generator".into(),
+        n,
+        real,
+        ours: ours_figure,
+        floor: list.and_then(|row| match row.ours {
+            Figure::Time(d) => Some(d),
+            _ => None,
+        }),
+    })
 }
 
 /// Prints the result table (markdown) and our time per instance.
