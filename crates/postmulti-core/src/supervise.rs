@@ -18,7 +18,8 @@
 //! exits that was not asked to, the others are stopped and the run fails
 //! naming the instance.
 
-use crate::config::{strerror, Config};
+use crate::config::Config;
+use crate::error::strerror;
 use crate::instance::Instance;
 use crate::registry::Registry;
 use crate::select::Selection;
@@ -106,8 +107,8 @@ pub fn run(registry: &Registry<'_>, selection: &Selection, warn: &dyn Fn(&str)) 
     let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGCHLD])
         .map_err(|e| Error::fatal(format!("cannot catch signals: {}", strerror(&e))))?;
     for instance in chosen {
-        let config = Config::load(&instance.config_directory, primary.defaults());
-        if let Err(error) = config.and_then(|config| supervisor.start(instance, &config)) {
+        let config = registry.config_of(instance).expect("a registry instance");
+        if let Err(error) = supervisor.start(instance, config) {
             supervisor.stop_all();
             return Err(error);
         }

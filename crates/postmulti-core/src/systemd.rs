@@ -17,8 +17,9 @@
 //! values ([`Defaults::cache_only`]), and a broken, nameless or unnameable
 //! instance is skipped with a warning instead of failing the boot.
 
-use crate::config::{main_cf_path, strerror};
+use crate::config::main_cf_path;
 use crate::defaults::Defaults;
+use crate::error::Op;
 use crate::instance::Instance;
 use crate::registry::{Registry, Strictness};
 use crate::{Error, Result};
@@ -256,9 +257,9 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
         .mode(0o644)
         .custom_flags(nix::libc::O_NOFOLLOW)
         .open(path)
-        .map_err(|e| Error::fatal(format!("open {}: {}", path.display(), strerror(&e))))?;
+        .map_err(|e| Error::io_op(Op::Open, path, e))?;
     file.write_all(text.as_bytes())
-        .map_err(|e| Error::fatal(format!("write {}: {}", path.display(), strerror(&e))))
+        .map_err(|e| Error::io_op(Op::Write, path, e))
 }
 
 #[cfg(test)]
