@@ -52,13 +52,7 @@ fn instances_with_parent(listing: &str, parent: &str) -> Vec<(String, bool)> {
         .collect()
 }
 
-#[test]
 fn runs_all_enabled_instances_reloads_on_hup_and_stops_on_term() {
-    if !namespace::require_root_and_postfix(
-        "runs_all_enabled_instances_reloads_on_hup_and_stops_on_term",
-    ) {
-        return;
-    }
     let outcome = run(r#"
         postmulti --supervise >"$SCRATCH/sup.out" 2>"$SCRATCH/sup.err" &
         sup=$!
@@ -138,12 +132,7 @@ fn runs_all_enabled_instances_reloads_on_hup_and_stops_on_term() {
     );
 }
 
-#[test]
 fn a_master_killed_stops_the_others_and_fails_naming_it() {
-    if !namespace::require_root_and_postfix("a_master_killed_stops_the_others_and_fails_naming_it")
-    {
-        return;
-    }
     let outcome = run(r#"
         postmulti --supervise -g mta >"$SCRATCH/sup.out" 2>"$SCRATCH/sup.err" &
         sup=$!
@@ -171,11 +160,7 @@ fn a_master_killed_stops_the_others_and_fails_naming_it() {
     );
 }
 
-#[test]
 fn as_process_one_it_reaps_every_orphan() {
-    if !namespace::require_root_and_postfix("as_process_one_it_reaps_every_orphan") {
-        return;
-    }
     // The supervisor is process 1 of a new pid namespace; orphans there
     // become its children: the postsuper that postfix reload leaves in the
     // background, and a sleep whose shell exits at once.
@@ -220,11 +205,7 @@ fn as_process_one_it_reaps_every_orphan() {
     assert_eq!(outcome.step("sup-err").stdout, "", "{outcome}");
 }
 
-#[test]
 fn the_container_recipe_logs_to_stdout() {
-    if !namespace::require_root_and_postfix("the_container_recipe_logs_to_stdout") {
-        return;
-    }
     // The steps of README's Dockerfile after COPY, then its CMD.
     let outcome = namespace::run(
         Flavour::Ours,
@@ -258,4 +239,13 @@ fn the_container_recipe_logs_to_stdout() {
         );
     }
     assert_eq!(outcome.step("err").stdout, "", "{outcome}");
+}
+
+postmulti_e2e::e2e_tests! {
+    Namespace: [
+        runs_all_enabled_instances_reloads_on_hup_and_stops_on_term,
+        a_master_killed_stops_the_others_and_fails_naming_it,
+        as_process_one_it_reaps_every_orphan,
+        the_container_recipe_logs_to_stdout,
+    ];
 }

@@ -6,7 +6,7 @@
 //! that no `postconf` process runs at boot.
 
 use postmulti_e2e::namespace::{self, Flavour};
-use postmulti_e2e::sandbox::{require_root_and_postfix, stderr, Sandbox};
+use postmulti_e2e::sandbox::{stderr, Sandbox};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -126,11 +126,7 @@ fn generate(sandbox: &Sandbox) -> (Option<i32>, String) {
     )
 }
 
-#[test]
 fn enabled_instances_are_linked_in_list_order_with_drop_ins() {
-    if !require_root_and_postfix("enabled_instances_are_linked_in_list_order_with_drop_ins") {
-        return;
-    }
     let sandbox = mixed_host();
     let (status, stderr) = generate(&sandbox);
     assert_eq!(status, Some(0), "{stderr}");
@@ -181,11 +177,7 @@ fn enabled_instances_are_linked_in_list_order_with_drop_ins() {
     }
 }
 
-#[test]
 fn a_primary_with_multi_instance_enable_no_links_only_itself() {
-    if !require_root_and_postfix("a_primary_with_multi_instance_enable_no_links_only_itself") {
-        return;
-    }
     let sandbox = mixed_host();
     sandbox.append_main_cf("multi_instance_enable = no\n");
     let (status, stderr) = generate(&sandbox);
@@ -200,11 +192,7 @@ fn a_primary_with_multi_instance_enable_no_links_only_itself() {
     );
 }
 
-#[test]
 fn a_single_instance_host_links_its_primary() {
-    if !require_root_and_postfix("a_single_instance_host_links_its_primary") {
-        return;
-    }
     let sandbox = Sandbox::new();
     let (status, stderr) = generate(&sandbox);
     assert_eq!((status, stderr.as_str()), (Some(0), ""));
@@ -214,13 +202,7 @@ fn a_single_instance_host_links_its_primary() {
     );
 }
 
-#[test]
 fn an_unreadable_primary_links_its_unit_alone_and_a_missing_one_nothing() {
-    if !require_root_and_postfix(
-        "an_unreadable_primary_links_its_unit_alone_and_a_missing_one_nothing",
-    ) {
-        return;
-    }
     let sandbox = mixed_host();
     sandbox.append_main_cf("not a setting\n");
     let (status, stderr) = generate(&sandbox);
@@ -246,11 +228,7 @@ fn an_unreadable_primary_links_its_unit_alone_and_a_missing_one_nothing() {
     assert!(tree(&unconfigured.path("gen")).is_empty());
 }
 
-#[test]
 fn an_unwritable_output_directory_is_the_only_fatal_error() {
-    if !require_root_and_postfix("an_unwritable_output_directory_is_the_only_fatal_error") {
-        return;
-    }
     let sandbox = mixed_host();
     sandbox.write("not-a-directory", "");
     let output = sandbox.run(&["--systemd-generator", "@ROOT@/not-a-directory"]);
@@ -287,11 +265,7 @@ fn verify(generated: &Path, units: &Path, names: &[&str]) -> (Option<i32>, Strin
     (output.status.code(), printed)
 }
 
-#[test]
 fn systemd_analyze_verifies_the_units_clean() {
-    if !require_root_and_postfix("systemd_analyze_verifies_the_units_clean") {
-        return;
-    }
     let sandbox = mixed_host();
     let (status, _) = generate(&sandbox);
     assert_eq!(status, Some(0));
@@ -332,11 +306,7 @@ fn systemd_analyze_verifies_the_units_clean() {
     );
 }
 
-#[test]
 fn no_postconf_runs_at_boot() {
-    if !namespace::require_root_and_postfix("no_postconf_runs_at_boot") {
-        return;
-    }
     // postconf is replaced by a recorder; the postconf -d cache is gone.
     // The generator must still find the primary's compiled-in directories
     // (built-in values) and never run postconf; a listing, for contrast,
@@ -376,4 +346,16 @@ fn no_postconf_runs_at_boot() {
          \n[Service]\nPIDFile=/var/spool/postfix/pid/master.pid\n"
     );
     assert_eq!(outcome.step("calls-after-list").stdout, "-d\n", "{outcome}");
+}
+
+postmulti_e2e::e2e_tests! {
+    RootAndPostfix: [
+        enabled_instances_are_linked_in_list_order_with_drop_ins,
+        a_primary_with_multi_instance_enable_no_links_only_itself,
+        a_single_instance_host_links_its_primary,
+        an_unreadable_primary_links_its_unit_alone_and_a_missing_one_nothing,
+        an_unwritable_output_directory_is_the_only_fatal_error,
+        systemd_analyze_verifies_the_units_clean,
+    ];
+    Namespace: [no_postconf_runs_at_boot];
 }
