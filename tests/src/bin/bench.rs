@@ -18,6 +18,7 @@
 //! registered with one `postconf -e`.
 
 use nix::sys::resource::{getrusage, UsageWho};
+use postmulti_e2e::tree::{Content, Tree};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
@@ -285,62 +286,20 @@ fn bench(sizes: &[usize], ours: &Path) -> Result<()> {
     bench_in_sandbox(sizes, ours, scratch.path())
 }
 
-/// One file or directory of an instance's queue or data directory.
-struct Entry {
-    /// Its path below the copied directory ("" for the directory itself).
-    relative: PathBuf,
-    /// Its mode bits.
-    mode: u32,
-    /// Its owner.
-    uid: u32,
-    /// Its group.
-    gid: u32,
-    /// A file's contents; `None` for a directory.
-    contents: Option<Vec<u8>>,
-}
-
-/// Everything below `root` (directories and regular files), parents first.
-fn snapshot(root: &Path) -> Result<Vec<Entry>> {
-    let mut entries = Vec::new();
-    let mut pending = vec![PathBuf::new()];
-    while let Some(relative) = pending.pop() {
-        let path = root.join(&relative);
-        let meta = fs::symlink_metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let contents = if meta.is_dir() {
-            let mut children: Vec<PathBuf> = fs::read_dir(&path)
-                .map_err(|e| format!("{}: {e}", path.display()))?
-                .filter_map(|entry| entry.ok())
-                .map(|entry| relative.join(entry.file_name()))
-                .collect();
-            children.sort();
-            pending.extend(children.into_iter().rev());
-            None
-        } else if meta.is_file() {
-            Some(fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?)
-        } else {
-            continue;
+/// Recreates the directories and regular files of `tree` (recorded with
+/// [`Tree::of`]) at `root`, owners and modes included; other entries are
+/// left out.
+fn restore(tree: &Tree, root: &Path) -> Result<()> {
+    // Parents sort before their children.
+    for (relative, node) in &tree.nodes {
+        let path = root.join(relative);
+        let made = match &node.content {
+            Content::Directory => fs::create_dir(&path),
+            Content::File(bytes) => fs::write(&path, bytes),
+            _ => continue,
         };
-        entries.push(Entry {
-            relative,
-            mode: meta.mode() & 0o7777,
-            uid: meta.uid(),
-            gid: meta.gid(),
-            contents,
-        });
-    }
-    Ok(entries)
-}
-
-/// Recreates a snapshot at `root`, owners and modes included.
-fn restore(entries: &[Entry], root: &Path) -> Result<()> {
-    for entry in entries {
-        let path = root.join(&entry.relative);
-        let made = match &entry.contents {
-            None => fs::create_dir(&path),
-            Some(contents) => fs::write(&path, contents),
-        };
-        made.and_then(|()| std::os::unix::fs::chown(&path, Some(entry.uid), Some(entry.gid)))
-            .and_then(|()| fs::set_permissions(&path, fs::Permissions::from_mode(entry.mode)))
+        made.and_then(|()| std::os::unix::fs::chown(&path, Some(node.uid), Some(node.gid)))
+            .and_then(|()| fs::set_permissions(&path, fs::Permissions::from_mode(node.mode)))
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(())
@@ -353,9 +312,9 @@ struct Template {
     /// Its master.cf and that file's mode.
     master_cf: (Vec<u8>, u32),
     /// Its queue directory tree.
-    queue: Vec<Entry>,
+    queue: Tree,
     /// Its data directory tree.
-    data: Vec<Entry>,
+    data: Tree,
 }
 
 impl Template {
@@ -372,8 +331,8 @@ impl Template {
             main_cf: String::from_utf8(read(&config.join("main.cf"))?)
                 .map_err(|_| "template main.cf is not UTF-8".to_string())?,
             master_cf: (read(&master_path)?, master_mode),
-            queue: snapshot(Path::new(&format!("/var/spool/{TEMPLATE}")))?,
-            data: snapshot(Path::new(&format!("/var/lib/{TEMPLATE}")))?,
+            queue: Tree::of(Path::new(&format!("/var/spool/{TEMPLATE}"))),
+            data: Tree::of(Path::new(&format!("/var/lib/{TEMPLATE}"))),
         })
     }
 
