@@ -122,10 +122,12 @@ pub struct Tree {
 }
 
 impl Tree {
-    /// `root` and everything below it, by path relative to `root`.
+    /// `root` and everything below it, by path relative to `root`; panics
+    /// when `root` does not exist.
     pub fn of(root: &Path) -> Tree {
         let mut nodes = BTreeMap::new();
         walk(root, Path::new(""), &mut nodes);
+        assert!(!nodes.is_empty(), "{}: no such file", root.display());
         Tree { nodes }
     }
 
