@@ -33,6 +33,10 @@ pub struct Request {
     pub template: Option<String>,
     /// `--lock-timeout SECONDS`: how long `-e` waits for the registry lock.
     pub lock_timeout: Option<u64>,
+    /// `--queues`: with `-l`, each instance's messages per queue.
+    pub queues: bool,
+    /// `--metrics-file PATH`: where `--metrics` goes instead of stdout.
+    pub metrics_file: Option<String>,
 }
 
 /// The four modes of operation.
@@ -53,6 +57,8 @@ pub enum Mode {
     Command,
     /// `-e action`.
     Edit(Action),
+    /// `--metrics` (stdout) or `--metrics-file PATH`: Prometheus metrics.
+    Metrics,
 }
 
 /// The shapes of a listing.
@@ -158,6 +164,24 @@ pub fn command() -> Command {
                 .long("status")
                 .action(ArgAction::SetTrue)
                 .help("With -l: a table with each instance's status (running, stopped, broken)"),
+        )
+        .arg(
+            Arg::new("queues")
+                .long("queues")
+                .action(ArgAction::SetTrue)
+                .help("With -l: each instance's messages per queue and oldest deferred message"),
+        )
+        .arg(
+            Arg::new("metrics")
+                .long("metrics")
+                .action(ArgAction::SetTrue)
+                .help("Print Prometheus metrics of the selected instances (text format)"),
+        )
+        .arg(
+            Arg::new("metrics_file")
+                .long("metrics-file")
+                .value_name("PATH")
+                .help("Write the Prometheus metrics to PATH atomically (textfile collector)"),
         )
         .arg(
             Arg::new("dry_run")
@@ -314,6 +338,10 @@ fn request_from(matches: &ArgMatches) -> Result<Request> {
     if matches.get_flag("doctor") {
         modes.push(Mode::Doctor);
     }
+    let metrics_file = matches.get_one::<String>("metrics_file").cloned();
+    if matches.get_flag("metrics") || metrics_file.is_some() {
+        modes.push(Mode::Metrics);
+    }
     if count("postfix") > 0 {
         modes.push(Mode::Postfix);
     }
@@ -341,6 +369,10 @@ fn request_from(matches: &ArgMatches) -> Result<Request> {
     }
     if status && !is_list {
         bail!("The '--status' option requires '-l'");
+    }
+    let queues = matches.get_flag("queues");
+    if queues && !is_list {
+        bail!("The '--queues' option requires '-l'");
     }
     let dry_run = matches.get_flag("dry_run");
     if dry_run && !matches!(mode, Mode::Edit(_)) {
@@ -378,6 +410,8 @@ fn request_from(matches: &ArgMatches) -> Result<Request> {
         dry_run,
         template,
         lock_timeout,
+        queues,
+        metrics_file,
     })
 }
 
@@ -396,6 +430,8 @@ impl Request {
             dry_run: false,
             template: None,
             lock_timeout: None,
+            queues: false,
+            metrics_file: None,
         }
     }
 }
@@ -412,7 +448,7 @@ fn check_mode_rules(
         Mode::Edit(action) => Some(action),
         _ => None,
     };
-    if matches!(mode, Mode::List { .. } | Mode::Doctor) && !operands.is_empty() {
+    if matches!(mode, Mode::List { .. } | Mode::Doctor | Mode::Metrics) && !operands.is_empty() {
         bail!("Command not allowed with '-l'");
     }
     if matches!(mode, Mode::Postfix | Mode::Command) && operands.is_empty() {
@@ -477,6 +513,16 @@ mod tests {
         assert_eq!(parse_words("--doctor -g mta").unwrap().mode, Mode::Doctor);
         assert!(parse_words("-p --dry-run start").is_err());
         assert!(parse_words("-l -j --status").is_err());
+        let request = parse_words("-l --queues --status").unwrap();
+        assert!(request.queues);
+        assert_eq!(request.mode, list(ListFormat::Status));
+        assert_eq!(parse_words("--metrics -g mta").unwrap().mode, Mode::Metrics);
+        let request = parse_words("--metrics-file /m.prom").unwrap();
+        assert_eq!(request.mode, Mode::Metrics);
+        assert_eq!(request.metrics_file.as_deref(), Some("/m.prom"));
+        assert!(parse_words("-p --queues status").is_err());
+        assert!(parse_words("--metrics -l").is_err());
+        assert!(parse_words("--metrics start").is_err());
     }
 
     #[test]

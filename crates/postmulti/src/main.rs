@@ -6,6 +6,7 @@
 mod cli;
 mod dry_run;
 mod listing;
+mod metrics_output;
 mod report;
 
 use anyhow::{bail, Result};
@@ -65,6 +66,12 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
     match request.mode {
         Mode::List { format } => list(&request, &primary_dir, &defaults, format),
         Mode::Doctor => doctor(&request, &primary_dir, &defaults),
+        Mode::Metrics => {
+            let (registry, selected_broken) = load_serving(&request, &primary_dir, &defaults)?;
+            let file = request.metrics_file.as_deref();
+            let failed = metrics_output::metrics(&registry, &request.selection, file)?;
+            Ok(exit_code(failed || selected_broken))
+        }
         Mode::Completions(_) => unreachable!("handled above"),
         Mode::Postfix => iterate(&request, &primary_dir, &defaults, Kind::Postfix),
         Mode::Command => iterate(&request, &primary_dir, &defaults, Kind::Command),
@@ -137,8 +144,17 @@ fn list(
 ) -> Result<ExitCode> {
     let (registry, selected_broken) = load_serving(request, primary_dir, defaults)?;
     let selection = request.selection.effective();
-
+    if request.queues {
+        let failed = metrics_output::queue_listing(&registry, &selection, request.reverse, format)?;
+        return Ok(exit_code(failed || selected_broken));
+    }
     let out = listing::render(&registry, &selection, request.reverse, format);
+    write_stdout(&out)?;
+    Ok(exit_code(selected_broken))
+}
+
+/// Writes `out` to stdout and flushes it.
+fn write_stdout(out: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     if let Err(error) = stdout
         .write_all(out.as_bytes())
@@ -146,7 +162,7 @@ fn list(
     {
         bail!("error writing output: {error}");
     }
-    Ok(exit_code(selected_broken))
+    Ok(())
 }
 
 /// `--doctor`: report every finding; exit 1 when one is an error.
