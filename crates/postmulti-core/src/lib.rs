@@ -11,6 +11,7 @@
 //! instance is running ([`status`]). The `postmulti` binary is a thin
 //! command-line layer over it.
 
+pub mod arrivals;
 pub mod config;
 pub mod defaults;
 pub mod doctor;

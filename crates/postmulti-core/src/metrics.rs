@@ -16,6 +16,7 @@
 //! label is unique. `group` is `multi_instance_group`, empty when none.
 //! `queue` is the queue's name.
 
+use crate::arrivals::{ArrivalMemo, Known, MEMO_FILE};
 use crate::instance::{BrokenInstance, Instance};
 use crate::queues::{self, Queue, QueueCounts};
 use crate::registry::Registry;
@@ -54,18 +55,31 @@ pub fn instance_label<'a>(name: Option<&'a str>, config_directory: &'a str) -> &
 impl InstanceState {
     /// The state of `instance` now: master status and queue counts.
     pub fn of(instance: &Instance) -> InstanceState {
+        InstanceState::knowing(instance, &Known::new()).0
+    }
+
+    /// [`InstanceState::of`], with the arrival times of the deferred
+    /// messages in `known`; also returns those found, when counted.
+    fn knowing(instance: &Instance, known: &Known) -> (InstanceState, Option<Known>) {
         let queue_directory = Path::new(&instance.queue_directory);
-        InstanceState {
+        let (queues, found) = match queues::count_knowing(queue_directory, known) {
+            Ok((counts, found)) => (Ok(counts), Some(found)),
+            Err(e) => (Err(e.to_string()), None),
+        };
+        let state = InstanceState {
             instance: instance.clone(),
             master_pid: master_pid(queue_directory),
-            queues: queues::count(queue_directory).map_err(|e| e.to_string()),
-        }
+            queues,
+        };
+        (state, found)
     }
 }
 
 impl Scrape {
     /// Examines the instances of `registry` that `selection` picks (none
     /// given means all), and collects the broken secondaries it reaches.
+    /// The arrival times of deferred messages are remembered in
+    /// [`MEMO_FILE`] between runs.
     pub fn take(registry: &Registry<'_>, selection: &Selection) -> Scrape {
         let selection = selection.effective();
         let instances: Vec<&Instance> = registry
@@ -73,8 +87,23 @@ impl Scrape {
             .iter()
             .filter(|instance| selection.matches(instance))
             .collect();
+        let memo_path = Path::new(MEMO_FILE);
+        let mut memo = ArrivalMemo::load(memo_path);
+        let (states, found) = states(&instances, &memo);
+        for (instance, found) in instances.iter().zip(found) {
+            if let Some(found) = found {
+                memo.update(&instance.queue_directory, found);
+            }
+        }
+        memo.retain(|queue| {
+            registry
+                .instances
+                .iter()
+                .any(|instance| instance.queue_directory == queue)
+        });
+        memo.save(memo_path);
         Scrape {
-            instances: states(&instances),
+            instances: states,
             broken: registry
                 .broken
                 .iter()
@@ -176,33 +205,43 @@ impl Scrape {
     }
 }
 
+/// The states of `instances` and the deferred messages found in each, in
+/// order (what `memo` knows spares reading files).
+type States = (Vec<InstanceState>, Vec<Option<Known>>);
+
 // The states of `instances`, in order; counted on a few threads when there
 // are many (each instance's walk is independent).
-fn states(instances: &[&Instance]) -> Vec<InstanceState> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(MAX_THREADS)
-        .min(instances.len() / MIN_INSTANCES_PER_THREAD)
-        .max(1);
+fn states(instances: &[&Instance], memo: &ArrivalMemo) -> States {
+    let empty = Known::new();
+    let one = |instance: &&Instance| {
+        InstanceState::knowing(
+            instance,
+            memo.known(&instance.queue_directory).unwrap_or(&empty),
+        )
+    };
+    let most = instances.len() / MIN_INSTANCES_PER_THREAD;
+    // Only then is the CPU count asked for (it may read cgroup files).
+    let threads = if most < 2 {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(MAX_THREADS)
+            .min(most)
+    };
     if threads == 1 {
-        return instances.iter().map(|i| InstanceState::of(i)).collect();
+        return instances.iter().map(one).unzip();
     }
     let chunk = instances.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let workers: Vec<_> = instances
             .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|i| InstanceState::of(i))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
             .collect();
         workers
             .into_iter()
             .flat_map(|worker| worker.join().expect("a queue counting thread panicked"))
-            .collect()
+            .unzip()
     })
 }
 

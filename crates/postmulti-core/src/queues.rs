@@ -17,12 +17,22 @@
 //! with `fstatat(AT_SYMLINK_NOFOLLOW)` or opened with `O_NOFOLLOW` and
 //! checked to be a regular file before it is read. The age of the oldest
 //! deferred message comes from each deferred file's arrival time record
-//! (`T`), which is where `postqueue -j` takes its `arrival_time` from.
+//! (`T`), which is where `postqueue -j` takes its `arrival_time` from (a
+//! deferred file without one is counted, but gives no age); with
+//! [`count_knowing`], only the deferred files not already known
+//! ([`crate::arrivals`]) are opened.
+//!
+//! Queue files are created and written in `incoming` and `maildrop` only;
+//! the other queues receive them by rename, ready. So the permission bits
+//! are looked at (one `fstatat` per file) in those two queues, and
+//! elsewhere the directory entry's type is enough: counting a queue costs
+//! reading its directories.
 
+use crate::arrivals::Known;
 use crate::{Error, Result};
 use nix::dir::{Dir, Type};
 use nix::errno::Errno;
-use nix::fcntl::{openat, OFlag, AT_FDCWD};
+use nix::fcntl::{openat, AtFlags, OFlag, AT_FDCWD};
 use nix::sys::stat::{fstat, fstatat, FileStat, Mode, SFlag};
 use std::ffi::CStr;
 use std::fs::File;
@@ -48,6 +58,12 @@ pub enum Queue {
 }
 
 impl Queue {
+    /// Whether queue files are created and written in this queue (and so
+    /// may be seen before they are ready), rather than renamed into it.
+    pub fn written_in_place(self) -> bool {
+        matches!(self, Queue::Incoming | Queue::Maildrop)
+    }
+
     /// Every queue, in reporting order.
     pub const ALL: [Queue; 6] = [
         Queue::Incoming,
@@ -112,9 +128,17 @@ const REC_TYPE_MESG: u8 = b'M';
 /// directory that does not exist holds no message (Postfix creates them at
 /// its first start); any other failure to read one is an error naming it.
 pub fn count(queue_directory: &Path) -> Result<QueueCounts> {
+    count_knowing(queue_directory, &Known::new()).map(|(counts, _)| counts)
+}
+
+/// [`count`], taking the arrival times of the deferred messages in `known`
+/// (by queue id and inode) instead of reading their files; also returns
+/// the deferred messages found, with their arrival times, for next time.
+pub fn count_knowing(queue_directory: &Path, known: &Known) -> Result<(QueueCounts, Known)> {
     let top = open_dir(AT_FDCWD, queue_directory, OFlag::empty())
         .map_err(|errno| Error::io(queue_directory, errno.into()))?;
     let mut counts = QueueCounts::default();
+    let mut found = Known::new();
     for queue in Queue::ALL {
         let path = queue_directory.join(queue.name());
         let dir = match open_dir(top.as_fd(), Path::new(queue.name()), OFlag::O_NOFOLLOW) {
@@ -126,14 +150,17 @@ pub fn count(queue_directory: &Path) -> Result<QueueCounts> {
             queue,
             messages: 0,
             oldest: None,
+            known,
+            found: Known::new(),
         };
         walk.directory(dir, &path)?;
         counts.messages[queue as usize] = walk.messages;
         if queue == Queue::Deferred {
             counts.oldest_deferred_arrival = walk.oldest;
+            found = walk.found;
         }
     }
-    Ok(counts)
+    Ok((counts, found))
 }
 
 // Opens directory `name` relative to `parent` for reading, with extra flags.
@@ -148,13 +175,17 @@ fn open_dir<Fd: AsFd>(parent: Fd, name: &Path, flags: OFlag) -> std::result::Res
 }
 
 /// The walk of one queue.
-struct Walk {
+struct Walk<'k> {
     queue: Queue,
     messages: u64,
     oldest: Option<i64>,
+    /// Deferred messages whose arrival time is known.
+    known: &'k Known,
+    /// The deferred messages found, with their arrival times.
+    found: Known,
 }
 
-impl Walk {
+impl Walk<'_> {
     // Counts the queue files in `dir` (at `path`) and its hashed
     // subdirectories.
     fn directory(&mut self, mut dir: Dir, path: &Path) -> Result<()> {
@@ -177,7 +208,7 @@ impl Walk {
             if !is_queue_id(bytes) {
                 continue;
             }
-            self.file(&lookup, name, entry.file_type());
+            self.file(&lookup, name, entry.ino(), entry.file_type());
         }
         for name in subdirectories {
             let sub_path = path.join(&name);
@@ -193,24 +224,38 @@ impl Walk {
 
     // Counts candidate `name` in `dir` when it is a ready queue file; for a
     // deferred one, notes its arrival time.
-    fn file(&mut self, dir: &OwnedFd, name: &CStr, file_type: Option<Type>) {
-        if !matches!(file_type, None | Some(Type::File)) {
-            return;
+    fn file(&mut self, dir: &OwnedFd, name: &CStr, ino: u64, file_type: Option<Type>) {
+        let stat = || fstatat(dir.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW);
+        match file_type {
+            Some(Type::File) => {}
+            // The file system did not say: look before opening anything.
+            None if stat().is_ok_and(|stat| is_ready(&stat)) => {}
+            _ => return,
         }
         if self.queue == Queue::Deferred {
-            if let Some(arrival) = self.deferred_file(dir, name) {
-                self.messages += 1;
-                if let Some(arrival) = arrival {
-                    self.oldest = Some(self.oldest.map_or(arrival, |old| old.min(arrival)));
-                }
+            // Queue ids are ASCII (is_queue_id).
+            let id = String::from_utf8_lossy(name.to_bytes());
+            let arrival = match self.known.get(id.as_ref()) {
+                Some(&(known_ino, arrival)) if known_ino == ino => Some(arrival),
+                // New here: read it (not counted when it is not a ready
+                // queue file after all).
+                _ => match self.deferred_file(dir, name) {
+                    Some(arrival) => arrival,
+                    None => return,
+                },
+            };
+            self.messages += 1;
+            if let Some(arrival) = arrival {
+                self.oldest = Some(self.oldest.map_or(arrival, |old| old.min(arrival)));
+                self.found.insert(id.into_owned(), (ino, arrival));
             }
             return;
         }
-        // Gone meanwhile (delivered, moved): not counted.
-        if let Ok(stat) = fstatat(dir.as_fd(), name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW) {
-            if is_ready(&stat) {
-                self.messages += 1;
-            }
+        // Files are written in place only in incoming and maildrop: there
+        // a file still being written is not yet a message. Elsewhere they
+        // arrive by rename, ready.
+        if !self.queue.written_in_place() || stat().is_ok_and(|stat| is_ready(&stat)) {
+            self.messages += 1;
         }
     }
 
@@ -377,6 +422,35 @@ mod tests {
         assert_eq!(counts.oldest_deferred_arrival, Some(1_700_000_000));
         assert_eq!(counts.oldest_deferred_age(1_700_000_060), Some(60));
         assert_eq!(counts.oldest_deferred_age(1), Some(0));
+    }
+
+    #[test]
+    fn known_arrivals_spare_reading_files_of_the_same_inode() {
+        use std::os::unix::fs::MetadataExt;
+        let queue = tempfile::tempdir().unwrap();
+        let file = queue.path().join("deferred/A/A1B2C3D4E5");
+        queue_file(&file, 0o700, &head("1700000100"));
+        let ino = std::fs::metadata(&file).unwrap().ino();
+        let (counts, found) = count_knowing(queue.path(), &Known::new()).unwrap();
+        assert_eq!(counts.oldest_deferred_arrival, Some(1_700_000_100));
+        assert_eq!(
+            found,
+            [("A1B2C3D4E5".to_string(), (ino, 1_700_000_100))].into()
+        );
+        // Known with this inode: the memo answers (and gone ids drop out).
+        let known: Known = [
+            ("A1B2C3D4E5".to_string(), (ino, 5)),
+            ("GONE000000".to_string(), (1, 1)),
+        ]
+        .into();
+        let (counts, found) = count_knowing(queue.path(), &known).unwrap();
+        assert_eq!(counts.oldest_deferred_arrival, Some(5));
+        assert_eq!(counts.messages(Queue::Deferred), 1);
+        assert_eq!(found, [("A1B2C3D4E5".to_string(), (ino, 5))].into());
+        // Another inode under the same id: read again.
+        let known: Known = [("A1B2C3D4E5".to_string(), (ino + 1, 5))].into();
+        let (counts, _) = count_knowing(queue.path(), &known).unwrap();
+        assert_eq!(counts.oldest_deferred_arrival, Some(1_700_000_100));
     }
 
     #[test]

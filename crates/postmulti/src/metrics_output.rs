@@ -96,18 +96,18 @@ fn json_line(state: &InstanceState, now: i64) -> String {
     let base = listing::json_line(&state.instance);
     let base = base.trim_end_matches('\n').trim_end_matches('}');
     let (queues, oldest) = match &state.queues {
-        Ok(counts) => (
-            serde_json::Value::Object(
-                Queue::ALL
-                    .iter()
-                    .map(|&queue| (queue.name().to_string(), counts.messages(queue).into()))
-                    .collect(),
-            ),
-            counts
-                .oldest_deferred_age(now)
-                .map_or(serde_json::Value::Null, Into::into),
-        ),
-        Err(_) => (serde_json::Value::Null, serde_json::Value::Null),
+        Ok(counts) => {
+            let members: Vec<String> = Queue::ALL
+                .iter()
+                .map(|&queue| format!("\"{}\": {}", queue.name(), counts.messages(queue)))
+                .collect();
+            let oldest = counts.oldest_deferred_age(now);
+            (
+                format!("{{{}}}", members.join(",")),
+                oldest.map_or("null".to_string(), |age| age.to_string()),
+            )
+        }
+        Err(_) => ("null".to_string(), "null".to_string()),
     };
     format!("{base},\"queues\": {queues},\"oldest_deferred_age\": {oldest}}}\n")
 }
