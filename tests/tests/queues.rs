@@ -92,7 +92,7 @@ step copies sh -c 'set -e; f=$(find /var/spool/postfix-a/deferred -type f | head
 @2@
 step corrupt-a sh -c 'find /var/spool/postfix-a/corrupt -type f | wc -l'
 step memo stat -c '%a %U' /var/cache/postmulti/deferred-arrivals
-step memo-a sh -c 'sed -n "\|^/var/spool/postfix-a$|,\|^/|p" /var/cache/postmulti/deferred-arrivals | grep -c "^[0-9A-F]* [0-9]* [0-9]*$"'
+step memo-a sh -c 'sed -n "\|^/var/spool/postfix-a$|,\|^/|p" /var/cache/postmulti/deferred-arrivals | grep -c "^[0-9a-f]\{16\} [0-9]* [0-9]*$"'
 step file-dir mkdir -p -m 755 /var/lib/node_exporter/textfile
 step file-first postmulti --metrics-file /var/lib/node_exporter/textfile/postmulti.prom
 step file-mode stat -c '%a %U %F' /var/lib/node_exporter/textfile/postmulti.prom

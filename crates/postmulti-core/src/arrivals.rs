@@ -6,12 +6,13 @@
 //! times what listing the directories does. A message keeps its queue id,
 //! inode and arrival time while it waits in the deferred queue, so they
 //! are kept in [`MEMO_FILE`] (root's, mode 0600; a cache, safe to delete),
-//! per queue directory, as `ID INODE ARRIVAL` lines, and a later run opens
-//! only the files whose id and inode it does not know. The queue id and
-//! inode together stand for one message: Postfix derives the id from the
-//! inode and the microsecond of creation, so another message would need
-//! the same inode again created in the same microsecond of a second to be
-//! taken for it. A memo that is missing, unreadable, garbled, or not
+//! per queue directory, as `IDHASH INODE ARRIVAL` lines (the queue id's
+//! 64-bit FNV-1a hash in hex, so that nothing is allocated per message),
+//! and a later run opens only the files whose id and inode it does not
+//! know. The queue id and inode together stand for one message: Postfix
+//! derives the id from the inode and the microsecond of creation, so
+//! another message would need the same inode again created in the same
+//! microsecond of a second to be taken for it. A memo that is missing, unreadable, garbled, or not
 //! root's own (writable by no one else) is ignored, costing only the reads.
 
 use std::collections::HashMap;
@@ -24,9 +25,16 @@ pub const MEMO_FILE: &str = "/var/cache/postmulti/deferred-arrivals";
 /// The first line of the memo.
 const HEADER: &str = "# postmulti: arrival times of deferred messages (a cache, safe to delete)\n";
 
-/// Known deferred messages of one queue directory: queue id to inode and
-/// arrival time (seconds since the epoch).
-pub type Known = HashMap<String, (u64, i64)>;
+/// Known deferred messages of one queue directory: (inode, [`id_hash`] of
+/// the queue id) to arrival time (seconds since the epoch).
+pub type Known = HashMap<(u64, u64), i64>;
+
+/// The 64-bit FNV-1a hash of a queue id.
+pub fn id_hash(id: &[u8]) -> u64 {
+    id.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
 
 /// The known deferred messages of every queue directory.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -64,17 +72,14 @@ impl ArrivalMemo {
             }
             let mut fields = line.split(' ');
             let parsed = (|| {
-                let id = fields.next()?;
+                let hash = u64::from_str_radix(fields.next()?, 16).ok()?;
                 let ino = fields.next()?.parse().ok()?;
                 let arrival = fields.next()?.parse().ok()?;
-                fields
-                    .next()
-                    .is_none()
-                    .then(|| (id.to_string(), (ino, arrival)))
+                fields.next().is_none().then_some(((ino, hash), arrival))
             })();
             match (parsed, current.as_mut()) {
-                (Some((id, entry)), Some(known)) => {
-                    known.insert(id, entry);
+                (Some((key, arrival)), Some(known)) => {
+                    known.insert(key, arrival);
                 }
                 _ => return ArrivalMemo::default(),
             }
@@ -120,8 +125,8 @@ impl ArrivalMemo {
         for (queue, known) in queues {
             text.push_str(queue);
             text.push('\n');
-            for (id, (ino, arrival)) in known {
-                text.push_str(&format!("{id} {ino} {arrival}\n"));
+            for ((ino, hash), arrival) in known {
+                text.push_str(&format!("{hash:016x} {ino} {arrival}\n"));
             }
         }
         if let Some(dir) = path.parent() {
@@ -146,7 +151,7 @@ mod tests {
         let path = dir.path().join("cache/deferred-arrivals");
         let mut memo = ArrivalMemo::load(&path);
         assert_eq!(memo, ArrivalMemo::default());
-        let known: Known = [("4AB12C3D".to_string(), (42, 1_700_000_000))].into();
+        let known: Known = [((42, id_hash(b"4AB12C3D")), 1_700_000_000)].into();
         memo.update("/var/spool/postfix-a", known.clone());
         memo.update("/var/spool/postfix-b", Known::new());
         memo.save(&path);
@@ -171,15 +176,16 @@ mod tests {
         let path = dir.path().join("memo");
         for text in [
             "no header\n",
-            &format!("{HEADER}ID 1 2\n"),
-            &format!("{HEADER}/q\nID one 2\n"),
-            &format!("{HEADER}/q\nID 1 2 3\n"),
+            &format!("{HEADER}ab 1 2\n"),
+            &format!("{HEADER}/q\nab one 2\n"),
+            &format!("{HEADER}/q\nab 1 2 3\n"),
+            &format!("{HEADER}/q\nID 1 2\n"),
         ] {
             std::fs::write(&path, text).unwrap();
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
             assert_eq!(ArrivalMemo::load(&path), ArrivalMemo::default(), "{text:?}");
         }
-        std::fs::write(&path, format!("{HEADER}/q\nID 1 2\n")).unwrap();
+        std::fs::write(&path, format!("{HEADER}/q\nab 1 2\n")).unwrap();
         assert_eq!(
             ArrivalMemo::load(&path).known("/q").map(Known::len),
             Some(1)

@@ -28,7 +28,7 @@
 //! elsewhere the directory entry's type is enough: counting a queue costs
 //! reading its directories.
 
-use crate::arrivals::Known;
+use crate::arrivals::{id_hash, Known};
 use crate::{Error, Result};
 use nix::dir::{Dir, Type};
 use nix::errno::Errno;
@@ -233,10 +233,9 @@ impl Walk<'_> {
             _ => return,
         }
         if self.queue == Queue::Deferred {
-            // Queue ids are ASCII (is_queue_id).
-            let id = String::from_utf8_lossy(name.to_bytes());
-            let arrival = match self.known.get(id.as_ref()) {
-                Some(&(known_ino, arrival)) if known_ino == ino => Some(arrival),
+            let key = (ino, id_hash(name.to_bytes()));
+            let arrival = match self.known.get(&key) {
+                Some(&arrival) => Some(arrival),
                 // New here: read it (not counted when it is not a ready
                 // queue file after all).
                 _ => match self.deferred_file(dir, name) {
@@ -247,7 +246,7 @@ impl Walk<'_> {
             self.messages += 1;
             if let Some(arrival) = arrival {
                 self.oldest = Some(self.oldest.map_or(arrival, |old| old.min(arrival)));
-                self.found.insert(id.into_owned(), (ino, arrival));
+                self.found.insert(key, arrival);
             }
             return;
         }
@@ -433,22 +432,16 @@ mod tests {
         let ino = std::fs::metadata(&file).unwrap().ino();
         let (counts, found) = count_knowing(queue.path(), &Known::new()).unwrap();
         assert_eq!(counts.oldest_deferred_arrival, Some(1_700_000_100));
-        assert_eq!(
-            found,
-            [("A1B2C3D4E5".to_string(), (ino, 1_700_000_100))].into()
-        );
+        let key = (ino, id_hash(b"A1B2C3D4E5"));
+        assert_eq!(found, [(key, 1_700_000_100)].into());
         // Known with this inode: the memo answers (and gone ids drop out).
-        let known: Known = [
-            ("A1B2C3D4E5".to_string(), (ino, 5)),
-            ("GONE000000".to_string(), (1, 1)),
-        ]
-        .into();
+        let known: Known = [(key, 5), ((1, id_hash(b"GONE000000")), 1)].into();
         let (counts, found) = count_knowing(queue.path(), &known).unwrap();
         assert_eq!(counts.oldest_deferred_arrival, Some(5));
         assert_eq!(counts.messages(Queue::Deferred), 1);
-        assert_eq!(found, [("A1B2C3D4E5".to_string(), (ino, 5))].into());
+        assert_eq!(found, [(key, 5)].into());
         // Another inode under the same id: read again.
-        let known: Known = [("A1B2C3D4E5".to_string(), (ino + 1, 5))].into();
+        let known: Known = [((ino + 1, key.1), 5)].into();
         let (counts, _) = count_knowing(queue.path(), &known).unwrap();
         assert_eq!(counts.oldest_deferred_arrival, Some(1_700_000_100));
     }
