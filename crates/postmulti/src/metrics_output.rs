@@ -2,8 +2,7 @@
 //! `--status` a status column and broken rows, with `-j` JSON members) and
 //! `--metrics` / `--metrics-file PATH` (the Prometheus text exposition).
 
-use crate::cli::ListFormat;
-use crate::listing;
+use crate::listing::{self, ListFormat, ListRequest};
 use crate::report::{report, Level};
 use anyhow::Result;
 use postmulti_core::fsutil::{write_atomic, FileMeta};
@@ -14,6 +13,15 @@ use postmulti_core::select::Selection;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tabled::settings::Style;
+
+/// What `--metrics` reports, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsRequest {
+    /// The effective selection (`-a`, `-g`, `-i`; none given means all).
+    pub selection: Selection,
+    /// `--metrics-file PATH`: the file to replace; stdout when `None`.
+    pub file: Option<String>,
+}
 
 /// Mode of the file `--metrics-file` writes: node_exporter runs as another
 /// user and must read it.
@@ -42,13 +50,13 @@ fn report_queue_errors(scrape: &Scrape) {
 }
 
 /// `--metrics` / `--metrics-file PATH`: the exposition of the selected
-/// instances on stdout, or written atomically to `file`; returns whether
+/// instances on stdout, or written atomically to the file; returns whether
 /// something selected could not be read (warned about).
-pub fn metrics(registry: &Registry<'_>, selection: &Selection, file: Option<&str>) -> Result<bool> {
-    let scrape = Scrape::take(registry, selection);
+pub fn metrics(registry: &Registry<'_>, request: &MetricsRequest) -> Result<bool> {
+    let scrape = Scrape::take(registry, &request.selection);
     report_queue_errors(&scrape);
     let text = scrape.exposition(now());
-    match file {
+    match &request.file {
         Some(path) => write_atomic(
             Path::new(path),
             text.as_bytes(),
@@ -64,12 +72,14 @@ pub fn metrics(registry: &Registry<'_>, selection: &Selection, file: Option<&str
 
 /// `-l --queues`: the listing with each instance's queue counts; returns
 /// whether some queues could not be counted (warned about).
-pub fn queue_listing(
-    registry: &Registry<'_>,
-    selection: &Selection,
-    reverse: bool,
-    format: ListFormat,
-) -> Result<bool> {
+pub fn queue_listing(registry: &Registry<'_>, request: &ListRequest) -> Result<bool> {
+    let ListRequest {
+        selection,
+        reverse,
+        format,
+        ..
+    } = request;
+    let reverse = *reverse;
     let scrape = Scrape::take(registry, selection);
     report_queue_errors(&scrape);
     let now = now();
