@@ -367,7 +367,7 @@ mod tests {
         assert_eq!(arrival_time(&head("1700000000")), Some(1_700_000_000));
         // Long lengths use several bytes.
         let mut long = vec![b'X', 0x80 | 0x2c, 0x01];
-        long.extend(std::iter::repeat(b'x').take(172));
+        long.extend_from_slice(&[b'x'; 172]);
         long.extend_from_slice(b"T\x0a1600000000");
         assert_eq!(arrival_time(&long), Some(1_600_000_000));
         assert_eq!(arrival_time(b"M\x00T\x0a1600000000"), None);
