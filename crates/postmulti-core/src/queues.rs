@@ -10,7 +10,8 @@
 //! as a message when, as `showq`'s `mail_open_ok` checks it, its name is a
 //! valid queue id (letters, digits and `_`, at most 255 characters), it is
 //! a regular file (a symbolic link is never followed nor counted), and its
-//! owner permission bits are `rwx` (a file still being written is `rw-`).
+//! owner permission bits are `rwx` (a file still being written is `rw-`;
+//! see below for where this is looked at).
 //!
 //! Nothing below `queue_directory` is trusted: every directory is opened
 //! relative to its parent with `O_NOFOLLOW`, and a queue file is examined
