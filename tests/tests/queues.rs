@@ -44,9 +44,6 @@ const INSTANCES: [&str; 5] = [
 
 /// The namespace script; `@N@` steps compare counts at moment N.
 const SCRIPT: &str = r#"
-# postmulti remembers arrival times in /var/cache/postmulti: keep the
-# host's /var/cache out of it.
-mount -t tmpfs tmpfs /var/cache || exit 1
 wait_for() { for _ in $(seq 100); do eval "$1" && return 0; sleep 0.1; done; return 1; }
 submit() { # DIR RECIPIENT N
     for i in $(seq "$3"); do
@@ -233,17 +230,10 @@ fn samples<'a>(parsed: &'a [String], family: &str, instance: &str) -> Vec<&'a st
         .collect()
 }
 
-#[test]
 fn queue_counts_and_metrics_match_postqueue_on_real_instances() {
-    if !namespace::require_root_and_postfix(
-        "queue_counts_and_metrics_match_postqueue_on_real_instances",
-    ) {
-        return;
-    }
     if !std::path::Path::new(TEST_PYTHON).exists() {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
+        assert!(
+            !postmulti_e2e::harness::in_ci(),
             "{TEST_PYTHON} is missing (scripts/install-deps installs it)"
         );
         eprintln!("skipped: {TEST_PYTHON} is missing");
@@ -480,4 +470,8 @@ fn queue_counts_and_metrics_match_postqueue_on_real_instances() {
         "? ? ? broken: open /etc/postfix-d/main.cf: No such file or directory ? ? ? ? ? ? ? /etc/postfix-d",
         "{rows:?}"
     );
+}
+
+postmulti_e2e::e2e_tests! {
+    Namespace: [queue_counts_and_metrics_match_postqueue_on_real_instances];
 }

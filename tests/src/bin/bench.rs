@@ -6,28 +6,27 @@
 //! Ours is `$POSTMULTI_BIN`, else the `postmulti` next to this executable,
 //! else `target/release/postmulti` of this checkout.
 //!
-//! The program re-executes itself inside `unshare -m --propagation private`
-//! and mounts throw-away overlays on `/etc`, `/var/spool`, `/var/lib` and
-//! `/dev`, so nothing outside changes (the host's `/etc/postfix` included).
-//! A thread listens on `/dev/log`, because Postfix pauses on every log record
-//! when nobody does. The primary gets Debian's `main.cf`; `postmulti -e init`
-//! and one real `-e create` of `postfix-tmpl` follow, and the other
-//! secondaries are clones of that one (its files, directories, owners and
-//! modes, with name, group and paths changed), registered with one
-//! `postconf -e`.
+//! The program re-executes itself through `overlay-run` (built beside it,
+//! see `src/bin/overlay-run.rs`): a private mount, PID and network namespace
+//! with throw-away overlays on `/etc`, `/var/spool`, `/var/lib`, `/var/cache`
+//! and `/dev`, so nothing outside changes (the host's `/etc/postfix`
+//! included), and a listener on `/dev/log`, because Postfix pauses on every
+//! log record when nobody listens. The primary gets Debian's `main.cf`;
+//! `postmulti -e init` and one real `-e create` of `postfix-tmpl` follow,
+//! and the other secondaries are clones of that one (its files,
+//! directories, owners and modes, with name, group and paths changed),
+//! registered with one `postconf -e`.
 //!
 //! `bench --queues [--instances 100] [--messages 100,1000]` measures queue
 //! counting instead: `postmulti --metrics` and `-l --queues -j` against the
 //! real `postmulti -x postqueue -j`, for that many instances each holding
-//! that many queued messages (see [`bench_queues`]). It runs in private
-//! PID and network namespaces too, as it starts a real master daemon.
+//! that many queued messages (see [`bench_queues`]).
 
 use nix::sys::resource::{getrusage, UsageWho};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::net::UnixDatagram;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Output, Stdio};
@@ -244,21 +243,18 @@ fn run(args: &[String]) -> Result<()> {
     let ours = our_binary()?;
     if std::env::var_os(IN_NAMESPACE).is_none() {
         let me = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-        let mut unshare = Command::new("unshare");
-        unshare.args(["-m", "--propagation", "private"]);
-        if matches!(mode, Mode::Queues { .. }) {
-            // A real master runs: keep it off the host's network and
-            // processes.
-            unshare.args(["--net", "--pid", "--fork", "--mount-proc", "--kill-child"]);
-        }
-        let error = unshare
-            .arg("--")
-            .arg(me)
+        let overlay_run = me.with_file_name("overlay-run");
+        let error = Command::new(&overlay_run)
+            .args(["--primary", "bench.example", "--"])
+            .arg(&me)
             .args(&args[1..])
             .env(IN_NAMESPACE, "1")
             .env("POSTMULTI_BIN", &ours)
             .exec();
-        return Err(format!("cannot run unshare: {error}"));
+        return Err(format!(
+            "cannot run {}: {error} (build it with cargo build --release -p postmulti-e2e)",
+            overlay_run.display()
+        ));
     }
     bench(&mode, &ours)
 }
@@ -338,48 +334,13 @@ fn bench(mode: &Mode, ours: &Path) -> Result<()> {
         .prefix("postmulti-bench.")
         .tempdir()
         .map_err(|e| format!("scratch directory: {e}"))?;
-    let mut overlays = vec!["/etc", "/var/spool", "/var/lib", "/dev"];
-    if matches!(mode, Mode::Queues { .. }) {
-        // Where postmulti remembers arrival times.
-        overlays.push("/var/cache");
-    }
-    for &dir in &overlays {
-        let layer = scratch
-            .path()
-            .join(dir.trim_start_matches('/').replace('/', "_"));
-        let (upper, work) = (layer.join("up"), layer.join("work"));
-        for d in [&upper, &work] {
-            fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
-        }
-        let options = format!(
-            "lowerdir={dir},upperdir={},workdir={}",
-            upper.display(),
-            work.display()
-        );
-        sh("mount", &["-t", "overlay", "overlay", "-o", &options, dir])?;
-    }
-    let result = match mode {
+    match mode {
         Mode::Lifecycle(sizes) => bench_in_sandbox(sizes, ours, scratch.path()),
         Mode::Queues {
             instances,
             messages,
         } => bench_queues(*instances, messages, ours),
-    };
-    for dir in overlays.iter().rev() {
-        let _ = Command::new("umount").args(["-l", dir]).status();
     }
-    result
-}
-
-/// Starts a thread that reads and drops every record sent to `/dev/log`.
-fn listen_on_dev_log() -> Result<()> {
-    let _ = fs::remove_file("/dev/log");
-    let socket = UnixDatagram::bind("/dev/log").map_err(|e| format!("bind /dev/log: {e}"))?;
-    std::thread::spawn(move || {
-        let mut buffer = vec![0u8; 65536];
-        while socket.recv(&mut buffer).is_ok() {}
-    });
-    Ok(())
 }
 
 /// One file or directory of an instance's queue or data directory.
@@ -558,22 +519,10 @@ fn grow(template: &Template, directories: &mut Vec<String>, n: usize) -> Result<
     Ok(())
 }
 
-/// The primary (Debian's main.cf), `postmulti -e init`, and the template
-/// instance made by the real postmulti, read.
+/// `postmulti -e init` on the primary (Debian's main.cf, from
+/// `overlay-run`), and the template instance made by the real postmulti,
+/// read.
 fn prepare_primary_and_template() -> Result<Template> {
-    listen_on_dev_log()?;
-    if !Path::new("/etc/postfix/main.cf").exists() {
-        fs::copy("/usr/share/postfix/main.cf.debian", "/etc/postfix/main.cf")
-            .map_err(|e| format!("/etc/postfix/main.cf: {e}"))?;
-    }
-    sh(
-        "postconf",
-        &[
-            "-e",
-            "myhostname = bench.example",
-            "inet_interfaces = loopback-only",
-        ],
-    )?;
     eprintln!("bench: postmulti -e init; real create of {TEMPLATE}");
     sh(REAL, &["-e", "init"])?;
     sh(
@@ -960,7 +909,6 @@ struct Seed {
 /// bench checks that `postqueue -j` lists every copy and that our counts
 /// agree, before timing anything.
 fn bench_queues(instances: usize, messages: &[usize], ours: &Path) -> Result<()> {
-    sh("ip", &["link", "set", "lo", "up"])?;
     let template = prepare_primary_and_template()?;
     let seeds = seed_messages()?;
     let mut directories = vec![format!("/etc/{TEMPLATE}")];
