@@ -6,6 +6,7 @@
 use super::low::LowArgs;
 use super::Special;
 use crate::listing::{ListFormat, ListRequest};
+use crate::metrics_output::MetricsRequest;
 use anyhow::{bail, Result};
 use postmulti_core::defaults::DEFAULT_CONFIG_DIRECTORY;
 use postmulti_core::iterate::{IterateRequest, Kind};
@@ -36,6 +37,8 @@ pub enum Mode {
     Iterate(IterateRequest),
     /// `-e action`: a life-cycle action.
     Edit(EditRequest, EditOptions),
+    /// `--metrics` or `--metrics-file PATH`: Prometheus metrics.
+    Metrics(MetricsRequest),
     /// `--supervise`: run the selection's masters in the foreground.
     Supervise(Selection),
     /// `--systemd-generator NORMAL_DIR [EARLY_DIR LATE_DIR]`: write units
@@ -51,6 +54,7 @@ enum Word {
     Postfix,
     Command,
     Edit(Action),
+    Metrics,
     Supervise,
     SystemdGenerator,
 }
@@ -94,6 +98,7 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
         (low.doctor, Word::Doctor),
         (low.postfix, Word::Postfix),
         (low.command, Word::Command),
+        (low.metrics || low.metrics_file.is_some(), Word::Metrics),
         (low.supervise, Word::Supervise),
         (low.systemd_generator, Word::SystemdGenerator),
     ] {
@@ -123,6 +128,9 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
     }
     if low.status && word != Word::List {
         bail!("The '--status' option requires '-l'");
+    }
+    if low.queues && word != Word::List {
+        bail!("The '--queues' option requires '-l'");
     }
     if low.dry_run && action.is_none() {
         bail!("The '--dry-run' option requires '-e'");
@@ -165,8 +173,13 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
             selection: selection.effective(),
             reverse,
             format,
+            queues: low.queues,
         }),
         Word::Doctor => Mode::Doctor(selection.effective()),
+        Word::Metrics => Mode::Metrics(MetricsRequest {
+            selection: selection.effective(),
+            file: low.metrics_file,
+        }),
         Word::Supervise => Mode::Supervise(selection),
         Word::SystemdGenerator => Mode::SystemdGenerator(low.operands[0].clone()),
         Word::Postfix => iterate(Kind::Postfix),
@@ -223,7 +236,7 @@ fn check_mode_rules(
         Word::Edit(action) => Some(action),
         _ => None,
     };
-    if matches!(word, Word::List | Word::Doctor) && !operands.is_empty() {
+    if matches!(word, Word::List | Word::Doctor | Word::Metrics) && !operands.is_empty() {
         bail!("Command not allowed with '-l'");
     }
     if matches!(word, Word::Postfix | Word::Command) && operands.is_empty() {
