@@ -6,6 +6,7 @@
 use super::low::LowArgs;
 use super::Special;
 use crate::listing::{ListFormat, ListRequest};
+use crate::metrics_output::MetricsRequest;
 use anyhow::{bail, Result};
 use postmulti_core::defaults::DEFAULT_CONFIG_DIRECTORY;
 use postmulti_core::desired::planner::Options;
@@ -43,6 +44,8 @@ pub enum Mode {
     Apply(DesiredArgs),
     /// `--export [FILE]`: the manifest of the host.
     Export(Option<String>),
+    /// `--metrics` or `--metrics-file PATH`: Prometheus metrics.
+    Metrics(MetricsRequest),
     /// `--supervise`: run the selection's masters in the foreground.
     Supervise(Selection),
     /// `--systemd-generator NORMAL_DIR [EARLY_DIR LATE_DIR]`: write units
@@ -74,6 +77,7 @@ enum Word {
     Plan,
     Apply,
     Export,
+    Metrics,
     Supervise,
     SystemdGenerator,
 }
@@ -120,6 +124,7 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
         (low.plan.is_some(), Word::Plan),
         (low.apply.is_some(), Word::Apply),
         (low.export.is_some(), Word::Export),
+        (low.metrics || low.metrics_file.is_some(), Word::Metrics),
         (low.supervise, Word::Supervise),
         (low.systemd_generator, Word::SystemdGenerator),
     ] {
@@ -159,6 +164,9 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
     }
     if low.status && word != Word::List {
         bail!("The '--status' option requires '-l'");
+    }
+    if low.queues && word != Word::List {
+        bail!("The '--queues' option requires '-l'");
     }
     if low.dry_run && action.is_none() {
         bail!("The '--dry-run' option requires '-e'");
@@ -215,8 +223,13 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
             selection: selection.effective(),
             reverse,
             format,
+            queues: low.queues,
         }),
         Word::Doctor => Mode::Doctor(selection.effective()),
+        Word::Metrics => Mode::Metrics(MetricsRequest {
+            selection: selection.effective(),
+            file: low.metrics_file,
+        }),
         Word::Supervise => Mode::Supervise(selection),
         Word::SystemdGenerator => Mode::SystemdGenerator(low.operands[0].clone()),
         Word::Postfix => iterate(Kind::Postfix),
@@ -273,7 +286,7 @@ fn check_mode_rules(
         Word::Edit(action) => Some(action),
         _ => None,
     };
-    if matches!(word, Word::List | Word::Doctor) && !operands.is_empty() {
+    if matches!(word, Word::List | Word::Doctor | Word::Metrics) && !operands.is_empty() {
         bail!("Command not allowed with '-l'");
     }
     if matches!(word, Word::Postfix | Word::Command) && operands.is_empty() {
