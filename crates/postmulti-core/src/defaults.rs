@@ -68,6 +68,8 @@ const BUILTIN: &[(&str, &str)] = &[
 #[derive(Debug, Default)]
 pub struct Defaults {
     table: OnceLock<Table>,
+    /// Never run `postconf`: the cache or the built-in values answer.
+    cache_only: bool,
 }
 
 /// What `postconf -d` printed, indexed by name without copying it.
@@ -114,6 +116,16 @@ impl Defaults {
         Defaults::default()
     }
 
+    /// Defaults that never start a process: the cache when it was written
+    /// for the installed `postconf` on this host, else the built-in values
+    /// (for the systemd generator, which runs before the system is up).
+    pub fn cache_only() -> Defaults {
+        Defaults {
+            cache_only: true,
+            ..Defaults::default()
+        }
+    }
+
     /// The compiled-in default of `name`, unexpanded, or `None` when Postfix
     /// knows no such parameter.
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -121,7 +133,7 @@ impl Defaults {
             return Some(value);
         }
         self.table
-            .get_or_init(load_table)
+            .get_or_init(|| load_table(self.cache_only))
             .get(name)
             .or_else(|| builtin(name))
     }
@@ -135,23 +147,27 @@ fn builtin(name: &str) -> Option<&'static str> {
         .map(|(_, value)| *value)
 }
 
-/// The answer of `postconf -d` (cached, or asked once); empty when
-/// Postfix cannot be asked.
-fn load_table() -> Table {
+/// The answer of `postconf -d` (cached, or asked once unless `cache_only`);
+/// empty when Postfix cannot be asked.
+fn load_table(cache_only: bool) -> Table {
     let cache = Path::new(CACHE_FILE);
-    let output = find_postconf().and_then(|postconf| postconf_defaults(&postconf, cache));
+    let output = find_postconf().and_then(|postconf| {
+        if cache_only {
+            cached_defaults(&postconf, cache)
+        } else {
+            postconf_defaults(&postconf, cache)
+        }
+    });
     Table::new(output.unwrap_or_default())
 }
 
 /// What `postconf -d` prints: from the cache when it was written for this
 /// very binary and host, else by running it (and renewing the cache).
 fn postconf_defaults(postconf: &Path, cache: &Path) -> Option<String> {
-    let key = cache_key(postconf)?;
-    if let Ok(text) = std::fs::read_to_string(cache) {
-        if let Some(output) = text.strip_prefix(&key) {
-            return Some(output.to_string());
-        }
+    if let Some(output) = cached_defaults(postconf, cache) {
+        return Some(output);
     }
+    let key = cache_key(postconf)?;
     let output = Command::new(postconf)
         .arg("-d")
         .env_remove("MAIL_CONFIG")
@@ -170,6 +186,14 @@ fn postconf_defaults(postconf: &Path, cache: &Path) -> Option<String> {
     };
     let _ = crate::fsutil::write_atomic(cache, format!("{key}{output}").as_bytes(), meta);
     Some(output)
+}
+
+/// What the cache holds, when it was written for this very `postconf` and
+/// host.
+fn cached_defaults(postconf: &Path, cache: &Path) -> Option<String> {
+    let key = cache_key(postconf)?;
+    let text = std::fs::read_to_string(cache).ok()?;
+    text.strip_prefix(&key).map(str::to_string)
 }
 
 /// The first line of a cache written for `postconf` on this host.
@@ -250,6 +274,33 @@ mod tests {
         let output = postconf_defaults(&postconf, &cache).unwrap();
         assert!(output.contains("data_directory = /d"));
         assert_eq!(runs(), 2);
+    }
+
+    #[test]
+    fn cache_only_never_runs_postconf() {
+        let dir = tempfile::tempdir().unwrap();
+        let postconf = dir.path().join("postconf");
+        let count = dir.path().join("count");
+        std::fs::write(
+            &postconf,
+            format!(
+                "#!/bin/sh\necho run >> {}\necho 'queue_directory = /q'\n",
+                count.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&postconf, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cache = dir.path().join("defaults");
+        assert_eq!(cached_defaults(&postconf, &cache), None);
+        assert!(!count.exists());
+        postconf_defaults(&postconf, &cache).unwrap();
+        assert_eq!(
+            cached_defaults(&postconf, &cache).as_deref(),
+            Some("queue_directory = /q\n")
+        );
+        assert_eq!(std::fs::read_to_string(&count).unwrap(), "run\n");
+        let defaults = Defaults::cache_only();
+        assert_eq!(defaults.get("multi_instance_enable"), Some("no"));
     }
 
     #[test]

@@ -7,11 +7,13 @@
 //! builds the instance registry with Postfix's conflict rules ([`registry`]),
 //! selects instances ([`select`]), runs the life-cycle actions natively and
 //! atomically under a lock ([`lifecycle`], [`fsutil`], [`lock`], [`perms`]),
-//! runs commands across instances ([`iterate`]) and answers whether an
-//! instance is running ([`status`]). Its errors ([`error`]) say what went
-//! wrong and where. The `postmulti` binary is a thin command-line layer over
-//! it.
+//! runs commands across instances ([`iterate`]), answers whether an
+//! instance is running ([`status`]), writes systemd units at boot
+//! ([`systemd`]) and supervises master daemons in the foreground
+//! ([`supervise`]). Its errors ([`error`]) say what went wrong and where.
+//! The `postmulti` binary is a thin command-line layer over it.
 
+pub mod arrivals;
 pub mod config;
 pub mod defaults;
 pub mod desired;
@@ -24,9 +26,13 @@ pub mod iterate;
 pub mod lifecycle;
 pub mod lock;
 pub mod maincf;
+pub mod metrics;
 pub mod perms;
+pub mod queues;
 pub mod registry;
 pub mod select;
 pub mod status;
+pub mod supervise;
+pub mod systemd;
 
 pub use error::{Error, Result};

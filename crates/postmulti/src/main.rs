@@ -9,6 +9,7 @@ mod cli;
 mod desired;
 mod dry_run;
 mod listing;
+mod metrics_output;
 mod report;
 
 use anyhow::{bail, Result};
@@ -62,6 +63,13 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
         Mode::Plan(args) => desired::plan(&hi.primary_dir, &defaults, args),
         Mode::Apply(args) => desired::apply(&hi.primary_dir, &defaults, args),
         Mode::Export(file) => desired::export(&hi.primary_dir, &defaults, file.as_deref()),
+        Mode::Metrics(request) => {
+            let (registry, selected_broken) = load_serving(&hi, &defaults, &request.selection)?;
+            let failed = metrics_output::metrics(&registry, request)?;
+            Ok(exit_code(failed || selected_broken))
+        }
+        Mode::Supervise(selection) => supervise(&hi, &defaults, selection),
+        Mode::SystemdGenerator(normal_dir) => systemd_generator(&hi, normal_dir),
     }
 }
 
@@ -117,7 +125,16 @@ fn load_serving<'d>(
 /// `-l`: list the selected instances.
 fn list(hi: &HiArgs, defaults: &Defaults, request: &ListRequest) -> Result<ExitCode> {
     let (registry, selected_broken) = load_serving(hi, defaults, &request.selection)?;
-    let out = listing::render(&registry, request);
+    if request.queues {
+        let failed = metrics_output::queue_listing(&registry, request)?;
+        return Ok(exit_code(failed || selected_broken));
+    }
+    write_stdout(&listing::render(&registry, request))?;
+    Ok(exit_code(selected_broken))
+}
+
+/// Writes `out` to stdout and flushes it.
+fn write_stdout(out: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     if let Err(error) = stdout
         .write_all(out.as_bytes())
@@ -125,7 +142,7 @@ fn list(hi: &HiArgs, defaults: &Defaults, request: &ListRequest) -> Result<ExitC
     {
         bail!("error writing output: {error}");
     }
-    Ok(exit_code(selected_broken))
+    Ok(())
 }
 
 /// `--doctor`: report every finding; exit 1 when one is an error.
@@ -182,6 +199,29 @@ fn edit(
     for warning in &outcome.warnings {
         report(Level::Warning, warning);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--supervise`: run the selected masters until SIGTERM or SIGINT.
+fn supervise(hi: &HiArgs, defaults: &Defaults, selection: &Selection) -> Result<ExitCode> {
+    let (registry, _) = load_serving(hi, defaults, selection)?;
+    postmulti_core::supervise::run(&registry, selection, &|warning| {
+        report(Level::Warning, warning)
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--systemd-generator`: link the units into `normal_dir`; only failing to
+/// write there is fatal. No `postconf` is run: compiled-in defaults come
+/// from the cache or the built-in values.
+fn systemd_generator(hi: &HiArgs, normal_dir: &str) -> Result<ExitCode> {
+    use postmulti_core::systemd;
+    let defaults = Defaults::cache_only();
+    let generation = systemd::plan(&hi.primary_dir, &defaults);
+    for warning in &generation.warnings {
+        report(Level::Warning, warning);
+    }
+    systemd::write(std::path::Path::new(normal_dir), &generation)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -6,6 +6,7 @@
 use super::low::LowArgs;
 use super::Special;
 use crate::listing::{ListFormat, ListRequest};
+use crate::metrics_output::MetricsRequest;
 use anyhow::{bail, Result};
 use postmulti_core::defaults::DEFAULT_CONFIG_DIRECTORY;
 use postmulti_core::desired::planner::Options;
@@ -43,6 +44,13 @@ pub enum Mode {
     Apply(DesiredArgs),
     /// `--export [FILE]`: the manifest of the host.
     Export(Option<String>),
+    /// `--metrics` or `--metrics-file PATH`: Prometheus metrics.
+    Metrics(MetricsRequest),
+    /// `--supervise`: run the selection's masters in the foreground.
+    Supervise(Selection),
+    /// `--systemd-generator NORMAL_DIR [EARLY_DIR LATE_DIR]`: write units
+    /// into NORMAL_DIR.
+    SystemdGenerator(String),
 }
 
 /// What `--plan` and `--apply` need.
@@ -69,6 +77,9 @@ enum Word {
     Plan,
     Apply,
     Export,
+    Metrics,
+    Supervise,
+    SystemdGenerator,
 }
 
 /// Applies Postfix postmulti's option rules, in its order, to `low`;
@@ -113,6 +124,9 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
         (low.plan.is_some(), Word::Plan),
         (low.apply.is_some(), Word::Apply),
         (low.export.is_some(), Word::Export),
+        (low.metrics || low.metrics_file.is_some(), Word::Metrics),
+        (low.supervise, Word::Supervise),
+        (low.systemd_generator, Word::SystemdGenerator),
     ] {
         if given {
             words.push(word);
@@ -129,6 +143,8 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
     let assign_name = low.assign_names.first().map(clear_dash);
     let assign_group = low.assign_groups.first().map(clear_dash);
     check_mode_rules(word, &low.operands, reverse, &assign_name, &assign_group)?;
+    let selecting = low.all || !low.groups.is_empty() || !low.names.is_empty();
+    check_boot_rules(word, &low.operands, selecting)?;
     let action = match word {
         Word::Edit(action) => Some(action),
         _ => None,
@@ -148,6 +164,9 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
     }
     if low.status && word != Word::List {
         bail!("The '--status' option requires '-l'");
+    }
+    if low.queues && word != Word::List {
+        bail!("The '--queues' option requires '-l'");
     }
     if low.dry_run && action.is_none() {
         bail!("The '--dry-run' option requires '-e'");
@@ -204,8 +223,15 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
             selection: selection.effective(),
             reverse,
             format,
+            queues: low.queues,
         }),
         Word::Doctor => Mode::Doctor(selection.effective()),
+        Word::Metrics => Mode::Metrics(MetricsRequest {
+            selection: selection.effective(),
+            file: low.metrics_file,
+        }),
+        Word::Supervise => Mode::Supervise(selection),
+        Word::SystemdGenerator => Mode::SystemdGenerator(low.operands[0].clone()),
         Word::Postfix => iterate(Kind::Postfix),
         Word::Command => iterate(Kind::Command),
         Word::Edit(action) => {
@@ -234,6 +260,20 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
     }))
 }
 
+/// The operands and selection `--supervise` and `--systemd-generator` take.
+fn check_boot_rules(word: Word, operands: &[String], selecting: bool) -> Result<()> {
+    match word {
+        Word::Supervise if !operands.is_empty() => bail!("Command not allowed with '--supervise'"),
+        Word::SystemdGenerator if selecting => {
+            bail!("The '--systemd-generator' option takes no '-a', '-g' or '-i'")
+        }
+        Word::SystemdGenerator if ![1, 3].contains(&operands.len()) => bail!(
+            "Specify NORMAL_DIR, or NORMAL_DIR EARLY_DIR LATE_DIR, with '--systemd-generator'"
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// The rules that tie operands, `-R`, `-I` and `-G` to the mode.
 fn check_mode_rules(
     word: Word,
@@ -246,7 +286,7 @@ fn check_mode_rules(
         Word::Edit(action) => Some(action),
         _ => None,
     };
-    if matches!(word, Word::List | Word::Doctor) && !operands.is_empty() {
+    if matches!(word, Word::List | Word::Doctor | Word::Metrics) && !operands.is_empty() {
         bail!("Command not allowed with '-l'");
     }
     if matches!(word, Word::Postfix | Word::Command) && operands.is_empty() {

@@ -102,6 +102,24 @@ pub fn command() -> Command {
                 .help("With -l: a table with each instance's status (running, stopped, broken)"),
         )
         .arg(
+            Arg::new("queues")
+                .long("queues")
+                .action(ArgAction::SetTrue)
+                .help("With -l: each instance's messages per queue and oldest deferred message"),
+        )
+        .arg(
+            Arg::new("metrics")
+                .long("metrics")
+                .action(ArgAction::SetTrue)
+                .help("Print Prometheus metrics of the selected instances (text format)"),
+        )
+        .arg(
+            Arg::new("metrics_file")
+                .long("metrics-file")
+                .value_name("PATH")
+                .help("Write the Prometheus metrics to PATH atomically (textfile collector)"),
+        )
+        .arg(
             Arg::new("dry_run")
                 .long("dry-run")
                 .action(ArgAction::SetTrue)
@@ -112,6 +130,18 @@ pub fn command() -> Command {
                 .long("doctor")
                 .action(ArgAction::SetTrue)
                 .help("Check the whole setup; one finding per line; exit 1 on any error"),
+        )
+        .arg(
+            Arg::new("supervise")
+                .long("supervise")
+                .action(ArgAction::SetTrue)
+                .help("Run the selected enabled instances' master daemons in the foreground (containers)"),
+        )
+        .arg(
+            Arg::new("systemd_generator")
+                .long("systemd-generator")
+                .action(ArgAction::SetTrue)
+                .help("Write postfix@NAME.service links and drop-ins into NORMAL_DIR (systemd generator)"),
         )
         .arg(
             Arg::new("template")
@@ -238,6 +268,10 @@ pub struct LowArgs {
     pub command: bool,
     /// `--doctor` given.
     pub doctor: bool,
+    /// `--supervise` given.
+    pub supervise: bool,
+    /// `--systemd-generator` given.
+    pub systemd_generator: bool,
     /// How many `-R`.
     pub reverse: u8,
     /// How many `-v`.
@@ -246,6 +280,12 @@ pub struct LowArgs {
     pub json: bool,
     /// `--status` given.
     pub status: bool,
+    /// `--queues` given.
+    pub queues: bool,
+    /// `--metrics` given.
+    pub metrics: bool,
+    /// `--metrics-file PATH`.
+    pub metrics_file: Option<String>,
     /// `--dry-run` given.
     pub dry_run: bool,
     /// `-c DIR`.
@@ -310,10 +350,15 @@ impl LowArgs {
             postfix: given("postfix"),
             command: given("command"),
             doctor: matches.get_flag("doctor"),
+            supervise: matches.get_flag("supervise"),
+            systemd_generator: matches.get_flag("systemd_generator"),
             reverse: matches.get_count("reverse"),
             verbose: matches.get_count("verbose"),
             json: matches.get_flag("json"),
             status: matches.get_flag("status"),
+            queues: matches.get_flag("queues"),
+            metrics: matches.get_flag("metrics"),
+            metrics_file: matches.get_one::<String>("metrics_file").cloned(),
             dry_run: matches.get_flag("dry_run"),
             config_directory: matches.get_one::<String>("config_directory").cloned(),
             template: matches.get_one::<String>("template").cloned(),
