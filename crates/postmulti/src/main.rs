@@ -61,7 +61,7 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
             bail!("Non-default configuration directory: MAIL_CONFIG={mail_config}");
         }
     }
-    let defaults = Defaults::new();
+    let defaults = Defaults::reporting(|message| report(Level::Warning, message));
     match request.mode {
         Mode::List { format } => list(&request, &primary_dir, &defaults, format),
         Mode::Doctor => doctor(&request, &primary_dir, &defaults),

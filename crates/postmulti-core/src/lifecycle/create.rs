@@ -50,7 +50,7 @@ pub fn plan(
         if !name_edits.is_empty() {
             let edits: Vec<(&str, &str)> =
                 name_edits.iter().map(|(n, v)| (*n, v.as_str())).collect();
-            plan.edit_main_cf(&config, &edits);
+            plan.edit_main_cf(&config, &edits)?;
         }
         config
     } else {
@@ -70,7 +70,7 @@ pub fn plan(
     plan.steps.push(Step::SetPermissions(instance_entries_for(
         &instance_config,
     )?));
-    plan_registration(&mut plan, registry, &new, position);
+    plan_registration(&mut plan, registry, &new, position)?;
     Ok(plan)
 }
 
@@ -211,8 +211,13 @@ fn plan_new_files<'d>(
 
 /// Plans the registration: the new `multi_instance_directories` and the
 /// directory dropped from `alternate_config_directories`, in one write.
-fn plan_registration(plan: &mut Plan, registry: &Registry<'_>, new: &Instance, position: usize) {
+fn plan_registration(
+    plan: &mut Plan,
+    registry: &Registry<'_>,
+    new: &Instance,
+    position: usize,
+) -> Result<()> {
     let mut dirs = registry.secondary_dirs();
     dirs.insert(position, new.config_directory.clone());
-    plan_directory_lists(plan, registry, dirs, &new.config_directory, false);
+    plan_directory_lists(plan, registry, dirs, &new.config_directory, false)
 }

@@ -145,7 +145,7 @@ pub fn run(
     };
     let registry = Registry::load(primary_dir, defaults, strictness)?;
     let plan = match request.action {
-        Action::Init => plan_init(&registry),
+        Action::Init => plan_init(&registry)?,
         Action::Create | Action::Import => create::plan(&registry, defaults, request, options)?,
         Action::Deport | Action::Destroy => remove::plan(&registry, request)?,
         Action::Enable | Action::Disable => plan_enable(&registry, request)?,
@@ -156,7 +156,7 @@ pub fn run(
 }
 
 /// init: hook the wrapper into the primary's main.cf.
-fn plan_init(registry: &Registry<'_>) -> Plan {
+fn plan_init(registry: &Registry<'_>) -> Result<Plan> {
     let mut plan = Plan::default();
     plan.edit_main_cf(
         &registry.primary_config,
@@ -167,8 +167,8 @@ fn plan_init(registry: &Registry<'_>) -> Plan {
             ),
             ("multi_instance_enable", "yes"),
         ],
-    );
-    plan
+    )?;
+    Ok(plan)
 }
 
 /// enable, disable: flip `multi_instance_enable` of the selected instance.
@@ -182,7 +182,7 @@ fn plan_enable(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
     };
     let config = target_config(registry, target)?;
     let mut plan = Plan::default();
-    plan.edit_main_cf(&config, &[("multi_instance_enable", value)]);
+    plan.edit_main_cf(&config, &[("multi_instance_enable", value)])?;
     Ok(plan)
 }
 
@@ -200,7 +200,7 @@ fn plan_assign(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
     require_init(registry)?;
     let config = target_config(registry, target)?;
     let edits: Vec<(&str, &str)> = edits.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    plan.edit_main_cf(&config, &edits);
+    plan.edit_main_cf(&config, &edits)?;
     Ok(plan)
 }
 
@@ -250,7 +250,7 @@ fn plan_directory_lists(
     dirs: Vec<String>,
     dir: &str,
     alternate: bool,
-) {
+) -> Result<()> {
     let primary = &registry.primary_config;
     let mut settings = vec![("multi_instance_directories", dirs.join(" "))];
     let alternates = split_list(
@@ -268,5 +268,5 @@ fn plan_directory_lists(
         settings.push(("alternate_config_directories", kept.join(" ")));
     }
     let settings: Vec<(&str, &str)> = settings.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    plan.edit_main_cf(primary, &settings);
+    plan.edit_main_cf(primary, &settings)
 }

@@ -31,7 +31,8 @@ pub enum Step {
         old: Option<Vec<u8>>,
         /// Its new bytes.
         new: Vec<u8>,
-        /// Mode and owner of a new file (an existing one keeps its own).
+        /// Mode and owner of the file written (parts left `None` keep an
+        /// existing file's).
         meta: FileMeta,
     },
     /// Copy a file keeping mode and times (`cp -p`), atomically.
@@ -58,8 +59,18 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Adds an edit of `config`'s main.cf: each setting as `postconf -e`.
-    pub fn edit_main_cf(&mut self, config: &Config<'_>, settings: &[(&str, &str)]) {
+    /// Adds an edit of `config`'s main.cf: each setting as `postconf -e`,
+    /// which leaves a new file owned by the user running it with mode 0644
+    /// (under postmulti's umask 022), whatever owner and mode it had. A
+    /// main.cf holding a NUL byte is not edited: postconf would cut the line
+    /// there, newline included, and glue the next line to it.
+    pub fn edit_main_cf(&mut self, config: &Config<'_>, settings: &[(&str, &str)]) -> Result<()> {
+        if let Some(line) = config.doc().nul_line() {
+            return Err(Error::fatal(format!(
+                "{}, line {line}: NUL byte: not editing this file (postconf -e would cut the line there)",
+                config.path().display()
+            )));
+        }
         let mut doc = config.doc().clone();
         for (name, value) in settings {
             doc.set(name, value);
@@ -68,8 +79,15 @@ impl Plan {
             path: config.path(),
             old: Some(config.doc().to_bytes()),
             new: doc.to_bytes(),
-            meta: FileMeta::default(),
+            meta: FileMeta {
+                mode: Some(0o644),
+                owner: Some((
+                    nix::unistd::geteuid().as_raw(),
+                    nix::unistd::getegid().as_raw(),
+                )),
+            },
         });
+        Ok(())
     }
 
     /// Carries out every step in order; returns the warnings of steps that

@@ -71,7 +71,7 @@ pub fn plan(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
         dirs,
         &target.config_directory,
         !destroy,
-    );
+    )?;
     if destroy {
         plan.steps
             .push(Step::RemoveFile(config_dir.join("main.cf")));
