@@ -3,7 +3,8 @@
 //!
 //! [`run`] executes a bash script as root inside
 //! `unshare -m --propagation private --fork --pid --mount-proc --net`, after
-//! mounting overlays on `/etc`, `/var/spool`, `/var/lib` and `/dev` whose
+//! mounting overlays on `/etc`, `/var/spool`, `/var/lib`, `/var/cache` and
+//! `/dev` whose
 //! upper layers live in a fresh temporary directory. Nothing on the host
 //! changes: every process started in the namespace (master daemons
 //! included) is killed when the script ends, because the namespace has its
@@ -540,7 +541,7 @@ pub fn run_with(flavour: Flavour, script: &str, options: &Options) -> Outcome {
 const SETUP: &str = r#"
 set -u
 ip link set lo up || { echo "cannot bring up the loopback interface"; exit 1; }
-for dir in /etc /var/spool /var/lib /dev; do
+for dir in /etc /var/spool /var/lib /var/cache /dev; do
     layer=$SCRATCH/layer$(echo "$dir" | tr / _)
     mkdir -p "$layer/up" "$layer/work"
     mount -t overlay overlay -o "lowerdir=$dir,upperdir=$layer/up,workdir=$layer/work" "$dir" ||

@@ -194,7 +194,10 @@ fn postconf_defaults(postconf: &Path, cache: &Path) -> (Option<String>, Option<S
         if distrust_dir(dir).is_none() {
             let meta = crate::fsutil::FileMeta {
                 mode: Some(0o644),
-                owner: None,
+                owner: Some((
+                    nix::unistd::geteuid().as_raw(),
+                    nix::unistd::getegid().as_raw(),
+                )),
             };
             let _ = crate::fsutil::write_atomic(cache, format!("{key}{output}").as_bytes(), meta);
         }
@@ -442,6 +445,8 @@ mod tests {
         let (output, distrust) = postconf_defaults(&postconf, &cache);
         assert_eq!(output.unwrap(), "command_directory = /usr/sbin\n");
         assert!(distrust.unwrap().contains(": it is owned by uid 65534;"));
+        // Renewed as ours.
+        assert_eq!(std::fs::metadata(&cache).unwrap().uid(), 0);
         let parent = cache.parent().unwrap();
         poison(&cache);
         nix::unistd::chown(parent, nobody, None).unwrap();
