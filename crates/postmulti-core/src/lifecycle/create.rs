@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::defaults::Defaults;
 use crate::fsutil::FileMeta;
 use crate::instance::Instance;
-use crate::perms::instance_entries_for;
+use crate::perms::{self, instance_entries_for};
 use crate::registry::{instance_from_config, Registry};
 use crate::select::Selection;
 use crate::{Error, Result};
@@ -67,15 +67,25 @@ pub fn plan(
         }
         plan_new_files(&mut plan, registry, &new, &name_edits, options)?
     };
-    plan.steps.push(Step::SetPermissions(instance_entries_for(
-        &instance_config,
-    )?));
+    let entries = instance_entries_for(&instance_config)?;
+    perms::refuse_symlinks(&entries)?;
+    for (what, path) in [
+        ("queue_directory", &new.queue_directory),
+        ("data_directory", &new.data_directory),
+    ] {
+        plan.warnings
+            .extend(perms::exposed_ancestors(what, Path::new(path)));
+    }
+    plan.steps.push(Step::SetPermissions(entries));
     plan_registration(&mut plan, registry, &new, position)?;
     Ok(plan)
 }
 
-/// The new instance as the command line and (for import) its main.cf
-/// describe it, before name assignment.
+/// The new instance as the command line and (for import, or a create over
+/// an existing main.cf and master.cf, which takes them as they are) its
+/// main.cf describe it, before name assignment: an existing instance's
+/// directories are those its main.cf gives, so import's checks and the
+/// registry's conflict rules apply to them.
 fn new_instance(
     registry: &Registry<'_>,
     defaults: &Defaults,
@@ -94,7 +104,9 @@ fn new_instance(
             "new config_directory={config_directory} is already in use by instance {owner}={config_directory}"
         )));
     }
-    if request.action == Action::Import {
+    let dir = Path::new(&config_directory);
+    let complete = dir.join("main.cf").is_file() && dir.join("master.cf").is_file();
+    if request.action == Action::Import || complete {
         let config = Config::load(&config_directory, defaults)?;
         return instance_from_config(&config, false);
     }

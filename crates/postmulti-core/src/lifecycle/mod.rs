@@ -151,7 +151,10 @@ pub fn run(
         Action::Enable | Action::Disable => plan_enable(&registry, request)?,
         Action::Assign => plan_assign(&registry, request)?,
     };
-    let warnings = if dry_run { Vec::new() } else { plan.execute()? };
+    let mut warnings = plan.warnings.clone();
+    if !dry_run {
+        warnings.extend(plan.execute()?);
+    }
     Ok(Outcome { plan, warnings })
 }
 

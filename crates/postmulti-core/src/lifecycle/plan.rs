@@ -56,6 +56,9 @@ pub enum Step {
 pub struct Plan {
     /// The steps, in the order they are carried out.
     pub steps: Vec<Step>,
+    /// What the administrator should know before it is carried out (a
+    /// directory above the new queue that others can write to, ...).
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
