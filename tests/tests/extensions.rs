@@ -1314,7 +1314,10 @@ fn project_templates_serve_when_prototypes_are_missing() {
     assert_success(&sandbox.run(&["-e", "init"]));
     assert_success(&sandbox.run(&["-I", "postfix-d", "-e", "create"]));
     let main_cf = sandbox.read("etc/postfix-d/main.cf");
-    let template_main = std::fs::read_to_string(format!("{TEMPLATES}/main.cf.proto")).unwrap();
+    let template_main = std::fs::read_to_string(format!(
+        "{TEMPLATES}/../crates/postmulti-core/protos/main.cf.proto"
+    ))
+    .unwrap();
     let first_line = template_main.lines().next().unwrap();
     assert!(main_cf.starts_with(&format!("{first_line}\n")), "{main_cf}");
     assert_eq!(
@@ -1328,7 +1331,10 @@ fn project_templates_serve_when_prototypes_are_missing() {
     );
     assert_eq!(
         sandbox.read("etc/postfix-d/master.cf"),
-        std::fs::read_to_string(format!("{TEMPLATES}/master.cf.proto")).unwrap()
+        std::fs::read_to_string(format!(
+            "{TEMPLATES}/../crates/postmulti-core/protos/master.cf.proto"
+        ))
+        .unwrap()
     );
     let output = Command::new("/usr/sbin/postconf")
         .args(["-c", &dir(&sandbox, "postfix-d"), "-M"])

@@ -9,17 +9,18 @@ use postmulti_e2e::namespace::{self, Flavour};
 
 const CACHE: &str = "/var/cache/postmulti/postconf-defaults";
 
-/// Shell functions: the attacker's program, and poisoning the cache.
+/// Shell functions: the attacker's program (in the test's own scratch
+/// directory), and poisoning the cache.
 const FUNCTIONS: &str = r#"
 evil() {
-    mkdir -p /tmp/evil && printf '#!/bin/sh\ntouch /tmp/pwned\n' >/tmp/evil/postfix &&
-        chmod 755 /tmp/evil/postfix
+    mkdir -p "$SCRATCH/evil" && printf '#!/bin/sh\ntouch %s\n' "$SCRATCH/pwned" >"$SCRATCH/evil/postfix" &&
+        chmod 755 "$SCRATCH/evil/postfix"
 }
 poison() {
-    sed -i 's|^command_directory = .*|command_directory = /tmp/evil|' "$1" &&
-        grep -q '^command_directory = /tmp/evil$' "$1"
+    sed -i "s|^command_directory = .*|command_directory = $SCRATCH/evil|" "$1" &&
+        grep -q "^command_directory = $SCRATCH/evil\$" "$1"
 }
-pwned() { test -e /tmp/pwned; }
+pwned() { test -e "$SCRATCH/pwned"; }
 "#;
 
 /// (step name, command, expected exit status).
@@ -36,7 +37,7 @@ const STEPS: &[(&str, &str, i32)] = &[
     ("poison-open-dir", "poison @CACHE@", 0),
     ("run-open-dir", "postmulti -i - -p status", 1),
     ("safe-open-dir", "pwned", 1),
-    ("still-poisoned", "grep -q /tmp/evil @CACHE@", 0),
+    ("still-poisoned", "grep -q \"$SCRATCH/evil\" @CACHE@", 0),
     ("close-dir", "chmod 755 /var/cache/postmulti", 0),
     // A file owned by another user (in a trusted directory).
     ("foreign-file", "chown nobody @CACHE@", 0),
@@ -47,7 +48,7 @@ const STEPS: &[(&str, &str, i32)] = &[
     // A symbolic link to a poisoned copy.
     (
         "link",
-        "cp @CACHE@ /tmp/copy && poison /tmp/copy && ln -sf /tmp/copy @CACHE@",
+        "cp @CACHE@ \"$SCRATCH/copy\" && poison \"$SCRATCH/copy\" && ln -sf \"$SCRATCH/copy\" @CACHE@",
         0,
     ),
     ("run-link", "postmulti -i - -p status", 1),

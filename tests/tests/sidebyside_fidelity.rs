@@ -32,18 +32,18 @@ const CALLER: &str =
 /// Shell functions for the steps that are more than one command.
 const FUNCTIONS: &str = r#"
 add_nul_value() {
-    cp /etc/postfix-d/main.cf /tmp/d.cf && printf 'multi_instance_group = mta\0x\n' >>/etc/postfix-d/main.cf &&
-    cp /etc/postfix-d/main.cf /tmp/d-nul.cf
+    cp /etc/postfix-d/main.cf "$SCRATCH/d.cf" && printf 'multi_instance_group = mta\0x\n' >>/etc/postfix-d/main.cf &&
+    cp /etc/postfix-d/main.cf "$SCRATCH/d-nul.cf"
 }
-add_nul_line() { cp /etc/postfix/main.cf /tmp/main.cf && printf '\0x = y\n' >>/etc/postfix/main.cf; }
+add_nul_line() { cp /etc/postfix/main.cf "$SCRATCH/main.cf" && printf '\0x = y\n' >>/etc/postfix/main.cf; }
 # A command directory whose postfix prints its arguments and sorted
 # environment, the other programs being Postfix's own.
 fake_command_directory() {
-    mkdir /tmp/cmd && for f in /usr/sbin/post*; do ln -s "$f" /tmp/cmd/; done &&
-    rm /tmp/cmd/postfix && printf '#!/bin/sh\necho args "$@"\nenv | LC_ALL=C sort\n' >/tmp/cmd/postfix &&
-    chmod 755 /tmp/cmd/postfix && postconf -e command_directory=/tmp/cmd
+    mkdir "$SCRATCH/cmd" && for f in /usr/sbin/post*; do ln -s "$f" "$SCRATCH/cmd/"; done &&
+    rm "$SCRATCH/cmd/postfix" && printf '#!/bin/sh\necho args "$@"\nenv | LC_ALL=C sort\n' >"$SCRATCH/cmd/postfix" &&
+    chmod 755 "$SCRATCH/cmd/postfix" && postconf -e command_directory="$SCRATCH/cmd"
 }
-real_command_directory() { postconf -X command_directory syslog_name && rm -r /tmp/cmd; }
+real_command_directory() { postconf -X command_directory syslog_name && rm -r "$SCRATCH/cmd"; }
 sigint_ignored() {
     bash -c 'trap "" INT; exec postmulti -x sh -c "kill -INT \$PPID; sleep 0.2; echo \$MAIL_CONFIG"'
 }
@@ -102,12 +102,12 @@ const STEPS: &[(&str, &str, Exit)] = &[
     ("nul-value-edit", "postmulti -i d -e enable", Differ(0, 1)),
     (
         "nul-value-kept",
-        "cmp -s /etc/postfix-d/main.cf /tmp/d-nul.cf",
+        "cmp -s /etc/postfix-d/main.cf \"$SCRATCH/d-nul.cf\"",
         Differ(1, 0),
     ),
     (
         "nul-value-restore",
-        "cp /tmp/d.cf /etc/postfix-d/main.cf",
+        "cp \"$SCRATCH/d.cf\" /etc/postfix-d/main.cf",
         Both(0),
     ),
     (
@@ -124,7 +124,7 @@ const STEPS: &[(&str, &str, Exit)] = &[
     ),
     (
         "nul-line-restore",
-        "cp /tmp/main.cf /etc/postfix/main.cf",
+        "cp \"$SCRATCH/main.cf\" /etc/postfix/main.cf",
         Both(0),
     ),
     // The environment of -x and -p commands.

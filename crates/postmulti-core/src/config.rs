@@ -3,6 +3,7 @@
 //! defaults).
 
 use crate::defaults::Defaults;
+use crate::error::Op;
 use crate::expand::expand;
 use crate::maincf::MainCf;
 use crate::{Error, Result};
@@ -21,21 +22,19 @@ impl<'d> Config<'d> {
     /// error naming the file and line.
     pub fn load(dir: &str, defaults: &'d Defaults) -> Result<Config<'d>> {
         let path = main_cf_path(dir);
-        let doc = MainCf::read(&path)
-            .map_err(|e| Error::fatal(format!("open {}: {}", path.display(), strerror(&e))))?;
+        let doc = MainCf::read(&path).map_err(|e| Error::io_op(Op::Open, &path, e))?;
         Config::from_doc(dir, doc, defaults)
     }
 
     /// Wraps an already parsed main.cf of `dir`, checking its syntax.
     pub fn from_doc(dir: &str, doc: MainCf, defaults: &'d Defaults) -> Result<Config<'d>> {
         if let Some(bad) = doc.syntax_errors().first() {
-            return Err(Error::fatal(format!(
-                "{}, line {}: {}: \"{}\"",
-                main_cf_path(dir).display(),
-                bad.line,
-                bad.reason,
-                bad.text
-            )));
+            return Err(Error::Syntax {
+                path: main_cf_path(dir),
+                line: bad.line,
+                reason: bad.reason,
+                text: bad.text.clone(),
+            });
         }
         Ok(Config {
             dir: dir.to_string(),
@@ -82,13 +81,12 @@ impl<'d> Config<'d> {
     /// empty for an unknown parameter.
     pub fn expanded(&self, name: &str) -> Result<String> {
         let raw = self.raw(name).unwrap_or_default();
-        expand(raw, &|reference| self.raw(reference).map(str::to_string)).map_err(|e| {
-            Error::fatal(format!(
-                "{}: parameter {}: {}",
-                self.path().display(),
-                name,
-                e
-            ))
+        expand(raw, &|reference| self.raw(reference).map(str::to_string)).map_err(|source| {
+            Error::Expand {
+                path: self.path(),
+                param: name.to_string(),
+                source,
+            }
         })
     }
 }
@@ -96,12 +94,4 @@ impl<'d> Config<'d> {
 /// `dir/main.cf`.
 pub fn main_cf_path(dir: &str) -> PathBuf {
     Path::new(dir).join("main.cf")
-}
-
-/// The system's text for an I/O error, as `%m` prints it in Postfix.
-pub fn strerror(error: &std::io::Error) -> String {
-    match error.raw_os_error() {
-        Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
-        None => error.to_string(),
-    }
 }

@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::defaults::Defaults;
+use crate::error::SelectionError;
 use crate::instance::Instance;
 use crate::perms::{instance_entries_for, PermEntry};
 use crate::registry::{split_list, Registry, Strictness};
@@ -66,7 +67,7 @@ pub fn examine(
     if !registry.instances.iter().any(|i| selection.matches(i))
         && !registry.broken.iter().any(broken_selected)
     {
-        return Err(crate::Error::fatal("No matching instances"));
+        return Err(SelectionError::NoMatchingInstances.into());
     }
     for broken in &registry.broken {
         if broken_selected(broken) {
@@ -85,16 +86,10 @@ pub fn examine(
     );
     // Every usable instance takes part in the pair checks, so that a
     // selected instance is compared with the unselected ones too.
-    let mut configs = Vec::new();
-    for instance in &registry.instances {
-        let dir = instance.config_directory.as_str();
-        let config = match instance.primary {
-            true => registry.primary_config.clone(),
-            false => Config::load(dir, defaults)?,
-        };
-        let selected = selection.matches(instance);
-        configs.push((instance, config, selected));
-    }
+    let configs: Vec<_> = registry
+        .with_configs()
+        .map(|(instance, config)| (instance, config, selection.matches(instance)))
+        .collect();
     for (instance, config, _) in configs.iter().filter(|(_, _, selected)| *selected) {
         let dir = instance.config_directory.as_str();
         for file in ["main.cf", "master.cf"] {
@@ -227,7 +222,7 @@ fn permission_finding(entry: &PermEntry, meta: &std::fs::Metadata) -> Option<(Se
 /// bind the same address and port. Each is reported on the later instance
 /// of the pair.
 fn pair_findings(
-    configs: &[(&Instance, Config<'_>, bool)],
+    configs: &[(&Instance, &Config<'_>, bool)],
 ) -> Result<Vec<(Severity, String, String)>> {
     let mut findings = Vec::new();
     let mut syslog_names: HashMap<String, (&str, bool)> = HashMap::new();

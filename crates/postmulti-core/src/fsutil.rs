@@ -10,6 +10,7 @@
 //! symbolic link, the rename replaces the link itself, not the file it
 //! points to.
 
+use crate::error::Op;
 use crate::{Error, Result};
 use std::fs::{File, FileTimes, OpenOptions, Permissions};
 use std::io::{self, Write};
@@ -90,21 +91,21 @@ pub fn copy_preserving(src: &Path, dst: &Path) -> Result<()> {
 pub fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(dir, e))
+        .map_err(|e| Error::io_op(Op::Write, dir, e))
 }
 
 // Fills a temp file next to `path` with `fill`, then renames it over `path`.
 fn replace_with(path: &Path, fill: impl FnOnce(&mut File) -> io::Result<()>) -> Result<()> {
     let dir = parent_dir(path);
     remove_stale_temps(path);
-    let (temp_path, mut file) = create_temp(path).map_err(|e| Error::io(path, e))?;
+    let (temp_path, mut file) = create_temp(path).map_err(|e| Error::io_op(Op::Write, path, e))?;
     let written = fill(&mut file)
         .and_then(|()| file.sync_all())
         .and_then(|()| std::fs::rename(&temp_path, path));
     drop(file);
     if let Err(e) = written {
         let _ = std::fs::remove_file(&temp_path);
-        return Err(Error::io(path, e));
+        return Err(Error::io_op(Op::Write, path, e));
     }
     sync_dir(dir)
 }

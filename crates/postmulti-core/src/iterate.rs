@@ -52,8 +52,8 @@ pub struct Run {
     pub argv: Vec<String>,
     /// Variables set in its environment (on top of ours).
     pub env: Vec<(String, String)>,
-    /// Whether `$command_directory:` is prepended to `PATH`.
-    pub prepend_path: bool,
+    /// Prepended to `PATH` (with a `:`): `$command_directory` for `-x`.
+    pub path_prefix: Option<String>,
 }
 
 /// What an iteration asks for.
@@ -126,7 +126,11 @@ pub fn plan(registry: &Registry<'_>, request: &IterateRequest) -> Result<Vec<Run
                 argv
             }
             Kind::Command => {
-                env.extend(instance_environment(registry, instance)?);
+                env.extend(instance_environment(
+                    registry,
+                    instance,
+                    &command_directory,
+                )?);
                 request.args.clone()
             }
         };
@@ -134,21 +138,23 @@ pub fn plan(registry: &Registry<'_>, request: &IterateRequest) -> Result<Vec<Run
             config_directory: instance.config_directory.clone(),
             argv,
             env,
-            prepend_path: request.kind == Kind::Command,
+            path_prefix: (request.kind == Kind::Command).then(|| command_directory.clone()),
         });
     }
     Ok(runs)
 }
 
-/// The settings `-x` exports for an instance.
+/// The settings `-x` exports for an instance; `command_directory` is the
+/// primary's, expanded.
 fn instance_environment(
     registry: &Registry<'_>,
     instance: &Instance,
+    command_directory: &str,
 ) -> Result<Vec<(String, String)>> {
     let primary = &registry.primary_config;
     let pairs = [
         ("daemon_directory", primary.expanded("daemon_directory")?),
-        ("command_directory", primary.expanded("command_directory")?),
+        ("command_directory", command_directory.to_string()),
         ("config_directory", instance.config_directory.clone()),
         ("queue_directory", instance.queue_directory.clone()),
         ("data_directory", instance.data_directory.clone()),
@@ -205,7 +211,7 @@ pub struct Report {
 /// Runs each command in turn, children sharing our stdin, stdout and
 /// stderr; an interrupt (SIGINT, SIGTERM) stops launching further ones,
 /// unless the caller ignored it.
-pub fn execute(runs: &[Run], command_directory: &str) -> Report {
+pub fn execute(runs: &[Run]) -> Report {
     let interrupted = Arc::new(AtomicBool::new(false));
     let ignored = ignored_signals();
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -232,8 +238,8 @@ pub fn execute(runs: &[Run], command_directory: &str) -> Report {
         }
         let mut command = Command::new(&run.argv[0]);
         command.args(&run.argv[1..]).envs(run.env.iter().cloned());
-        if run.prepend_path {
-            command.env("PATH", format!("{command_directory}:{path}"));
+        if let Some(prefix) = &run.path_prefix {
+            command.env("PATH", format!("{prefix}:{path}"));
         }
         match command.status() {
             Ok(status) if status.success() => {}
@@ -243,7 +249,7 @@ pub fn execute(runs: &[Run], command_directory: &str) -> Report {
                 report.spawn_errors.push(format!(
                     "execvp {}: {}",
                     run.argv[0],
-                    crate::config::strerror(&error)
+                    crate::error::strerror(&error)
                 ));
             }
         }

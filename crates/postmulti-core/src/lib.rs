@@ -8,8 +8,9 @@
 //! selects instances ([`select`]), runs the life-cycle actions natively and
 //! atomically under a lock ([`lifecycle`], [`fsutil`], [`lock`], [`perms`]),
 //! runs commands across instances ([`iterate`]) and answers whether an
-//! instance is running ([`status`]). The `postmulti` binary is a thin
-//! command-line layer over it.
+//! instance is running ([`status`]). Its errors ([`error`]) say what went
+//! wrong and where. The `postmulti` binary is a thin command-line layer over
+//! it.
 
 pub mod config;
 pub mod defaults;

@@ -5,6 +5,7 @@
 //! itself (an open directory descriptor can be `flock`ed), so no lock file is
 //! needed and the lock survives `main.cf` being replaced by a rename.
 
+use crate::error::Op;
 use crate::{Error, Result};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
@@ -39,16 +40,12 @@ impl RegistryLock {
                 }
                 Err((file, Errno::EINTR)) => directory = file,
                 Err((_, Errno::EWOULDBLOCK)) => {
-                    return Err(Error::fatal(format!(
-                        "timed out after {}s waiting for the lock on {}: \
-                         another postmulti is changing the instance registry",
-                        timeout.as_secs_f64(),
-                        config_directory.display()
-                    )))
+                    return Err(Error::LockTimeout {
+                        path: config_directory.to_path_buf(),
+                        waited: timeout,
+                    })
                 }
-                Err((_, errno)) => {
-                    return Err(Error::io(config_directory, std::io::Error::from(errno)))
-                }
+                Err((_, errno)) => return Err(Error::errno(Op::Lock, config_directory, errno)),
             }
         }
     }
@@ -61,7 +58,7 @@ fn open_directory(dir: &Path) -> Result<File> {
         .read(true)
         .custom_flags(nix::libc::O_DIRECTORY)
         .open(dir)
-        .map_err(|e| Error::io(dir, e))
+        .map_err(|e| Error::io_op(Op::Lock, dir, e))
 }
 
 #[cfg(test)]

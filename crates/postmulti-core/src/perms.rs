@@ -10,6 +10,8 @@
 //! every directory below it and never to files, whose mode bits carry queue
 //! file state).
 
+use crate::error::{AccountKind, EntryProblem, Op};
+use crate::expand::{expand, ExpandError};
 use crate::{Error, Result};
 use nix::fcntl::{AtFlags, AT_FDCWD};
 use nix::unistd::{AccessFlags, Gid, Group, Uid, User};
@@ -107,10 +109,10 @@ pub fn instance_entries(meta_directory: &Path, ctx: &PermContext) -> Result<Vec<
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             parse_file(&mut entries, BUILT_IN_NAME, BUILT_IN_POSTFIX_FILES, ctx)?
         }
-        Err(e) => return Err(Error::io(&main, e)),
+        Err(e) => return Err(Error::io_op(Op::Read, &main, e)),
     }
     for file in drop_in_files(&meta_directory.join("postfix-files.d"))? {
-        let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+        let text = std::fs::read_to_string(&file).map_err(|e| Error::io_op(Op::Read, &file, e))?;
         parse_file(&mut entries, &file.display().to_string(), &text, ctx)?;
     }
     Ok(entries)
@@ -157,12 +159,12 @@ pub fn apply(entries: &[PermEntry]) -> Result<()> {
             std::fs::DirBuilder::new()
                 .mode(0o700)
                 .create(&entry.path)
-                .map_err(|e| Error::io(&entry.path, e))?;
+                .map_err(|e| Error::io_op(Op::MakeDir, &entry.path, e))?;
         }
         if as_root {
-            set_owner(entry, uid, gid)?;
+            chown_entry(entry, uid, gid)?;
         }
-        set_mode(entry)?;
+        chmod_entry(entry)?;
     }
     Ok(())
 }
@@ -223,8 +225,11 @@ fn parse_file(
     ctx: &PermContext,
 ) -> Result<()> {
     for (number, line) in text.lines().enumerate() {
-        let entry = parse_line(line, ctx)
-            .map_err(|message| Error::fatal(format!("{name}: line {}: {message}", number + 1)))?;
+        let entry = parse_line(line, ctx).map_err(|problem| Error::PostfixFiles {
+            file: name.to_string(),
+            line: number + 1,
+            problem,
+        })?;
         entries.extend(entry);
     }
     Ok(())
@@ -232,7 +237,10 @@ fn parse_file(
 
 // One `path:type:owner:group:mode:flags` line as post-install reads it for a
 // secondary instance; `None` for lines it passes over.
-fn parse_line(line: &str, ctx: &PermContext) -> std::result::Result<Option<PermEntry>, String> {
+fn parse_line(
+    line: &str,
+    ctx: &PermContext,
+) -> std::result::Result<Option<PermEntry>, EntryProblem> {
     let mut fields = line.splitn(7, ':').map(str::trim);
     let mut next = || fields.next().unwrap_or("");
     let (path, kind, owner, group, mode, flags) = (next(), next(), next(), next(), next(), next());
@@ -247,7 +255,12 @@ fn parse_line(line: &str, ctx: &PermContext) -> std::result::Result<Option<PermE
         "h" | "l" => return Ok(None),
         "d" => true,
         "f" => false,
-        _ => return Err(format!("unknown type '{kind}' for {path}")),
+        _ => {
+            return Err(EntryProblem::UnknownType {
+                kind: kind.to_string(),
+                path: path.to_string(),
+            })
+        }
     };
     let path = field(path, ctx)?;
     let owner = field(owner, ctx)?;
@@ -261,12 +274,15 @@ fn parse_line(line: &str, ctx: &PermContext) -> std::result::Result<Option<PermE
         return Ok(None);
     }
     if owner.is_empty() {
-        return Err(format!("no owner for {path}"));
+        return Err(EntryProblem::NoOwner(path));
     }
     let mode = u32::from_str_radix(mode, 8)
         .ok()
         .filter(|mode| *mode <= 0o7777)
-        .ok_or_else(|| format!("bad mode '{mode}' for {path}"))?;
+        .ok_or_else(|| EntryProblem::BadMode {
+            mode: mode.to_string(),
+            path: path.clone(),
+        })?;
     Ok(Some(PermEntry {
         path: PathBuf::from(path),
         is_dir,
@@ -279,40 +295,34 @@ fn parse_line(line: &str, ctx: &PermContext) -> std::result::Result<Option<PermE
 }
 
 // A field as post-install canonicalizes it: `$...` expanded, `-` empty.
-fn field(value: &str, ctx: &PermContext) -> std::result::Result<String, String> {
+fn field(value: &str, ctx: &PermContext) -> std::result::Result<String, EntryProblem> {
     match value {
         "-" => Ok(String::new()),
-        _ if value.starts_with('$') => expand(value, ctx),
+        _ if value.starts_with('$') => expand_field(value, ctx),
         _ => Ok(value.to_string()),
     }
 }
 
-// Expands `$name` and `${name}` references to the parameters in `ctx`.
-fn expand(value: &str, ctx: &PermContext) -> std::result::Result<String, String> {
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 1..];
-        let (name, tail) = match after.strip_prefix('{') {
-            Some(braced) => {
-                let end = braced
-                    .find('}')
-                    .ok_or_else(|| format!("unterminated '${{' in {value}"))?;
-                (&braced[..end], &braced[end + 1..])
-            }
-            None => {
-                let end = after
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .unwrap_or(after.len());
-                after.split_at(end)
-            }
-        };
-        out.push_str(&lookup(name, ctx).ok_or_else(|| format!("unknown parameter ${name}"))?);
-        rest = tail;
+// Expands the `$name` and `${name}` references of a field with the
+// crate's expander; a name that is not an instance parameter is an error.
+fn expand_field(value: &str, ctx: &PermContext) -> std::result::Result<String, EntryProblem> {
+    let unknown = std::cell::RefCell::new(None);
+    let lookup = |name: &str| match lookup(name, ctx) {
+        // Values are literal: a `$` in a path is no reference.
+        Some(found) => Some(found.replace('$', "$$")),
+        None => {
+            unknown.borrow_mut().get_or_insert_with(|| name.to_string());
+            None
+        }
+    };
+    let expanded = expand(value, &lookup).map_err(|error| match error {
+        ExpandError::Truncated(_) => EntryProblem::Unterminated(value.to_string()),
+        _ => EntryProblem::UnknownParameter(String::new()),
+    })?;
+    match unknown.into_inner() {
+        Some(name) => Err(EntryProblem::UnknownParameter(name)),
+        None => Ok(expanded),
     }
-    out.push_str(rest);
-    Ok(out)
 }
 
 // The value of parameter `name`, if it is one an instance entry may use.
@@ -347,52 +357,45 @@ fn drop_in_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-// The uid of the entry's owner: a user name, or else a number (as chown takes).
+// The uid of the entry's owner.
 fn user_id(entry: &PermEntry) -> Result<Uid> {
-    let name = &entry.owner;
-    match User::from_name(name) {
-        Ok(Some(user)) => Ok(user.uid),
-        Ok(None) => name.parse().map(Uid::from_raw).map_err(|_| {
-            Error::fatal(format!(
-                "unknown user '{name}' for {}",
-                entry.path.display()
-            ))
-        }),
-        Err(errno) => Err(Error::fatal(format!(
-            "cannot look up user '{name}' for {}: {}",
-            entry.path.display(),
-            errno.desc()
-        ))),
-    }
+    let found = User::from_name(&entry.owner).map(|user| user.map(|user| user.uid.as_raw()));
+    account_id(AccountKind::User, &entry.owner, &entry.path, found).map(Uid::from_raw)
 }
 
-// The gid of the entry's group, if it has one: a name, or else a number.
+// The gid of the entry's group, if it has one.
 fn group_id(entry: &PermEntry) -> Result<Option<Gid>> {
     let Some(name) = &entry.group else {
         return Ok(None);
     };
-    match Group::from_name(name) {
-        Ok(Some(group)) => Ok(Some(group.gid)),
-        Ok(None) => name
-            .parse()
-            .map(|gid| Some(Gid::from_raw(gid)))
-            .map_err(|_| {
-                Error::fatal(format!(
-                    "unknown group '{name}' for {}",
-                    entry.path.display()
-                ))
-            }),
-        Err(errno) => Err(Error::fatal(format!(
-            "cannot look up group '{name}' for {}: {}",
-            entry.path.display(),
-            errno.desc()
-        ))),
+    let found = Group::from_name(name).map(|group| group.map(|group| group.gid.as_raw()));
+    account_id(AccountKind::Group, name, &entry.path, found).map(|gid| Some(Gid::from_raw(gid)))
+}
+
+// The id of a user or group as chown takes it: the id `found` by name, or
+// else the name as a number.
+fn account_id(
+    kind: AccountKind,
+    name: &str,
+    path: &Path,
+    found: nix::Result<Option<u32>>,
+) -> Result<u32> {
+    let error = |errno| Error::Account {
+        kind,
+        name: name.to_string(),
+        path: path.to_path_buf(),
+        errno,
+    };
+    match found {
+        Ok(Some(id)) => Ok(id),
+        Ok(None) => name.parse().map_err(|_| error(None)),
+        Err(errno) => Err(error(Some(errno))),
     }
 }
 
 // chown [-R] owner path; chgrp [-R] group path (when the entry has a group),
 // never through a symbolic link.
-fn set_owner(entry: &PermEntry, uid: Uid, gid: Option<Gid>) -> Result<()> {
+fn chown_entry(entry: &PermEntry, uid: Uid, gid: Option<Gid>) -> Result<()> {
     if !entry.recursive {
         return nix::unistd::fchownat(
             AT_FDCWD,
@@ -401,9 +404,9 @@ fn set_owner(entry: &PermEntry, uid: Uid, gid: Option<Gid>) -> Result<()> {
             gid,
             AtFlags::AT_SYMLINK_NOFOLLOW,
         )
-        .map_err(|errno| Error::io(&entry.path, errno.into()));
+        .map_err(|errno| Error::errno(Op::Chown, &entry.path, errno));
     }
-    for_each_below(&entry.path, |path, _| {
+    for_each_below(&entry.path, Op::Chown, |path, _| {
         nix::unistd::fchownat(AT_FDCWD, path, Some(uid), gid, AtFlags::AT_SYMLINK_NOFOLLOW)
             .map_err(std::io::Error::from)
     })
@@ -412,12 +415,12 @@ fn set_owner(entry: &PermEntry, uid: Uid, gid: Option<Gid>) -> Result<()> {
 // chmod mode path, or for a recursive directory every directory below it,
 // as GNU chmod applies a numeric mode: a directory keeps its set-user-id and
 // set-group-id bits (an imported Debian queue keeps `public` 2710).
-fn set_mode(entry: &PermEntry) -> Result<()> {
+fn chmod_entry(entry: &PermEntry) -> Result<()> {
     if !(entry.is_dir && entry.recursive) {
         return chmod_nofollow(&entry.path, entry.is_dir, entry.mode)
-            .map_err(|e| Error::io(&entry.path, e));
+            .map_err(|e| Error::io_op(Op::Chmod, &entry.path, e));
     }
-    for_each_below(&entry.path, |path, file_type| {
+    for_each_below(&entry.path, Op::Chmod, |path, file_type| {
         if !file_type.is_dir() {
             return Ok(());
         }
@@ -453,10 +456,11 @@ fn chmod_nofollow(path: &Path, is_dir: bool, mode: u32) -> std::io::Result<()> {
     file.set_permissions(Permissions::from_mode(mode | kept))
 }
 
-// Calls `action` on `root` and everything below it, never following a
-// symbolic link; files that vanish meanwhile are passed over.
+// Calls `action` (operation `op`) on `root` and everything below it, never
+// following a symbolic link; files that vanish meanwhile are passed over.
 fn for_each_below(
     root: &Path,
+    op: Op,
     mut action: impl FnMut(&Path, std::fs::FileType) -> std::io::Result<()>,
 ) -> Result<()> {
     let walk = WalkDir::new(root)
@@ -470,7 +474,7 @@ fn for_each_below(
         };
         match action(item.path(), item.file_type()) {
             Err(e) if item.depth() > 0 && vanished(&e) => {}
-            Err(e) => return Err(Error::io(item.path(), e)),
+            Err(e) => return Err(Error::io_op(op, item.path(), e)),
             Ok(()) => {}
         }
     }

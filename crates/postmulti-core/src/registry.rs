@@ -2,8 +2,9 @@
 //! in its `multi_instance_directories`, each read natively, and the claims
 //! that make two instances sharing a name or a directory a fatal conflict.
 
-use crate::config::{strerror, Config};
+use crate::config::Config;
 use crate::defaults::Defaults;
+use crate::error::strerror;
 use crate::instance::{non_empty, BrokenInstance, Instance};
 use crate::{Error, Result};
 use std::collections::HashMap;
@@ -38,6 +39,8 @@ pub struct Registry<'d> {
     pub broken: Vec<BrokenInstance>,
     /// The claims made so far, to check new names and directories against.
     pub claims: Claims,
+    /// The parsed main.cf of each usable secondary, in `instances` order.
+    secondary_configs: Vec<Config<'d>>,
 }
 
 /// Who claimed which name or directory.
@@ -109,9 +112,13 @@ impl Claims {
                 });
             match earlier_own.as_ref().or_else(|| self.owner(value)) {
                 Some(owner) if !is_requestor(owner, param) => {
-                    return Err(Error::fatal(format!(
-                        "instance {config_directory}, {param}={value} conflicts with instance {owner}={value}"
-                    )))
+                    return Err(Error::Conflict {
+                        config_directory: config_directory.to_string(),
+                        param,
+                        value: value.to_string(),
+                        owner_directory: owner.config_directory.to_string(),
+                        owner_param: owner.param,
+                    })
                 }
                 _ => {}
             }
@@ -152,19 +159,23 @@ impl<'d> Registry<'d> {
             instances: vec![primary],
             broken: Vec::new(),
             claims,
+            secondary_configs: Vec::with_capacity(secondary_dirs.len()),
         };
         let secondaries = load_secondaries(&secondary_dirs, defaults);
         for (position, (dir, loaded)) in secondary_dirs.iter().zip(secondaries).enumerate() {
             let (error, name, group) = match loaded {
-                Ok(instance) => match registry.claims.claim_instance(&instance) {
-                    Ok(()) => {
-                        registry.instances.push(instance);
-                        continue;
+                Loaded::Usable(instance, config) => {
+                    match registry.claims.claim_instance(&instance) {
+                        Ok(()) => {
+                            registry.instances.push(instance);
+                            registry.secondary_configs.push(config);
+                            continue;
+                        }
+                        Err(error) => (error, instance.name, instance.group),
                     }
-                    Err(error) => (error, instance.name, instance.group),
-                },
-                Err(error) => {
-                    let (name, group) = known_identity(dir, defaults);
+                }
+                Loaded::Unusable(error, config) => {
+                    let (name, group) = config.as_ref().map(known_identity).unwrap_or_default();
                     (error, name, group)
                 }
             };
@@ -190,6 +201,20 @@ impl<'d> Registry<'d> {
     /// The secondary instances, in order.
     pub fn secondaries(&self) -> &[Instance] {
         &self.instances[1..]
+    }
+
+    /// Each usable instance with its parsed main.cf, primary first.
+    pub fn with_configs(&self) -> impl Iterator<Item = (&Instance, &Config<'d>)> {
+        let configs = std::iter::once(&self.primary_config).chain(&self.secondary_configs);
+        self.instances.iter().zip(configs)
+    }
+
+    /// The parsed main.cf of `instance`, one of this registry's instances
+    /// (found by its configuration directory).
+    pub fn config_of(&self, instance: &Instance) -> Option<&Config<'d>> {
+        self.with_configs()
+            .find(|(known, _)| known.config_directory == instance.config_directory)
+            .map(|(_, config)| config)
     }
 
     /// The secondaries' configuration directories in registry order, broken
@@ -234,23 +259,38 @@ pub fn instance_from_config(config: &Config<'_>, primary: bool) -> Result<Instan
 }
 
 /// The name and group of a secondary that could not be used, as far as its
-/// main.cf tells them (nothing when it cannot be read or parsed).
-fn known_identity(dir: &str, defaults: &Defaults) -> (Option<String>, Option<String>) {
-    let Ok(config) = Config::load(dir, defaults) else {
-        return (None, None);
-    };
+/// parsed main.cf tells them.
+fn known_identity(config: &Config<'_>) -> (Option<String>, Option<String>) {
     let value = |param| config.expanded(param).ok().and_then(non_empty);
     (value("multi_instance_name"), value("multi_instance_group"))
+}
+
+/// A secondary as read from its main.cf, before its claims are checked.
+enum Loaded<'d> {
+    /// The instance and its main.cf.
+    Usable(Instance, Config<'d>),
+    /// Why it cannot be used, and its main.cf when that could be parsed.
+    Unusable(Error, Option<Config<'d>>),
+}
+
+/// Reads one secondary's main.cf and builds its instance structure.
+fn load_secondary<'d>(dir: &str, defaults: &'d Defaults) -> Loaded<'d> {
+    let config = match Config::load(dir, defaults) {
+        Ok(config) => config,
+        Err(error) => return Loaded::Unusable(error, None),
+    };
+    match instance_from_config(&config, false) {
+        Ok(instance) => Loaded::Usable(instance, config),
+        Err(error) => Loaded::Unusable(error, Some(config)),
+    }
 }
 
 /// The instances whose main.cf files are in `dirs`, in order. Reading and
 /// parsing is independent per instance, so many are shared among a few
 /// threads; the claims are checked afterwards, in order, so errors are the
 /// ones a reading in turn would report.
-fn load_secondaries(dirs: &[String], defaults: &Defaults) -> Vec<Result<Instance>> {
-    let load = |dir: &String| {
-        Config::load(dir, defaults).and_then(|config| instance_from_config(&config, false))
-    };
+fn load_secondaries<'d>(dirs: &[String], defaults: &'d Defaults) -> Vec<Loaded<'d>> {
+    let load = |dir: &String| load_secondary(dir, defaults);
     let threads = reader_threads(dirs.len());
     if threads <= 1 {
         return dirs.iter().map(load).collect();
@@ -410,6 +450,10 @@ mod tests {
                 .contains("queue_directory=/q/3 conflicts with instance"),
             "{error}"
         );
+        assert!(
+            matches!(&error, Error::Conflict { param: "queue_directory", value, .. } if value == "/q/3"),
+            "{error:?}"
+        );
         // Two syntax errors: the earlier one is reported.
         let root = tempfile::tempdir().unwrap();
         let primary = host(root.path(), 300, |i, text| match i {
@@ -420,6 +464,10 @@ mod tests {
         assert!(
             error.to_string().contains("postfix-0150/main.cf, line 1"),
             "{error}"
+        );
+        assert!(
+            matches!(&error, Error::Syntax { path, line: 1, .. } if path.ends_with("postfix-0150/main.cf")),
+            "{error:?}"
         );
     }
 }

@@ -2,13 +2,34 @@
 //! (`-j`) with upstream postmulti's four members first; or a status table
 //! (`--status`).
 
-use crate::cli::ListFormat;
 use postmulti_core::instance::Instance;
 use postmulti_core::registry::Registry;
 use postmulti_core::select::Selection;
 use postmulti_core::status::master_pid;
 use std::path::Path;
 use tabled::settings::Style;
+
+/// The shapes of a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFormat {
+    /// Postfix's fixed-width lines.
+    Text,
+    /// `-j`: JSON lines.
+    Json,
+    /// `--status`: a table with each instance's process status.
+    Status,
+}
+
+/// What `-l` lists, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRequest {
+    /// The effective selection (`-a`, `-g`, `-i`; none given means all).
+    pub selection: Selection,
+    /// `-R`: last instance first.
+    pub reverse: bool,
+    /// Lines, JSON lines or the status table.
+    pub format: ListFormat,
+}
 
 /// A name or group as listed: `-` when empty.
 fn shown(value: &Option<String>) -> &str {
@@ -24,25 +45,25 @@ fn yes_no(enabled: bool) -> &'static str {
     }
 }
 
-/// The listing of the selected instances of `registry`.
-pub fn render(
-    registry: &Registry<'_>,
-    selection: &Selection,
-    reverse: bool,
-    format: ListFormat,
-) -> String {
+/// The listing `request` asks for of the instances of `registry`.
+pub fn render(registry: &Registry<'_>, request: &ListRequest) -> String {
+    let ListRequest {
+        selection,
+        reverse,
+        format,
+    } = request;
     let mut instances: Vec<&Instance> = registry
         .instances
         .iter()
         .filter(|i| selection.matches(i))
         .collect();
-    if reverse {
+    if *reverse {
         instances.reverse();
     }
     match format {
         ListFormat::Text => instances.into_iter().map(text_line).collect(),
         ListFormat::Json => instances.into_iter().map(json_line).collect(),
-        ListFormat::Status => status_table(registry, selection, reverse),
+        ListFormat::Status => status_table(registry, selection, *reverse),
     }
 }
 

@@ -1,7 +1,9 @@
 //! `postmulti`: the Postfix multi-instance manager, a drop-in replacement
 //! for Postfix's postmulti(1). This binary is the thin command-line layer:
-//! argument grammar ([`cli`]), output ([`listing`]) and error reporting
-//! ([`report`]); everything that touches the system is in `postmulti-core`.
+//! the command line ([`cli`]: parsed, then resolved into one [`HiArgs`]),
+//! output ([`listing`], [`dry_run`]) and error reporting ([`report`]);
+//! everything that touches the system is in `postmulti-core`. `main` only
+//! dispatches each mode and reports.
 
 mod cli;
 mod dry_run;
@@ -9,11 +11,14 @@ mod listing;
 mod report;
 
 use anyhow::{bail, Result};
-use cli::{ListFormat, Mode, Request};
-use postmulti_core::defaults::{Defaults, DEFAULT_CONFIG_DIRECTORY};
-use postmulti_core::iterate::{self, IterateRequest, Kind};
+use cli::{HiArgs, Mode, Special};
+use listing::ListRequest;
+use postmulti_core::defaults::Defaults;
+use postmulti_core::doctor;
+use postmulti_core::iterate::{self, IterateRequest};
 use postmulti_core::lifecycle::{self, EditOptions, EditRequest};
 use postmulti_core::registry::{Registry, Strictness};
+use postmulti_core::select::Selection;
 use report::{report, Level};
 use std::io::Write;
 use std::process::ExitCode;
@@ -40,70 +45,47 @@ fn arguments() -> Result<Vec<String>> {
         .collect()
 }
 
-/// Parses the command line and runs the requested mode.
+/// Resolves the command line and runs the requested mode.
 fn run(args: Vec<String>) -> Result<ExitCode> {
-    let request = cli::parse(args)?;
-    if let Mode::Completions(shell) = request.mode {
-        clap_complete::generate(
-            shell,
-            &mut cli::command(),
-            "postmulti",
-            &mut std::io::stdout(),
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    let primary_dir = request
-        .config_directory
-        .clone()
-        .unwrap_or_else(|| DEFAULT_CONFIG_DIRECTORY.to_string());
-    if let Ok(mail_config) = std::env::var("MAIL_CONFIG") {
-        if mail_config != primary_dir {
-            bail!("Non-default configuration directory: MAIL_CONFIG={mail_config}");
-        }
-    }
+    let mail_config = std::env::var("MAIL_CONFIG").ok();
+    let hi = match cli::parse(args, mail_config.as_deref())? {
+        Ok(hi) => hi,
+        Err(special) => return Ok(special_mode(special)),
+    };
     let defaults = Defaults::reporting(|message| report(Level::Warning, message));
-    match request.mode {
-        Mode::List { format } => list(&request, &primary_dir, &defaults, format),
-        Mode::Doctor => doctor(&request, &primary_dir, &defaults),
-        Mode::Completions(_) => unreachable!("handled above"),
-        Mode::Postfix => iterate(&request, &primary_dir, &defaults, Kind::Postfix),
-        Mode::Command => iterate(&request, &primary_dir, &defaults, Kind::Command),
-        Mode::Edit(action) => {
-            let edit = EditRequest {
-                action,
-                selection: request.selection.clone(),
-                assign_name: request.assign_name.clone(),
-                assign_group: request.assign_group.clone(),
-                settings: request.operands.clone(),
-            };
-            let mut options = EditOptions {
-                template_directory: request.template.as_ref().map(Into::into),
-                ..EditOptions::default()
-            };
-            if let Some(seconds) = request.lock_timeout {
-                options.lock_timeout = std::time::Duration::from_secs(seconds);
-            }
-            let outcome =
-                lifecycle::run(&primary_dir, &defaults, &edit, &options, request.dry_run)?;
-            if request.dry_run {
-                print!("{}", dry_run::describe(&outcome.plan));
-            }
-            for warning in &outcome.warnings {
-                report(Level::Warning, warning);
-            }
-            Ok(ExitCode::SUCCESS)
+    match &hi.mode {
+        Mode::List(request) => list(&hi, &defaults, request),
+        Mode::Doctor(selection) => examine(&hi, &defaults, selection),
+        Mode::Iterate(request) => iterate(&hi, &defaults, request),
+        Mode::Edit(request, options) => edit(&hi, &defaults, request, options),
+    }
+}
+
+/// `--help`, `--version`, `--completions`: print and stop.
+fn special_mode(special: Special) -> ExitCode {
+    match special {
+        Special::HelpOrVersion(text) => {
+            let _ = text.print();
+            let _ = std::io::stdout().flush();
+            ExitCode::from(u8::try_from(text.exit_code()).unwrap_or(1))
+        }
+        Special::Completions(shell) => {
+            let stdout = &mut std::io::stdout();
+            clap_complete::generate(shell, &mut cli::command(), "postmulti", stdout);
+            ExitCode::SUCCESS
         }
     }
 }
 
-/// Loads the registry for an iterator mode, reporting broken secondaries;
-/// returns whether one of them would have been selected.
+/// Loads the registry for a mode that serves the usable instances,
+/// reporting broken secondaries; returns whether `selection` reaches one of
+/// them.
 fn load_serving<'d>(
-    request: &Request,
-    primary_dir: &str,
+    hi: &HiArgs,
     defaults: &'d Defaults,
+    selection: &Selection,
 ) -> Result<(Registry<'d>, bool)> {
-    let registry = Registry::load(primary_dir, defaults, Strictness::Lenient)?;
+    let registry = Registry::load(&hi.primary_dir, defaults, Strictness::Lenient)?;
     let mut selected_broken = false;
     for broken in &registry.broken {
         report(
@@ -113,9 +95,9 @@ fn load_serving<'d>(
                 broken.config_directory, broken.reason
             ),
         );
-        selected_broken |= request.selection.reaches_broken(broken);
+        selected_broken |= selection.reaches_broken(broken);
     }
-    if request.verbose > 0 {
+    if hi.verbose {
         report(
             Level::Verbose,
             &format!(
@@ -129,16 +111,9 @@ fn load_serving<'d>(
 }
 
 /// `-l`: list the selected instances.
-fn list(
-    request: &Request,
-    primary_dir: &str,
-    defaults: &Defaults,
-    format: ListFormat,
-) -> Result<ExitCode> {
-    let (registry, selected_broken) = load_serving(request, primary_dir, defaults)?;
-    let selection = request.selection.effective();
-
-    let out = listing::render(&registry, &selection, request.reverse, format);
+fn list(hi: &HiArgs, defaults: &Defaults, request: &ListRequest) -> Result<ExitCode> {
+    let (registry, selected_broken) = load_serving(hi, defaults, &request.selection)?;
+    let out = listing::render(&registry, request);
     let mut stdout = std::io::stdout().lock();
     if let Err(error) = stdout
         .write_all(out.as_bytes())
@@ -150,48 +125,33 @@ fn list(
 }
 
 /// `--doctor`: report every finding; exit 1 when one is an error.
-fn doctor(request: &Request, primary_dir: &str, defaults: &Defaults) -> Result<ExitCode> {
-    let findings = postmulti_core::doctor::examine(primary_dir, defaults, &request.selection)?;
+fn examine(hi: &HiArgs, defaults: &Defaults, selection: &Selection) -> Result<ExitCode> {
+    let findings = doctor::examine(&hi.primary_dir, defaults, selection)?;
     let mut errors = false;
     for finding in &findings {
         println!("{finding}");
-        errors |= finding.severity == postmulti_core::doctor::Severity::Error;
+        errors |= finding.severity == doctor::Severity::Error;
     }
     Ok(exit_code(errors))
 }
 
 /// `-p` and `-x`: run the command for each selected instance.
-fn iterate(
-    request: &Request,
-    primary_dir: &str,
-    defaults: &Defaults,
-    kind: Kind,
-) -> Result<ExitCode> {
-    let (registry, selected_broken) = load_serving(request, primary_dir, defaults)?;
-    let iterate_request = IterateRequest {
-        kind,
-        selection: request.selection.clone(),
-        reverse: request.reverse,
-        verbose: request.verbose > 0,
-        args: request.operands.clone(),
-    };
-    let runs = iterate::plan(&registry, &iterate_request)?;
+fn iterate(hi: &HiArgs, defaults: &Defaults, request: &IterateRequest) -> Result<ExitCode> {
+    let (registry, selected_broken) = load_serving(hi, defaults, &request.selection)?;
+    let runs = iterate::plan(&registry, request)?;
     if runs.is_empty() {
         if selected_broken {
             return Ok(ExitCode::FAILURE); // the warnings said why
         }
         bail!("No matching instances");
     }
-    let command_directory = registry.primary_config.expanded("command_directory")?;
-    for run in &runs {
-        if request.verbose > 0 {
-            report(
-                Level::Verbose,
-                &format!("{}: {}", run.config_directory, run.argv.join(" ")),
-            );
+    if hi.verbose {
+        for run in &runs {
+            let line = format!("{}: {}", run.config_directory, run.argv.join(" "));
+            report(Level::Verbose, &line);
         }
     }
-    let outcome = iterate::execute(&runs, &command_directory);
+    let outcome = iterate::execute(&runs);
     for error in &outcome.spawn_errors {
         report(Level::Fatal, error);
     }
@@ -202,6 +162,23 @@ fn iterate(
         );
     }
     Ok(exit_code(outcome.failed || selected_broken))
+}
+
+/// `-e`: carry out (or with `--dry-run` describe) a life-cycle action.
+fn edit(
+    hi: &HiArgs,
+    defaults: &Defaults,
+    request: &EditRequest,
+    options: &EditOptions,
+) -> Result<ExitCode> {
+    let outcome = lifecycle::run(&hi.primary_dir, defaults, request, options)?;
+    if options.dry_run {
+        print!("{}", dry_run::describe(&outcome.plan));
+    }
+    for warning in &outcome.warnings {
+        report(Level::Warning, warning);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Exit status 1 when anything failed, else 0.

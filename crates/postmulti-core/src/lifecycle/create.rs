@@ -3,13 +3,16 @@
 //! in an order where a crash leaves the primary valid and a re-run completes
 //! the job (files, master.cf last; then permissions; then registration).
 
-use super::names::{
-    changed_names, check_assignments, check_private_path, derive_private_path, parse_settings,
-};
+use super::checks::require_init;
+use super::names::{changed_names, check_assignments};
+use super::paths::{check_private_path, derive_private_path};
+use super::plan::{Plan, Step};
 use super::protos::{new_main_cf, Prototypes, MASTER_CF_TEMPLATE};
-use super::{plan_directory_lists, require_init, Action, EditOptions, EditRequest, Plan, Step};
+use super::request::{Action, EditOptions, EditRequest};
+use super::settings::parse_settings;
 use crate::config::Config;
 use crate::defaults::Defaults;
+use crate::error::SelectionError;
 use crate::fsutil::FileMeta;
 use crate::instance::Instance;
 use crate::perms::{self, instance_entries_for};
@@ -100,9 +103,11 @@ fn new_instance(
     };
     check_private_path("config_directory", &config_directory)?;
     if let Some(owner) = registry.claims.owner(&config_directory) {
-        return Err(Error::fatal(format!(
-            "new config_directory={config_directory} is already in use by instance {owner}={config_directory}"
-        )));
+        return Err(Error::InUse {
+            owner_directory: owner.config_directory.to_string(),
+            owner_param: owner.param,
+            config_directory,
+        });
     }
     let dir = Path::new(&config_directory);
     let complete = dir.join("main.cf").is_file() && dir.join("master.cf").is_file();
@@ -143,7 +148,7 @@ fn placement(registry: &Registry<'_>, selection: &Selection) -> Result<usize> {
         _ => secondaries
             .iter()
             .position(|instance| selection.matches(instance))
-            .ok_or_else(|| Error::fatal("No matching secondary instances")),
+            .ok_or_else(|| SelectionError::NoMatchingSecondary.into()),
     }
 }
 
@@ -181,13 +186,12 @@ fn plan_new_files<'d>(
             });
         }
     }
-    let (main_cf, mode) = new_main_cf(
+    let (mut doc, mode) = new_main_cf(
         &prototypes,
         primary,
         &new.queue_directory,
         &new.data_directory,
     )?;
-    let mut doc = crate::maincf::MainCf::parse(&main_cf);
     for (param, value) in name_edits {
         doc.set(param, value);
     }
@@ -231,5 +235,5 @@ fn plan_registration(
 ) -> Result<()> {
     let mut dirs = registry.secondary_dirs();
     dirs.insert(position, new.config_directory.clone());
-    plan_directory_lists(plan, registry, dirs, &new.config_directory, false)
+    plan.edit_directory_lists(registry, dirs, &new.config_directory, false)
 }

@@ -2,9 +2,11 @@
 //! before anything is touched, so that the whole action can be checked,
 //! shown (`--dry-run`) and then carried out step by step, each step atomic.
 
-use crate::config::{strerror, Config};
+use crate::config::Config;
+use crate::error::{strerror, Op};
 use crate::fsutil::{copy_preserving, write_atomic, FileMeta};
 use crate::perms::{self, PermEntry};
+use crate::registry::{split_list, Registry};
 use crate::{Error, Result};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -93,6 +95,36 @@ impl Plan {
         Ok(())
     }
 
+    /// Plans the primary's edit for a registry change: the new
+    /// `multi_instance_directories`, and `dir` added to (`alternate`) or dropped
+    /// from `alternate_config_directories`, in one atomic write.
+    pub fn edit_directory_lists(
+        &mut self,
+        registry: &Registry<'_>,
+        dirs: Vec<String>,
+        dir: &str,
+        alternate: bool,
+    ) -> Result<()> {
+        let primary = &registry.primary_config;
+        let mut settings = vec![("multi_instance_directories", dirs.join(" "))];
+        let alternates = split_list(
+            primary
+                .explicit("alternate_config_directories")
+                .unwrap_or(""),
+        );
+        let listed = alternates.iter().any(|d| d == dir);
+        if alternate && !listed {
+            let mut kept = alternates;
+            kept.push(dir.to_string());
+            settings.push(("alternate_config_directories", kept.join(" ")));
+        } else if !alternate && listed {
+            let kept: Vec<String> = alternates.into_iter().filter(|d| d != dir).collect();
+            settings.push(("alternate_config_directories", kept.join(" ")));
+        }
+        let settings: Vec<(&str, &str)> = settings.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        self.edit_main_cf(primary, &settings)
+    }
+
     /// Carries out every step in order; returns the warnings of steps that
     /// could not fully complete without being errors (directories left).
     pub fn execute(&self) -> Result<Vec<String>> {
@@ -103,7 +135,7 @@ impl Plan {
                     .recursive(true)
                     .mode(*mode)
                     .create(path)
-                    .map_err(|e| Error::io(path, e))?,
+                    .map_err(|e| Error::io_op(Op::MakeDir, path, e))?,
                 Step::WriteFile {
                     path, new, meta, ..
                 } => write_atomic(path, new, *meta)?,
@@ -124,7 +156,9 @@ impl Plan {
 /// Unlinks a file; a missing file is not an error.
 fn remove_file(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(path, e)),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(Error::io_op(Op::Remove, path, e))
+        }
         _ => Ok(()),
     }
 }

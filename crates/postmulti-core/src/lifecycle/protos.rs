@@ -28,10 +28,10 @@ const SHARED_PARAMETERS: &[&str] = &[
 ];
 
 /// postmulti's own main.cf prototype.
-const MAIN_CF_TEMPLATE: &str = include_str!("../../../../templates/main.cf.proto");
+const MAIN_CF_TEMPLATE: &str = include_str!("../../protos/main.cf.proto");
 
 /// postmulti's own master.cf prototype.
-pub const MASTER_CF_TEMPLATE: &str = include_str!("../../../../templates/master.cf.proto");
+pub const MASTER_CF_TEMPLATE: &str = include_str!("../../protos/master.cf.proto");
 
 /// Where the prototypes of a new instance come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,13 +53,13 @@ impl Prototypes {
     }
 }
 
-/// The new instance's main.cf bytes and mode.
+/// The new instance's main.cf and its mode.
 pub fn new_main_cf(
     prototypes: &Prototypes,
     primary: &Config<'_>,
     queue_directory: &str,
     data_directory: &str,
-) -> Result<(Vec<u8>, u32)> {
+) -> Result<(MainCf, u32)> {
     let (mut doc, mode) = match &prototypes.main_cf {
         Some(path) => {
             let doc = MainCf::read(path).map_err(|e| Error::io(path, e))?;
@@ -87,5 +87,5 @@ pub fn new_main_cf(
     for (param, value) in cloned {
         doc.set(param, value);
     }
-    Ok((doc.to_bytes(), mode))
+    Ok((doc, mode))
 }

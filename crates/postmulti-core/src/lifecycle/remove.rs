@@ -3,8 +3,10 @@
 //! else: no recursive delete, only `rmdir` of known directories and `unlink`
 //! of exactly main.cf and master.cf.
 
-use super::names::derive_private_path;
-use super::{plan_directory_lists, require_init, select_existing, Action, EditRequest, Plan, Step};
+use super::checks::{require_init, select_existing};
+use super::paths::derive_private_path;
+use super::plan::{Plan, Step};
+use super::request::{Action, EditRequest};
 use crate::maincf::MainCf;
 use crate::registry::{split_list, Registry};
 use crate::select::{Selection, NAME_PREFIX};
@@ -21,7 +23,7 @@ const QUEUE_SUBDIRS: &[&str] = &[
 /// Plans deport or destroy of the instance `-i` selects.
 pub fn plan(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
     let target = match select_existing(registry, &request.selection) {
-        Ok(target) => target,
+        Ok((target, _)) => target,
         Err(error) => return interrupted_destroy(registry, request).unwrap_or(Err(error)),
     };
     if target.primary {
@@ -76,13 +78,7 @@ pub fn plan(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
         plan.steps
             .push(Step::RemoveFile(config_dir.join("master.cf")));
     }
-    plan_directory_lists(
-        &mut plan,
-        registry,
-        dirs,
-        &target.config_directory,
-        !destroy,
-    )?;
+    plan.edit_directory_lists(registry, dirs, &target.config_directory, !destroy)?;
     if destroy {
         plan.steps
             .push(Step::RemoveFile(config_dir.join("main.cf")));

@@ -1,0 +1,95 @@
+//! The `param=value` operands of create and import: which parameters they
+//! may set, and how a setting is split and checked.
+
+use super::request::Action;
+use crate::{Error, Result};
+
+/// The private directories given as `param=value` operands.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PrivatePaths {
+    /// `config_directory=`.
+    pub config_directory: Option<String>,
+    /// `queue_directory=` (create only).
+    pub queue_directory: Option<String>,
+    /// `data_directory=` (create only).
+    pub data_directory: Option<String>,
+}
+
+/// Parses the `param=value` operands of create or import.
+pub fn parse_settings(action: Action, settings: &[String]) -> Result<PrivatePaths> {
+    let mut paths = PrivatePaths::default();
+    for setting in settings {
+        let (name, value) = split_setting(setting)
+            .ok_or_else(|| Error::fatal(format!("Malformed parameter setting '{setting}'")))?;
+        let target = match name {
+            "config_directory" => &mut paths.config_directory,
+            "queue_directory" if action != Action::Import => &mut paths.queue_directory,
+            "data_directory" if action != Action::Import => &mut paths.data_directory,
+            _ => {
+                return Err(Error::fatal(format!(
+                    "Parameter '{name}' not valid with action {}",
+                    action.word()
+                )))
+            }
+        };
+        if !value.starts_with('/') {
+            return Err(Error::fatal(format!(
+                "Parameter setting '{name}' is not an absolute path"
+            )));
+        }
+        let trimmed = value.trim_end_matches('/');
+        if trimmed.is_empty() {
+            return Err(Error::fatal(format!(
+                "Parameter setting '{name}' is the root directory"
+            )));
+        }
+        *target = Some(trimmed.to_string());
+    }
+    Ok(paths)
+}
+
+/// Splits `name = value` as Postfix's `split_nameval()` does: white space
+/// around both trimmed, the name must be non-empty and free of white space.
+fn split_setting(setting: &str) -> Option<(&str, &str)> {
+    let (name, value) = setting.split_once('=')?;
+    let name = name.trim();
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        return None;
+    }
+    Some((name, value.trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_checked_and_trimmed() {
+        let parse = |words: &[&str]| {
+            parse_settings(
+                Action::Create,
+                &words.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+            )
+        };
+        let paths = parse(&["queue_directory=/q//", "config_directory = /c"]).unwrap();
+        assert_eq!(paths.queue_directory.as_deref(), Some("/q"));
+        assert_eq!(paths.config_directory.as_deref(), Some("/c"));
+        let error = |words: &[&str]| parse(words).unwrap_err().to_string();
+        assert_eq!(
+            error(&["queue_directory"]),
+            "Malformed parameter setting 'queue_directory'"
+        );
+        assert_eq!(
+            error(&["mynetworks=/x"]),
+            "Parameter 'mynetworks' not valid with action create"
+        );
+        assert_eq!(
+            error(&["data_directory=x"]),
+            "Parameter setting 'data_directory' is not an absolute path"
+        );
+        assert_eq!(
+            error(&["data_directory=///"]),
+            "Parameter setting 'data_directory' is the root directory"
+        );
+    }
+}

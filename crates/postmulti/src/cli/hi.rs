@@ -1,0 +1,227 @@
+//! The resolved command line: Postfix postmulti's option rules, in its order
+//! and wording, turn [`LowArgs`] into one complete [`HiArgs`] (primary
+//! directory, selection, and the core request of the mode), so that nothing
+//! after this step decides anything about the command line.
+
+use super::low::LowArgs;
+use super::Special;
+use crate::listing::{ListFormat, ListRequest};
+use anyhow::{bail, Result};
+use postmulti_core::defaults::DEFAULT_CONFIG_DIRECTORY;
+use postmulti_core::iterate::{IterateRequest, Kind};
+use postmulti_core::lifecycle::{Action, EditOptions, EditRequest};
+use postmulti_core::select::Selection;
+use std::time::Duration;
+
+/// What postmulti was asked to do, with every option checked and resolved.
+#[derive(Debug)]
+pub struct HiArgs {
+    /// The primary instance's configuration directory (`-c`, else the
+    /// default), checked against `MAIL_CONFIG`.
+    pub primary_dir: String,
+    /// `-v` given (any number of times).
+    pub verbose: bool,
+    /// What to do.
+    pub mode: Mode,
+}
+
+/// The modes of operation, each with the complete request it runs.
+#[derive(Debug)]
+pub enum Mode {
+    /// `-l`, with `-j` for JSON lines or `--status` for a table.
+    List(ListRequest),
+    /// `--doctor`: check the instances of the selection.
+    Doctor(Selection),
+    /// `-p` and `-x`: run a command for each selected instance.
+    Iterate(IterateRequest),
+    /// `-e action`: a life-cycle action.
+    Edit(EditRequest, EditOptions),
+}
+
+/// The mode words given, before their options are attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Word {
+    List,
+    Doctor,
+    Postfix,
+    Command,
+    Edit(Action),
+}
+
+/// Applies Postfix postmulti's option rules, in its order, to `low`;
+/// `mail_config` is the `MAIL_CONFIG` environment variable, if set.
+pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs, Special>> {
+    let mut actions: Vec<Action> = Vec::new();
+    for edit in &low.edits {
+        let Some(action) = Action::from_word(edit) else {
+            bail!(
+                "Invalid '-e' edit action '{edit}'. Specify 'create', 'destroy', 'import', \
+                 'deport', 'enable', 'disable', 'assign' or 'init'"
+            );
+        };
+        if !actions.contains(&action) {
+            actions.push(action);
+        }
+    }
+    if low.assign_groups.len() > 1 {
+        bail!("Specify at most one '-G' option");
+    }
+    if low.assign_names.len() > 1 {
+        bail!("Specify at most one '-I' option");
+    }
+    if usize::from(low.all) + low.groups.len() + low.names.len() > 1 {
+        bail!("Specity no more than one of '-a', '-g', '-i'");
+    }
+    if let Some(shell) = low.completions {
+        return Ok(Err(Special::Completions(shell)));
+    }
+    let mut words: Vec<Word> = actions.iter().map(|&a| Word::Edit(a)).collect();
+    let format = match (low.json, low.status) {
+        (true, true) if low.list => bail!("Specify at most one of '-j' and '--status'"),
+        (true, _) => ListFormat::Json,
+        (_, true) => ListFormat::Status,
+        _ => ListFormat::Text,
+    };
+    for (given, word) in [
+        (low.list, Word::List),
+        (low.doctor, Word::Doctor),
+        (low.postfix, Word::Postfix),
+        (low.command, Word::Command),
+    ] {
+        if given {
+            words.push(word);
+        }
+    }
+    let [word] = words[..] else {
+        bail!("Specify exactly one of '-e', '-l', '-p', '-x'");
+    };
+    let reverse = low.reverse % 2 == 1;
+    let clear_dash = |value: &String| match value.as_str() {
+        "-" => String::new(),
+        _ => value.clone(),
+    };
+    let assign_name = low.assign_names.first().map(clear_dash);
+    let assign_group = low.assign_groups.first().map(clear_dash);
+    check_mode_rules(word, &low.operands, reverse, &assign_name, &assign_group)?;
+    let action = match word {
+        Word::Edit(action) => Some(action),
+        _ => None,
+    };
+    if low.json && word != Word::List {
+        bail!("The '-j' option requires '-l'");
+    }
+    if low.status && word != Word::List {
+        bail!("The '--status' option requires '-l'");
+    }
+    if low.dry_run && action.is_none() {
+        bail!("The '--dry-run' option requires '-e'");
+    }
+    if low.template.is_some() && action != Some(Action::Create) {
+        bail!("The '--template' option requires '-e create'");
+    }
+    if low.lock_timeout.is_some() && action.is_none() {
+        bail!("The '--lock-timeout' option requires '-e'");
+    }
+    let selection = match (low.all, low.groups.first(), low.names.first()) {
+        (true, _, _) => Selection::All,
+        (_, Some(group), _) => Selection::Group(group.clone()),
+        (_, _, Some(name)) => Selection::Name(name.clone()),
+        _ => Selection::Unspecified,
+    };
+    if let Some(dir) = &low.config_directory {
+        if !dir.starts_with('/') {
+            bail!("Specify an absolute pathname with '-c': '{dir}'");
+        }
+    }
+    let primary_dir = low
+        .config_directory
+        .unwrap_or_else(|| DEFAULT_CONFIG_DIRECTORY.to_string());
+    if let Some(mail_config) = mail_config.filter(|dir| *dir != primary_dir) {
+        bail!("Non-default configuration directory: MAIL_CONFIG={mail_config}");
+    }
+    let verbose = low.verbose > 0;
+    let iterate = |kind| {
+        Mode::Iterate(IterateRequest {
+            kind,
+            selection: selection.clone(),
+            reverse,
+            verbose,
+            args: low.operands.clone(),
+        })
+    };
+    let mode = match word {
+        Word::List => Mode::List(ListRequest {
+            selection: selection.effective(),
+            reverse,
+            format,
+        }),
+        Word::Doctor => Mode::Doctor(selection.effective()),
+        Word::Postfix => iterate(Kind::Postfix),
+        Word::Command => iterate(Kind::Command),
+        Word::Edit(action) => {
+            let mut options = EditOptions {
+                template_directory: low.template.map(Into::into),
+                dry_run: low.dry_run,
+                ..EditOptions::default()
+            };
+            if let Some(seconds) = low.lock_timeout {
+                options.lock_timeout = Duration::from_secs(seconds);
+            }
+            let request = EditRequest {
+                action,
+                selection,
+                assign_name,
+                assign_group,
+                settings: low.operands,
+            };
+            Mode::Edit(request, options)
+        }
+    };
+    Ok(Ok(HiArgs {
+        primary_dir,
+        verbose,
+        mode,
+    }))
+}
+
+/// The rules that tie operands, `-R`, `-I` and `-G` to the mode.
+fn check_mode_rules(
+    word: Word,
+    operands: &[String],
+    reverse: bool,
+    assign_name: &Option<String>,
+    assign_group: &Option<String>,
+) -> Result<()> {
+    let action = match word {
+        Word::Edit(action) => Some(action),
+        _ => None,
+    };
+    if matches!(word, Word::List | Word::Doctor) && !operands.is_empty() {
+        bail!("Command not allowed with '-l'");
+    }
+    if matches!(word, Word::Postfix | Word::Command) && operands.is_empty() {
+        bail!("Command required with '-p' or '-x' option");
+    }
+    if (word == Word::Postfix || action.is_some()) && reverse {
+        bail!("The '-p' and '-e' options preclude the use of '-R'");
+    }
+    let assigning = assign_name.is_some() || assign_group.is_some();
+    if assigning && !action.is_some_and(Action::assigns_names) {
+        match action {
+            None => bail!("Cannot assign instance name or group without '-e assign'"),
+            Some(action) => bail!(
+                "Cannot assign instance name or group with '-e {}'",
+                action.word()
+            ),
+        }
+    }
+    if let Some(action) = action {
+        if action == Action::Assign && !assigning {
+            bail!("Specify new instance name or group with '-e assign'");
+        }
+        if !action.adds_instance() && !operands.is_empty() {
+            bail!("Parameter overrides not valid with '-e {}'", action.word());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,286 @@
+//! The low-level command line: clap's grammar for Postfix postmulti's getopt
+//! options (`ae:g:i:G:I:lpRvx`, bundling, `--`, everything from the first
+//! operand on passed through) and our additions (`-c`, `-j` and long options
+//! only, so that no future Postfix option can collide), parsed into
+//! [`LowArgs`]: what was typed, nothing decided yet.
+
+use super::Special;
+use anyhow::{bail, Result};
+use clap::{Arg, ArgAction, ArgMatches, Command};
+
+/// Postfix's usage message.
+pub const USAGE: &str = "Usage:postmulti -l [-v] [-a] [-g group] [-i instance] | \
+postmulti -p [-v] [-a] [-g group] [-i instance] command... | \
+postmulti -x [-v] [-a] [-i name] [-g group] command... | \
+postmulti -e action [-v] [-a] [-i name] [-g group] [-I name] [-G group] [param=value ...]";
+
+/// The clap definition of the command line.
+pub fn command() -> Command {
+    let flag = |id: &'static str, short: char, help: &'static str| {
+        Arg::new(id)
+            .short(short)
+            .action(ArgAction::Count)
+            .help(help)
+    };
+    let value = |id: &'static str, short: char, name: &'static str, help: &'static str| {
+        Arg::new(id)
+            .short(short)
+            .value_name(name)
+            .action(ArgAction::Append)
+            .allow_hyphen_values(true)
+            .help(help)
+    };
+    Command::new("postmulti")
+        .about("Postfix multi-instance manager")
+        .version(env!("CARGO_PKG_VERSION"))
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .dont_delimit_trailing_values(true)
+        .arg(flag(
+            "all",
+            'a',
+            "Select all instances (the default), or place a new instance first",
+        ))
+        .arg(value(
+            "edit",
+            'e',
+            "ACTION",
+            "Life-cycle action: init, create, import, deport, destroy, enable, disable, assign",
+        ))
+        .arg(value("group", 'g', "GROUP", "Select the members of GROUP"))
+        .arg(value(
+            "name",
+            'i',
+            "NAME",
+            "Select one instance by name, name suffix or config directory; - for the primary",
+        ))
+        .arg(value(
+            "assign_group",
+            'G',
+            "GROUP",
+            "Assign GROUP to the instance (- for none)",
+        ))
+        .arg(value(
+            "assign_name",
+            'I',
+            "NAME",
+            "Assign NAME to the instance (- for none)",
+        ))
+        .arg(flag("list", 'l', "List instances"))
+        .arg(flag(
+            "postfix",
+            'p',
+            "Run a postfix(1) command for each selected instance",
+        ))
+        .arg(flag("reverse", 'R', "Reverse the iteration order"))
+        .arg(flag(
+            "verbose",
+            'v',
+            "Verbose logging; exports MAIL_VERBOSE to commands",
+        ))
+        .arg(flag(
+            "command",
+            'x',
+            "Run any command for each selected instance",
+        ))
+        .arg(
+            Arg::new("config_directory")
+                .short('c')
+                .value_name("DIR")
+                .help("Use DIR as the primary instance's configuration directory"),
+        )
+        .arg(
+            Arg::new("json")
+                .short('j')
+                .action(ArgAction::SetTrue)
+                .help("With -l: one JSON object per line"),
+        )
+        .arg(
+            Arg::new("status")
+                .long("status")
+                .action(ArgAction::SetTrue)
+                .help("With -l: a table with each instance's status (running, stopped, broken)"),
+        )
+        .arg(
+            Arg::new("dry_run")
+                .long("dry-run")
+                .action(ArgAction::SetTrue)
+                .help("With -e: show what would change (diffs, directories, refusals), change nothing"),
+        )
+        .arg(
+            Arg::new("doctor")
+                .long("doctor")
+                .action(ArgAction::SetTrue)
+                .help("Check the whole setup; one finding per line; exit 1 on any error"),
+        )
+        .arg(
+            Arg::new("template")
+                .long("template")
+                .value_name("DIR")
+                .help("With -e create: take main.cf.proto and master.cf.proto from DIR"),
+        )
+        .arg(
+            Arg::new("lock_timeout")
+                .long("lock-timeout")
+                .value_name("SECONDS")
+                .value_parser(clap::value_parser!(u64))
+                .help("With -e: wait at most SECONDS for another postmulti's lock (default 60)"),
+        )
+        .arg(
+            Arg::new("completions")
+                .long("completions")
+                .value_name("SHELL")
+                .value_parser(clap::value_parser!(clap_complete::Shell))
+                .help("Print a completion script for bash, zsh, fish, elvish or powershell"),
+        )
+        .arg(
+            Arg::new("help")
+                .long("help")
+                .action(ArgAction::Help)
+                .help("Print help"),
+        )
+        .arg(
+            Arg::new("version")
+                .long("version")
+                .action(ArgAction::Version)
+                .help("Print version"),
+        )
+        .arg(
+            Arg::new("operands")
+                .value_name("ARG")
+                .num_args(0..)
+                .trailing_var_arg(true)
+                .help("The command to run, or param=value settings with -e create/import"),
+        )
+}
+
+/// A getopt-style one-line complaint for a clap error.
+fn getopt_complaint(error: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let arg = match error.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => arg.clone(),
+        _ => String::new(),
+    };
+    // Long options (ours) are named as getopt_long names them.
+    if let Some(long) = arg.strip_prefix("--") {
+        let long = long.split([' ', '=']).next().unwrap_or(long);
+        return match (error.kind(), error.get(ContextKind::InvalidValue)) {
+            (_, Some(ContextValue::String(value))) if !value.is_empty() => {
+                format!("invalid argument '{value}' for '--{long}'")
+            }
+            (clap::error::ErrorKind::InvalidValue | clap::error::ErrorKind::NoEquals, _) => {
+                format!("option '--{long}' requires an argument")
+            }
+            _ => format!("unrecognized option '--{long}'"),
+        };
+    }
+    let letter = arg.trim_start_matches('-').chars().next().unwrap_or('?');
+    match error.kind() {
+        clap::error::ErrorKind::InvalidValue | clap::error::ErrorKind::NoEquals => {
+            format!("option requires an argument -- '{letter}'")
+        }
+        _ => format!("invalid option -- '{letter}'"),
+    }
+}
+
+/// Every option and operand as typed: repeated options keep every value,
+/// flags their count.
+#[derive(Debug, Default)]
+pub struct LowArgs {
+    /// `-e` words, in order.
+    pub edits: Vec<String>,
+    /// `-g` values.
+    pub groups: Vec<String>,
+    /// `-i` values.
+    pub names: Vec<String>,
+    /// `-G` values.
+    pub assign_groups: Vec<String>,
+    /// `-I` values.
+    pub assign_names: Vec<String>,
+    /// `-a` given.
+    pub all: bool,
+    /// `-l` given.
+    pub list: bool,
+    /// `-p` given.
+    pub postfix: bool,
+    /// `-x` given.
+    pub command: bool,
+    /// `--doctor` given.
+    pub doctor: bool,
+    /// How many `-R`.
+    pub reverse: u8,
+    /// How many `-v`.
+    pub verbose: u8,
+    /// `-j` given.
+    pub json: bool,
+    /// `--status` given.
+    pub status: bool,
+    /// `--dry-run` given.
+    pub dry_run: bool,
+    /// `-c DIR`.
+    pub config_directory: Option<String>,
+    /// `--template DIR`.
+    pub template: Option<String>,
+    /// `--lock-timeout SECONDS`.
+    pub lock_timeout: Option<u64>,
+    /// `--completions SHELL`.
+    pub completions: Option<clap_complete::Shell>,
+    /// The operands: the command, or `param=value` settings.
+    pub operands: Vec<String>,
+}
+
+/// Parses `args` with the grammar: the options as typed, or `--help` /
+/// `--version`; a grammar error is reported getopt's way and fails with
+/// Postfix's usage message.
+pub fn parse(args: Vec<String>) -> Result<std::result::Result<LowArgs, Special>> {
+    let matches = match command().try_get_matches_from(args) {
+        Ok(matches) => matches,
+        Err(error) => match error.kind() {
+            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                return Ok(Err(Special::HelpOrVersion(error)))
+            }
+            _ => {
+                eprintln!("postmulti: {}", getopt_complaint(&error));
+                bail!(USAGE)
+            }
+        },
+    };
+    Ok(Ok(LowArgs::from_matches(&matches)))
+}
+
+impl LowArgs {
+    // Reads every option out of clap's matches.
+    fn from_matches(matches: &ArgMatches) -> LowArgs {
+        let values = |id: &str| -> Vec<String> {
+            matches
+                .get_many::<String>(id)
+                .map(|values| values.cloned().collect())
+                .unwrap_or_default()
+        };
+        let given = |id: &str| matches.get_count(id) > 0;
+        LowArgs {
+            edits: values("edit"),
+            groups: values("group"),
+            names: values("name"),
+            assign_groups: values("assign_group"),
+            assign_names: values("assign_name"),
+            all: given("all"),
+            list: given("list"),
+            postfix: given("postfix"),
+            command: given("command"),
+            doctor: matches.get_flag("doctor"),
+            reverse: matches.get_count("reverse"),
+            verbose: matches.get_count("verbose"),
+            json: matches.get_flag("json"),
+            status: matches.get_flag("status"),
+            dry_run: matches.get_flag("dry_run"),
+            config_directory: matches.get_one::<String>("config_directory").cloned(),
+            template: matches.get_one::<String>("template").cloned(),
+            lock_timeout: matches.get_one::<u64>("lock_timeout").copied(),
+            completions: matches
+                .get_one::<clap_complete::Shell>("completions")
+                .copied(),
+            operands: values("operands"),
+        }
+    }
+}
