@@ -47,6 +47,13 @@ real_command_directory() { postconf -X command_directory syslog_name && rm -r "$
 sigint_ignored() {
     bash -c 'trap "" INT; exec postmulti -x sh -c "kill -INT \$PPID; sleep 0.2; echo \$MAIL_CONFIG"'
 }
+sgid_bits() { chmod 2710 /var/spool/postfix-s/public && chmod 2755 /var/spool/postfix-s/pid; }
+# An existing instance whose main.cf has no data_directory: it would share
+# the primary's.
+existing_without_data_directory() {
+    mkdir /etc/postfix-n /var/spool/postfix-n && cp /etc/postfix/master.cf /etc/postfix-n/ &&
+    printf 'queue_directory = /var/spool/postfix-n\n' >/etc/postfix-n/main.cf
+}
 foreign_owners() {
     chown nobody:nogroup /etc/postfix-a/main.cf /etc/postfix/main.cf &&
     chmod 600 /etc/postfix-a/main.cf && chmod 640 /etc/postfix/main.cf
@@ -165,7 +172,29 @@ const STEPS: &[(&str, &str, Exit)] = &[
         "stat -c '%U:%G %a %n' /etc/postfix-a/main.cf /etc/postfix/main.cf",
         Both(0),
     ),
+    // set-permissions keeps the set-group-id bits of existing directories.
+    ("sgid-create", "postmulti -I postfix-s -e create", Both(0)),
+    ("sgid-bits", "sgid_bits", Both(0)),
+    ("sgid-deport", "postmulti -i s -e deport", Both(0)),
+    (
+        "sgid-import",
+        "postmulti -e import config_directory=/etc/postfix-s",
+        Both(0),
+    ),
+    (
+        "sgid-modes",
+        "stat -c '%a %n' /var/spool/postfix-s/public /var/spool/postfix-s/pid",
+        Both(0),
+    ),
     ("snapshot-final", "snapshot final", Both(0)),
+    // Create over an existing instance that would share the primary's data
+    // directory: Postfix registers it (and every later action fails on the
+    // conflict); ours refuses and changes nothing.
+    ("prepare-n", "existing_without_data_directory", Both(0)),
+    ("snapshot-before-n", "snapshot before-n", Both(0)),
+    ("create-n", "postmulti -I postfix-n -e create", Differ(0, 1)),
+    ("after-n", "postmulti -i a -e disable", Differ(1, 0)),
+    ("snapshot-after-n", "snapshot after-n", Both(0)),
 ];
 
 /// Steps whose output is compared byte for byte.
@@ -181,6 +210,7 @@ const SAME_OUTPUT: &[&str] = &[
     "sigint-ignored",
     "sigint-ignored-by-commands",
     "owners",
+    "sgid-modes",
 ];
 
 /// The exit status a step must have.
@@ -255,6 +285,28 @@ fn compare(real: &Outcome, ours: &Outcome, failures: &mut Vec<String>) {
         failures.push(format!(
             "snapshot final: {difference} (left real, right ours)"
         ));
+    }
+    let sgid = &real.step("sgid-modes").stdout;
+    if sgid != "2710 /var/spool/postfix-s/public\n2755 /var/spool/postfix-s/pid\n" {
+        failures.push(format!("sgid-modes: the real one leaves {sgid:?}"));
+    }
+    // Ours refused create-n with the conflict and changed nothing (the
+    // later disable of postfix-a only rewrote its main.cf).
+    let conflict = ours.step("create-n").stderr_fatals();
+    if conflict.len() != 1
+        || !conflict[0].starts_with("instance /etc/postfix-n, data_directory=/var/lib/postfix conflicts with instance /etc/postfix, ")
+    {
+        failures.push(format!("create-n: ours says {conflict:?}"));
+    }
+    let before = ours.snapshot("before-n");
+    let after = ours
+        .snapshot("after-n")
+        .without(|path| path == "/etc/postfix-a/main.cf");
+    for difference in before
+        .without(|path| path == "/etc/postfix-a/main.cf")
+        .diff(&after)
+    {
+        failures.push(format!("create-n changed the tree: {difference}"));
     }
 }
 
