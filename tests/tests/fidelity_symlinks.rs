@@ -13,7 +13,8 @@
 //!   a directory others can write to is warned about;
 //! - `-e create` over an existing main.cf and master.cf takes them as
 //!   import does: a symlinked `queue_directory` there is refused, and so is
-//!   a `data_directory` another instance has.
+//!   a `data_directory` another instance has;
+//! - import of an instance whose queue directory is missing creates it.
 
 use postmulti_e2e::sandbox::{
     assert_fatal, assert_success, owner_and_mode, require_root_and_postfix, stderr, stdout, Sandbox,
@@ -256,4 +257,26 @@ fn create_over_an_existing_instance_applies_import_checks() {
     assert_success(&sandbox.run(&["-I", "postfix-g", "-e", "create"]));
     assert!(sandbox.path("spool/own-g/maildrop").is_dir());
     assert!(!sandbox.path("spool/postfix-g").exists());
+}
+
+#[test]
+fn import_of_an_instance_without_its_queue_creates_it() {
+    if !require_root_and_postfix("import_of_an_instance_without_its_queue_creates_it") {
+        return;
+    }
+    let sandbox = two_instances();
+    existing(
+        &sandbox,
+        "postfix-h",
+        "queue_directory = @ROOT@/spool/postfix-h\ndata_directory = @ROOT@/lib/postfix-h\n",
+    );
+    assert_success(&sandbox.run(&["-e", "import", "config_directory=@ROOT@/etc/postfix-h"]));
+    assert_eq!(
+        owner_and_mode(&sandbox.path("spool/postfix-h/maildrop")),
+        ("postfix".to_string(), "postdrop".to_string(), 0o730)
+    );
+    assert_eq!(
+        owner_and_mode(&sandbox.path("lib/postfix-h")),
+        ("postfix".to_string(), "root".to_string(), 0o700)
+    );
 }
