@@ -47,6 +47,12 @@ real_command_directory() { postconf -X command_directory syslog_name && rm -r "$
 sigint_ignored() {
     bash -c 'trap "" INT; exec postmulti -x sh -c "kill -INT \$PPID; sleep 0.2; echo \$MAIL_CONFIG"'
 }
+# An existing instance whose sample_directory is written with a reference.
+existing_with_reference() {
+    mkdir /etc/postfix-q /var/spool/postfix-q /var/lib/postfix-q && cp /etc/postfix/master.cf /etc/postfix-q/ &&
+    printf '%s\n' 'queue_directory = /var/spool/postfix-q' 'data_directory = /var/lib/postfix-q' \
+        'sample_directory = $config_directory' >/etc/postfix-q/main.cf
+}
 sgid_bits() { chmod 2710 /var/spool/postfix-s/public && chmod 2755 /var/spool/postfix-s/pid; }
 # An existing instance whose main.cf has no data_directory: it would share
 # the primary's.
@@ -172,6 +178,27 @@ const STEPS: &[(&str, &str, Exit)] = &[
         "stat -c '%U:%G %a %n' /etc/postfix-a/main.cf /etc/postfix/main.cf",
         Both(0),
     ),
+    // set-permissions writes every install parameter into main.cf when one
+    // is not written as postfix hands it (import; create cloning the
+    // primary's setting).
+    ("prepare-q", "existing_with_reference", Both(0)),
+    (
+        "import-q",
+        "postmulti -e import config_directory=/etc/postfix-q",
+        Both(0),
+    ),
+    (
+        "primary-reference",
+        "postconf -e 'html_directory = $config_directory/html'",
+        Both(0),
+    ),
+    ("create-r", "postmulti -I postfix-r -e create", Both(0)),
+    ("primary-plain", "postconf -X html_directory", Both(0)),
+    (
+        "install-parameters",
+        "postconf -c /etc/postfix-q -n",
+        Both(0),
+    ),
     // set-permissions keeps the set-group-id bits of existing directories.
     ("sgid-create", "postmulti -I postfix-s -e create", Both(0)),
     ("sgid-bits", "sgid_bits", Both(0)),
@@ -211,6 +238,7 @@ const SAME_OUTPUT: &[&str] = &[
     "sigint-ignored-by-commands",
     "owners",
     "sgid-modes",
+    "install-parameters",
 ];
 
 /// The exit status a step must have.
@@ -284,6 +312,14 @@ fn compare(real: &Outcome, ours: &Outcome, failures: &mut Vec<String>) {
     for difference in r.diff(o) {
         failures.push(format!(
             "snapshot final: {difference} (left real, right ours)"
+        ));
+    }
+    let written = &real.step("install-parameters").stdout;
+    if !written.contains("\nsample_directory = /etc/postfix-q\n")
+        || !written.contains("\nshlib_directory = /usr/lib/postfix\n")
+    {
+        failures.push(format!(
+            "install-parameters: the real one writes {written:?}"
         ));
     }
     let sgid = &real.step("sgid-modes").stdout;

@@ -4,6 +4,7 @@
 //! the job (files, master.cf last; then permissions; then registration).
 
 use super::checks::require_init;
+use super::install;
 use super::names::{changed_names, check_assignments};
 use super::paths::{check_private_path, derive_private_path};
 use super::plan::{Plan, Step};
@@ -50,9 +51,12 @@ pub fn plan(
     let complete = config_dir.join("main.cf").is_file() && config_dir.join("master.cf").is_file();
     let instance_config = if complete {
         let config = Config::load(&new.config_directory, defaults)?;
-        if !name_edits.is_empty() {
-            let edits: Vec<(&str, &str)> =
-                name_edits.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        // The names, and the install parameters set-permissions would write.
+        let mut edits: Vec<(&str, String)> =
+            name_edits.iter().map(|(n, v)| (*n, v.clone())).collect();
+        edits.extend(install::overrides(&config)?.unwrap_or_default());
+        if !edits.is_empty() {
+            let edits: Vec<(&str, &str)> = edits.iter().map(|(n, v)| (*n, v.as_str())).collect();
             plan.edit_main_cf(&config, &edits)?;
         }
         config
@@ -194,6 +198,12 @@ fn plan_new_files<'d>(
     )?;
     for (param, value) in name_edits {
         doc.set(param, value);
+    }
+    // What set-permissions would write after it (install parameters cloned
+    // from the primary with `$name` references in them).
+    let written = Config::from_doc(&new.config_directory, doc.clone(), primary.defaults())?;
+    for (param, value) in install::overrides(&written)?.unwrap_or_default() {
+        doc.set(param, &value);
     }
     let main_cf_path = config_dir.join("main.cf");
     plan.steps.push(Step::WriteFile {

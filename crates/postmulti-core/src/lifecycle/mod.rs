@@ -9,6 +9,7 @@
 mod checks;
 mod create;
 mod edit;
+mod install;
 mod names;
 mod paths;
 mod plan;
