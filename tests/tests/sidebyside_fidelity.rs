@@ -367,10 +367,44 @@ fn check_broken(real: &Outcome, ours: &Outcome, failures: &mut Vec<String>) {
             failures.push(format!("{name}: ours does not warn about postfix-c\n{o}"));
         }
     }
+    // Both log as syslog(3) stamps records: `<PRI>Mmm dd hh:mm:ss TAG[PID]: `.
+    for (flavour, step) in [
+        ("real", real.step("broken-group-list")),
+        ("ours", ours.step("broken-group-list")),
+    ] {
+        let records: Vec<&str> = step.syslog.lines().collect();
+        if records.is_empty() || !records.iter().all(|record| stamped(record)) {
+            failures.push(format!("broken-group-list: {flavour} logs {records:?}"));
+        }
+    }
     let listed = &ours.step("broken-group-list").stdout;
     if listed.lines().count() != 2 || listed.contains("postfix-c") {
         failures.push(format!("broken-group-list: ours lists {listed:?}"));
     }
+}
+
+/// Whether a syslog record is `<PRI>Mmm dd hh:mm:ss postmulti[PID]: ...`.
+fn stamped(record: &str) -> bool {
+    let Some((priority, rest)) = record.split_once('>') else {
+        return false;
+    };
+    let Some(stamp) = rest.get(..16) else {
+        return false;
+    };
+    let bytes = stamp.as_bytes();
+    let digit = |i: usize| bytes[i].is_ascii_digit();
+    priority.starts_with('<')
+        && priority[1..].bytes().all(|b| b.is_ascii_digit())
+        && bytes[..3].iter().all(u8::is_ascii_alphabetic)
+        && bytes[3] == b' '
+        && (bytes[4] == b' ' || digit(4))
+        && digit(5)
+        && [7, 8, 10, 11, 13, 14].into_iter().all(digit)
+        && bytes[6] == b' '
+        && bytes[9] == b':'
+        && bytes[12] == b':'
+        && bytes[15] == b' '
+        && rest[16..].starts_with("postmulti[")
 }
 
 // A NUL byte: the listing shows the group cut at it; a line that starts

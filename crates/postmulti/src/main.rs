@@ -9,6 +9,7 @@ mod cli;
 mod dry_run;
 mod listing;
 mod report;
+mod timestamp;
 
 use anyhow::{bail, Result};
 use cli::{HiArgs, Mode, Special};
