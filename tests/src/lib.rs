@@ -1,7 +1,10 @@
-//! End-to-end test support for postmulti: locating the built binary, sandbox
+//! End-to-end test support for postmulti: the test harness (one table of
+//! tests per file, gated by what each needs), locating the built binary, sandbox
 //! primaries in temporary directories (`-c DIR`), tree snapshots, and private
 //! mount namespaces with overlays where the real postmulti and ours run side
 //! by side against the real Postfix.
 
+pub mod fixtures;
+pub mod harness;
 pub mod namespace;
 pub mod sandbox;

@@ -1,24 +1,24 @@
 //! Private mount namespaces with throw-away overlays, where the real postmulti
 //! and ours run side by side against the real Postfix.
 //!
-//! [`run`] executes a bash script as root inside
-//! `unshare -m --propagation private --fork --pid --mount-proc --net`, after
-//! mounting overlays on `/etc`, `/var/spool`, `/var/lib`, `/var/cache` and
-//! `/dev` whose
-//! upper layers live in a fresh temporary directory. Nothing on the host
-//! changes: every process started in the namespace (master daemons
-//! included) is killed when the script ends, because the namespace has its
-//! own PID namespace, and its own network namespace (only `lo`, brought up)
-//! keeps daemons off the host's ports.
+//! [`run`] executes a bash script as root through `overlay-run`
+//! (`src/bin/overlay-run.rs`, the project's one namespace set-up, shared
+//! with the bench and `scripts/demo`): a private mount, PID and network
+//! namespace with overlays on `/etc`, `/var/spool`, `/var/lib`, `/var/cache`
+//! and `/dev` whose upper layers live in a fresh temporary directory.
+//! Nothing on the host changes: every process started in the namespace
+//! (master daemons included) is killed when the script ends, and its own
+//! network namespace (only `lo`, brought up) keeps daemons off the host's
+//! ports.
 //!
 //! Inside the namespace:
 //!
 //! - `/etc/postfix/main.cf` is a copy of `/usr/share/postfix/main.cf.debian`
 //!   plus `inet_interfaces = loopback-only` and `myhostname =
 //!   sandbox.example` (set with `postconf -e`);
-//! - `/dev/log` is a datagram socket served by a thread of the test process,
-//!   so Postfix never stalls for want of a syslog daemon and every record is
-//!   captured ([`Outcome::syslog`]);
+//! - `/dev/log` is a datagram socket served by `overlay-run`, so Postfix
+//!   never stalls for want of a syslog daemon and every record is captured
+//!   ([`Outcome::syslog`]);
 //! - with [`Flavour::Ours`], the built postmulti is bind-mounted over
 //!   `/usr/sbin/postmulti`, so `postfix start` calls it through
 //!   `multi_instance_wrapper`; with [`Flavour::Real`], Postfix's own
@@ -42,25 +42,16 @@
 //! fatal: MSG` on stderr and logs it too. [`Step::fatals`] picks the right
 //! source for the flavour, so the two can be compared.
 
+use crate::harness::Needs;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
-use std::io::ErrorKind;
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::UnixDatagram;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Postfix's own postmulti on Debian.
-pub const REAL_POSTMULTI: &str = "/usr/sbin/postmulti";
-
-/// Debian's main.cf for new installations, the base of the namespace's
-/// primary instance.
-const DEBIAN_MAIN_CF: &str = "/usr/share/postfix/main.cf.debian";
+pub use crate::harness::REAL_POSTMULTI;
 
 /// How long a namespace may run before it is killed.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -96,40 +87,11 @@ impl fmt::Display for Flavour {
     }
 }
 
-/// Whether a namespace test called `name` can run here: as root, with
-/// Postfix installed (see [`crate::sandbox::require_root_and_postfix`]),
-/// Postfix's own postmulti, Debian's main.cf, `unshare` and `ip`.
-/// Otherwise it prints `skipped: NAME needs root and Postfix ...` and
-/// returns false, except under `CI=true`, where it panics: CI must run every
-/// test.
+/// Whether a namespace test on the default libtest harness called `name`
+/// can run here ([`Needs::Namespace`]); see
+/// [`crate::sandbox::require_root_and_postfix`].
 pub fn require_root_and_postfix(name: &str) -> bool {
-    if !crate::sandbox::require_root_and_postfix(name) {
-        return false;
-    }
-    let missing: Vec<&str> = [REAL_POSTMULTI, DEBIAN_MAIN_CF, "/usr/bin/unshare"]
-        .into_iter()
-        .filter(|path| !Path::new(path).exists())
-        .chain(
-            ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
-                .iter()
-                .all(|path| !Path::new(path).exists())
-                .then_some("ip"),
-        )
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let message = format!(
-        "{name} needs root and Postfix (missing: {})",
-        missing.join(", ")
-    );
-    assert_ne!(
-        std::env::var("CI").as_deref(),
-        Ok("true"),
-        "{message}, and CI=true requires it to run"
-    );
-    eprintln!("skipped: {message}");
-    false
+    crate::harness::require(name, Needs::Namespace)
 }
 
 /// How to run a namespace.
@@ -462,21 +424,20 @@ pub fn run_with(flavour: Flavour, script: &str, options: &Options) -> Outcome {
     fs::write(dir.join("user.sh"), script).expect("write user.sh");
     fs::create_dir(dir.join("snap")).expect("mkdir snap");
 
-    let syslog = Listener::start(&dir.join("log.sock"));
     let setup_out = fs::File::create(dir.join("setup.out")).expect("setup.out");
     let setup_err = setup_out.try_clone().expect("dup setup.out");
-    let mut child = Command::new("unshare")
-        .args([
-            "--mount",
-            "--propagation",
-            "private",
-            "--fork",
-            "--pid",
-            "--mount-proc",
-            "--net",
-            "--kill-child",
-            "bash",
-        ])
+    let mut command = Command::new(overlay_run_bin());
+    command
+        .args(["--primary", "sandbox.example", "--syslog"])
+        .arg(dir.join("syslog"))
+        .arg("--layers")
+        .arg(dir.join("layers"));
+    if flavour == Flavour::Ours {
+        command.arg("--ours").arg(&ours);
+    }
+    let mut child = command
+        .arg("--")
+        .arg("bash")
         .arg(dir.join("setup.sh"))
         .env_clear()
         .env(
@@ -493,27 +454,27 @@ pub fn run_with(flavour: Flavour, script: &str, options: &Options) -> Outcome {
         .stdout(setup_out)
         .stderr(setup_err)
         .spawn()
-        .expect("run unshare");
+        .expect("run overlay-run");
     let start = Instant::now();
     let setup_status = loop {
-        if let Some(status) = child.try_wait().expect("wait for unshare") {
+        if let Some(status) = child.try_wait().expect("wait for overlay-run") {
             break status;
         }
         if start.elapsed() > options.timeout {
             let _ = child.kill();
             let _ = child.wait();
-            let syslog = syslog.finish();
             panic!(
-                "{flavour} namespace timed out after {:?}\nsetup: {}\nstdout:\n{}\nstderr:\n{}\nsyslog:\n{syslog}",
+                "{flavour} namespace timed out after {:?}\nsetup: {}\nstdout:\n{}\nstderr:\n{}\nsyslog:\n{}",
                 options.timeout,
                 read_lossy(&dir.join("setup.out")),
                 read_lossy(&dir.join("stdout")),
                 read_lossy(&dir.join("stderr")),
+                read_lossy(&dir.join("syslog")),
             );
         }
         thread::sleep(Duration::from_millis(20));
     };
-    let syslog = syslog.finish();
+    let syslog = read_lossy(&dir.join("syslog"));
     let status_text = read_lossy(&dir.join("status"));
     let Ok(status) = status_text.trim().parse::<i32>() else {
         panic!(
@@ -536,30 +497,26 @@ pub fn run_with(flavour: Flavour, script: &str, options: &Options) -> Outcome {
     }
 }
 
-/// Runs in the new namespace: overlays, /dev/log, the binaries, the
-/// primary's main.cf, then the user's script.
+/// The `overlay-run` program built beside the tests
+/// (`target/<profile>/overlay-run`, see `src/bin/overlay-run.rs`).
+fn overlay_run_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test executable lives in target/<profile>/deps")
+        .join("overlay-run");
+    assert!(
+        path.is_file(),
+        "{} not found: build it with cargo build -p postmulti-e2e --bin overlay-run",
+        path.display()
+    );
+    path
+}
+
+/// Runs in the namespace that `overlay-run` set up (overlays, `/dev/log`,
+/// the binaries, the primary's main.cf): the user's script.
 const SETUP: &str = r#"
-set -u
-ip link set lo up || { echo "cannot bring up the loopback interface"; exit 1; }
-for dir in /etc /var/spool /var/lib /var/cache /dev; do
-    layer=$SCRATCH/layer$(echo "$dir" | tr / _)
-    mkdir -p "$layer/up" "$layer/work"
-    mount -t overlay overlay -o "lowerdir=$dir,upperdir=$layer/up,workdir=$layer/work" "$dir" ||
-        { echo "cannot mount an overlay on $dir"; exit 1; }
-done
-rm -f /dev/log && touch /dev/log && mount --bind "$SCRATCH/log.sock" /dev/log ||
-    { echo "cannot bind the syslog socket to /dev/log"; exit 1; }
-# Postfix's postmulti logs under the name it was called by: keep "postmulti".
-mkdir "$SCRATCH/real" && touch "$SCRATCH/real/postmulti" &&
-    mount --bind /usr/sbin/postmulti "$SCRATCH/real/postmulti" ||
-    { echo "cannot keep the real postmulti"; exit 1; }
-export REAL=$SCRATCH/real/postmulti
-if [ "$FLAVOUR" = ours ]; then
-    mount --bind "$OURS" /usr/sbin/postmulti || { echo "cannot mount $OURS"; exit 1; }
-fi
-cp /usr/share/postfix/main.cf.debian /etc/postfix/main.cf &&
-    postconf -e "inet_interfaces = loopback-only" "myhostname = sandbox.example" ||
-    { echo "cannot write /etc/postfix/main.cf"; exit 1; }
 cd /
 bash -c '. "$SCRATCH/prelude.sh"; . "$SCRATCH/user.sh"' >"$SCRATCH/stdout" 2>"$SCRATCH/stderr" </dev/null
 echo $? >"$SCRATCH/status"
@@ -591,51 +548,6 @@ snapshot() {
         done
 }
 "#;
-
-/// Serves the namespace's `/dev/log`: a datagram socket read by a thread.
-struct Listener {
-    stop: Arc<AtomicBool>,
-    thread: thread::JoinHandle<String>,
-}
-
-impl Listener {
-    fn start(path: &Path) -> Listener {
-        let socket = UnixDatagram::bind(path).expect("bind the syslog socket");
-        fs::set_permissions(path, fs::Permissions::from_mode(0o666)).expect("chmod syslog socket");
-        socket
-            .set_read_timeout(Some(Duration::from_millis(50)))
-            .expect("socket timeout");
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = Arc::clone(&stop);
-        let thread = thread::spawn(move || {
-            let mut records = String::new();
-            let mut buffer = vec![0u8; 1 << 16];
-            loop {
-                match socket.recv(&mut buffer) {
-                    Ok(n) => {
-                        let record = String::from_utf8_lossy(&buffer[..n]);
-                        records.push_str(record.trim_end_matches(['\n', '\0']));
-                        records.push('\n');
-                    }
-                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                        if stopping.load(Ordering::SeqCst) {
-                            return records;
-                        }
-                    }
-                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(e) => panic!("syslog socket: {e}"),
-                }
-            }
-        });
-        Listener { stop, thread }
-    }
-
-    /// Stops after the records already queued; returns them all.
-    fn finish(self) -> String {
-        self.stop.store(true, Ordering::SeqCst);
-        self.thread.join().expect("syslog listener")
-    }
-}
 
 fn read_lossy(path: &Path) -> String {
     fs::read(path)

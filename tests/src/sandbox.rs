@@ -14,6 +14,7 @@
 //! Texts handed to the sandbox may use `@ROOT@` for the sandbox's root
 //! directory; it is replaced before they are written.
 
+use crate::harness::{Needs, DEBIAN_MAIN_CF};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -22,9 +23,6 @@ use std::process::{Command, Output, Stdio};
 
 /// Placeholder for the sandbox root in texts given to [`Sandbox`] methods.
 pub const ROOT: &str = "@ROOT@";
-
-/// Debian's main.cf for new installations, the base of [`Sandbox::new`].
-const DEBIAN_MAIN_CF: &str = "/usr/share/postfix/main.cf.debian";
 
 /// What the primary's main.cf starts from when [`DEBIAN_MAIN_CF`] is missing.
 const MINIMAL_MAIN_CF: &str = "\
@@ -91,22 +89,13 @@ pub fn postmulti_bin() -> PathBuf {
     path
 }
 
-/// Whether a test that needs root and an installed Postfix
-/// (`/usr/sbin/postconf`) can run here. When it cannot, prints
-/// `skipped: TEST needs root and Postfix (/usr/sbin/postconf)` and returns
-/// `false`, except under `CI=true`, where these tests must run and it panics.
+/// Whether a test on the default libtest harness that needs root and an
+/// installed Postfix can run here ([`Needs::RootAndPostfix`]). When it
+/// cannot, prints `skipped: TEST needs root and Postfix (missing: ...)` and
+/// returns `false`, except under `CI=true`, where it panics. Test files on
+/// [`crate::e2e_tests!`] name their needs in its table instead.
 pub fn require_root_and_postfix(test: &str) -> bool {
-    let is_root = nix::unistd::geteuid().is_root();
-    let has_postfix = Path::new("/usr/sbin/postconf").is_file();
-    if is_root && has_postfix {
-        return true;
-    }
-    let message = format!("{test} needs root and Postfix (/usr/sbin/postconf)");
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{message}, and CI=true requires it to run");
-    }
-    eprintln!("skipped: {message}");
-    false
+    crate::harness::require(test, Needs::RootAndPostfix)
 }
 
 /// A primary instance in a temporary directory; removed on drop.
@@ -283,19 +272,31 @@ impl Sandbox {
     /// standard output and exactly `postmulti: fatal: MESSAGE` (with
     /// `@ROOT@` expanded) on standard error, and changes nothing.
     pub fn assert_refused(&self, args: &[&str], message: &str) {
-        let before = self.snapshot();
-        let output = self.run(args);
-        let message = self.expand(message);
         assert_eq!(
-            (output.status.code(), stdout(&output), stderr(&output)),
-            (
-                Some(1),
-                String::new(),
-                format!("postmulti: fatal: {message}\n")
-            ),
+            self.refusal(args),
+            self.expand(message),
             "postmulti {args:?}"
         );
+    }
+
+    /// Asserts that `postmulti ARGS` fails with exit status 1, nothing on
+    /// standard output and `postmulti: fatal: MESSAGE` on standard error, and
+    /// changes nothing; returns the message.
+    pub fn refusal(&self, args: &[&str]) -> String {
+        let before = self.snapshot();
+        let output = self.run(args);
+        let err = stderr(&output);
+        assert_eq!(
+            (output.status.code(), stdout(&output)),
+            (Some(1), String::new()),
+            "postmulti {args:?}: {err}"
+        );
+        let message = err
+            .strip_prefix("postmulti: fatal: ")
+            .and_then(|rest| rest.strip_suffix('\n'))
+            .unwrap_or_else(|| panic!("postmulti {args:?}: not one fatal error: {err:?}"));
         self.assert_unchanged(&before);
+        message.to_string()
     }
 
     /// Panics, naming each difference, unless the tree is exactly as in

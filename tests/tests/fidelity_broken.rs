@@ -6,7 +6,7 @@
 //! when main.cf cannot be read, they are unknown and only `-a`, no
 //! selection, or `-i` with its configuration directory select it.
 
-use postmulti_e2e::sandbox::{listing_line, require_root_and_postfix, stderr, stdout, Sandbox};
+use postmulti_e2e::sandbox::{listing_line, stderr, stdout, Sandbox};
 
 /// A primary with three secondaries in group `mta` (`postfix-a`,
 /// `postfix-b`, `postfix-c`) and a stand-in postfix command; `postfix-c`
@@ -40,13 +40,7 @@ fn outcome(sandbox: &Sandbox, args: &[&str]) -> (Option<i32>, String, String) {
     (output.status.code(), stdout(&output), stderr(&output))
 }
 
-#[test]
 fn a_conflicting_instance_selected_by_name_or_group_fails_the_command() {
-    if !require_root_and_postfix(
-        "a_conflicting_instance_selected_by_name_or_group_fails_the_command",
-    ) {
-        return;
-    }
     let sandbox = conflicting();
     let root = sandbox.root_str().to_string();
     let warning = format!(
@@ -106,12 +100,7 @@ fn a_conflicting_instance_selected_by_name_or_group_fails_the_command() {
     );
 }
 
-#[test]
 fn an_unreadable_instance_is_selected_only_by_all_or_its_directory() {
-    if !require_root_and_postfix("an_unreadable_instance_is_selected_only_by_all_or_its_directory")
-    {
-        return;
-    }
     let sandbox = conflicting();
     let root = sandbox.root_str().to_string();
     // c's main.cf is a directory: it cannot be read, so its name and group
@@ -153,4 +142,8 @@ fn an_unreadable_instance_is_selected_only_by_all_or_its_directory() {
             assert!(err.starts_with(&warning), "{args:?}: {err}");
         }
     }
+}
+
+postmulti_e2e::e2e_tests! {
+    RootAndPostfix: [a_conflicting_instance_selected_by_name_or_group_fails_the_command, an_unreadable_instance_is_selected_only_by_all_or_its_directory];
 }

@@ -55,13 +55,7 @@ const STEPS: &[(&str, &str, i32)] = &[
     ("safe-link", "pwned", 1),
 ];
 
-#[test]
 fn an_untrusted_defaults_cache_is_ignored_with_one_warning() {
-    if !namespace::require_root_and_postfix(
-        "an_untrusted_defaults_cache_is_ignored_with_one_warning",
-    ) {
-        return;
-    }
     let steps: String = STEPS
         .iter()
         .map(|(name, command, _)| format!("step {name} {}\n", command.replace("@CACHE@", CACHE)))
@@ -102,4 +96,8 @@ fn an_untrusted_defaults_cache_is_ignored_with_one_warning() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+postmulti_e2e::e2e_tests! {
+    Namespace: [an_untrusted_defaults_cache_is_ignored_with_one_warning];
 }

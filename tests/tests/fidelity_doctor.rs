@@ -3,13 +3,9 @@
 //! the repeated entry, once, and not a syslog_name clash of the instance
 //! with itself.
 
-use postmulti_e2e::sandbox::{assert_success, require_root_and_postfix, stderr, stdout, Sandbox};
+use postmulti_e2e::sandbox::{assert_success, stderr, stdout, Sandbox};
 
-#[test]
 fn the_doctor_reports_a_directory_listed_twice() {
-    if !require_root_and_postfix("the_doctor_reports_a_directory_listed_twice") {
-        return;
-    }
     let sandbox = Sandbox::new();
     assert_success(&sandbox.run(&["-e", "init"]));
     assert_success(&sandbox.run(&["-I", "postfix-a", "-e", "create"]));
@@ -51,4 +47,8 @@ fn the_doctor_reports_a_directory_listed_twice() {
             "{selection:?}: {out}"
         );
     }
+}
+
+postmulti_e2e::e2e_tests! {
+    RootAndPostfix: [the_doctor_reports_a_directory_listed_twice];
 }

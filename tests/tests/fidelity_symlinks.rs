@@ -17,7 +17,7 @@
 //! - import of an instance whose queue directory is missing creates it.
 
 use postmulti_e2e::sandbox::{
-    assert_fatal, assert_success, owner_and_mode, require_root_and_postfix, stderr, stdout, Sandbox,
+    assert_fatal, assert_success, owner_and_mode, stderr, stdout, Sandbox,
 };
 use std::os::unix::fs::{symlink, PermissionsExt};
 
@@ -47,11 +47,7 @@ fn refusal(link: &str) -> String {
     )
 }
 
-#[test]
 fn destroy_stops_at_a_symlinked_queue_before_removing_anything() {
-    if !require_root_and_postfix("destroy_stops_at_a_symlinked_queue_before_removing_anything") {
-        return;
-    }
     let sandbox = two_instances();
     // b's queue directory becomes a link to a's (empty) queue.
     remove_queue(&sandbox, "spool/postfix-b");
@@ -64,13 +60,7 @@ fn destroy_stops_at_a_symlinked_queue_before_removing_anything() {
     assert!(sandbox.path("spool/postfix-a/maildrop").is_dir());
 }
 
-#[test]
 fn destroy_stops_at_a_symlinked_queue_subdirectory_or_data_directory() {
-    if !require_root_and_postfix(
-        "destroy_stops_at_a_symlinked_queue_subdirectory_or_data_directory",
-    ) {
-        return;
-    }
     let sandbox = two_instances();
     std::fs::remove_dir(sandbox.path("spool/postfix-b/maildrop")).unwrap();
     symlink(
@@ -90,11 +80,7 @@ fn destroy_stops_at_a_symlinked_queue_subdirectory_or_data_directory() {
     assert!(sandbox.path("lib/postfix-a").is_dir());
 }
 
-#[test]
 fn destroy_stops_at_a_symlinked_component_above_the_instance() {
-    if !require_root_and_postfix("destroy_stops_at_a_symlinked_component_above_the_instance") {
-        return;
-    }
     let sandbox = two_instances();
     // b's queue moves below a link to the spool directory.
     std::fs::rename(
@@ -115,11 +101,7 @@ fn destroy_stops_at_a_symlinked_component_above_the_instance() {
     sandbox.assert_refused(&["-i", "b", "-e", "destroy"], &refusal("spool-link"));
 }
 
-#[test]
 fn an_unregistered_destroy_is_finished_by_the_short_form() {
-    if !require_root_and_postfix("an_unregistered_destroy_is_finished_by_the_short_form") {
-        return;
-    }
     let sandbox = two_instances();
     let main_cf = sandbox.read("etc/postfix-b/main.cf");
     assert_success(&sandbox.run(&["-i", "postfix-b", "-e", "destroy"]));
@@ -145,11 +127,7 @@ fn an_unregistered_destroy_is_finished_by_the_short_form() {
     );
 }
 
-#[test]
 fn create_and_import_refuse_queue_subdirectories_that_are_links() {
-    if !require_root_and_postfix("create_and_import_refuse_queue_subdirectories_that_are_links") {
-        return;
-    }
     let sandbox = two_instances();
     let victim = sandbox.path("victim");
     std::fs::create_dir(&victim).unwrap();
@@ -176,11 +154,7 @@ fn create_and_import_refuse_queue_subdirectories_that_are_links() {
     );
 }
 
-#[test]
 fn a_queue_under_a_directory_others_can_write_is_warned_about() {
-    if !require_root_and_postfix("a_queue_under_a_directory_others_can_write_is_warned_about") {
-        return;
-    }
     let sandbox = two_instances();
     std::fs::create_dir(sandbox.path("open")).unwrap();
     std::fs::set_permissions(sandbox.path("open"), std::fs::Permissions::from_mode(0o777)).unwrap();
@@ -213,11 +187,7 @@ fn existing(sandbox: &Sandbox, dir: &str, settings: &str) {
     sandbox.write(&format!("etc/{dir}/main.cf"), settings);
 }
 
-#[test]
 fn create_over_an_existing_instance_applies_import_checks() {
-    if !require_root_and_postfix("create_over_an_existing_instance_applies_import_checks") {
-        return;
-    }
     let sandbox = two_instances();
     symlink(sandbox.path("spool/postfix-a"), sandbox.path("spool/qlink")).unwrap();
     existing(
@@ -259,11 +229,7 @@ fn create_over_an_existing_instance_applies_import_checks() {
     assert!(!sandbox.path("spool/postfix-g").exists());
 }
 
-#[test]
 fn import_of_an_instance_without_its_queue_creates_it() {
-    if !require_root_and_postfix("import_of_an_instance_without_its_queue_creates_it") {
-        return;
-    }
     let sandbox = two_instances();
     existing(
         &sandbox,
@@ -279,4 +245,8 @@ fn import_of_an_instance_without_its_queue_creates_it() {
         owner_and_mode(&sandbox.path("lib/postfix-h")),
         ("postfix".to_string(), "root".to_string(), 0o700)
     );
+}
+
+postmulti_e2e::e2e_tests! {
+    RootAndPostfix: [destroy_stops_at_a_symlinked_queue_before_removing_anything, destroy_stops_at_a_symlinked_queue_subdirectory_or_data_directory, destroy_stops_at_a_symlinked_component_above_the_instance, an_unregistered_destroy_is_finished_by_the_short_form, create_and_import_refuse_queue_subdirectories_that_are_links, a_queue_under_a_directory_others_can_write_is_warned_about, create_over_an_existing_instance_applies_import_checks, import_of_an_instance_without_its_queue_creates_it];
 }

@@ -6,7 +6,7 @@
 //! `postmulti: fatal: ...` and exit status 1, and leaves the sandbox exactly
 //! as it was.
 
-use postmulti_e2e::sandbox::{assert_success, require_root_and_postfix, stderr, stdout, Sandbox};
+use postmulti_e2e::sandbox::{assert_success, stderr, Sandbox};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
@@ -16,28 +16,6 @@ fn with_instance() -> Sandbox {
     assert_success(&sandbox.run(&["-e", "init"]));
     assert_success(&sandbox.run(&["-I", "postfix-a", "-G", "mta", "-e", "create"]));
     sandbox
-}
-
-/// Asserts that `postmulti ARGS` fails with one fatal error line (exactly
-/// `message` when given) and changes nothing; returns the message.
-fn assert_refused(sandbox: &Sandbox, args: &[&str], message: Option<&str>) -> String {
-    let before = sandbox.snapshot();
-    let output = sandbox.run(args);
-    let err = stderr(&output);
-    assert_eq!(
-        (output.status.code(), stdout(&output)),
-        (Some(1), String::new()),
-        "postmulti {args:?}: {err}"
-    );
-    let text = err
-        .strip_prefix("postmulti: fatal: ")
-        .and_then(|rest| rest.strip_suffix('\n'))
-        .unwrap_or_else(|| panic!("postmulti {args:?}: not one fatal error: {err:?}"));
-    if let Some(message) = message {
-        assert_eq!(text, sandbox.expand(message), "postmulti {args:?}");
-    }
-    sandbox.assert_unchanged(&before);
-    text.to_string()
 }
 
 /// Names that are refused for `-I`, with the reason.
@@ -83,32 +61,19 @@ fn hostile_names() -> Vec<(String, String)> {
     ]
 }
 
-#[test]
 fn hostile_names_are_refused_by_create() {
-    if !require_root_and_postfix("hostile_names_are_refused_by_create") {
-        return;
-    }
     let sandbox = with_instance();
     for (name, message) in hostile_names() {
-        assert_refused(&sandbox, &["-I", &name, "-e", "create"], Some(&message));
+        sandbox.assert_refused(&["-I", &name, "-e", "create"], &message);
     }
 }
 
-#[test]
 fn hostile_names_are_refused_by_assign_and_import() {
-    if !require_root_and_postfix("hostile_names_are_refused_by_assign_and_import") {
-        return;
-    }
     let sandbox = with_instance();
     sandbox.write_secondary("postfix-b", "");
     for (name, message) in hostile_names() {
-        assert_refused(
-            &sandbox,
-            &["-e", "assign", "-i", "a", "-I", &name],
-            Some(&message),
-        );
-        assert_refused(
-            &sandbox,
+        sandbox.assert_refused(&["-e", "assign", "-i", "a", "-I", &name], &message);
+        sandbox.assert_refused(
             &[
                 "-I",
                 &name,
@@ -116,51 +81,31 @@ fn hostile_names_are_refused_by_assign_and_import() {
                 "import",
                 "config_directory=@ROOT@/etc/postfix-b",
             ],
-            Some(&message),
+            &message,
         );
     }
 }
 
-#[test]
 fn hostile_groups_are_refused() {
-    if !require_root_and_postfix("hostile_groups_are_refused") {
-        return;
-    }
     let sandbox = with_instance();
     for group in ["a b", "a,b", "a\nb", "g;x", "$g", "g\u{7f}", "grüppe", "\t"] {
         let message = format!("Unsafe characters in '-G {group}'");
-        assert_refused(
-            &sandbox,
-            &["-I", "postfix-b", "-G", group, "-e", "create"],
-            Some(&message),
-        );
-        assert_refused(
-            &sandbox,
-            &["-e", "assign", "-i", "a", "-G", group],
-            Some(&message),
-        );
+        sandbox.assert_refused(&["-I", "postfix-b", "-G", group, "-e", "create"], &message);
+        sandbox.assert_refused(&["-e", "assign", "-i", "a", "-G", group], &message);
     }
 }
 
-#[test]
 fn overlong_names_are_refused() {
-    if !require_root_and_postfix("overlong_names_are_refused") {
-        return;
-    }
     let sandbox = with_instance();
     let name = format!("postfix-{}", "a".repeat(300));
-    let message = assert_refused(&sandbox, &["-I", &name, "-e", "create"], None);
+    let message = sandbox.refusal(&["-I", &name, "-e", "create"]);
     assert!(message.contains("File name too long"), "{message}");
 }
 
-#[test]
 fn io_errors_name_the_path_and_the_error_once() {
-    if !require_root_and_postfix("io_errors_name_the_path_and_the_error_once") {
-        return;
-    }
     let sandbox = with_instance();
     let name = format!("postfix-{}", "a".repeat(300));
-    let message = assert_refused(&sandbox, &["-I", &name, "-e", "create"], None);
+    let message = sandbox.refusal(&["-I", &name, "-e", "create"]);
     assert_eq!(
         message.matches("File name too long").count(),
         1,
@@ -169,7 +114,6 @@ fn io_errors_name_the_path_and_the_error_once() {
     assert!(!message.contains("os error"), "{message}");
 }
 
-#[test]
 fn non_utf8_arguments_are_refused() {
     let sandbox = Sandbox::new();
     let before = sandbox.snapshot();
@@ -199,11 +143,7 @@ fn non_utf8_arguments_are_refused() {
     sandbox.assert_unchanged(&before);
 }
 
-#[test]
 fn hostile_selections_match_nothing() {
-    if !require_root_and_postfix("hostile_selections_match_nothing") {
-        return;
-    }
     let sandbox = with_instance();
     for name in [
         "@ROOT@/etc/postfix-a/",
@@ -215,7 +155,7 @@ fn hostile_selections_match_nothing() {
         "",
     ] {
         let message = format!("No instance named {name}");
-        assert_refused(&sandbox, &["-e", "enable", "-i", name], Some(&message));
+        sandbox.assert_refused(&["-e", "enable", "-i", name], &message);
         assert_eq!(
             assert_success(&sandbox.run(&["-l", "-i", name])),
             "",
@@ -224,68 +164,40 @@ fn hostile_selections_match_nothing() {
     }
 }
 
-#[test]
 fn dangling_symlink_in_place_of_the_instance_directory() {
-    if !require_root_and_postfix("dangling_symlink_in_place_of_the_instance_directory") {
-        return;
-    }
     let sandbox = with_instance();
     std::os::unix::fs::symlink(sandbox.path("nowhere"), sandbox.path("etc/postfix-b")).unwrap();
-    assert_refused(&sandbox, &["-I", "postfix-b", "-e", "create"], None);
+    sandbox.refusal(&["-I", "postfix-b", "-e", "create"]);
     assert!(!sandbox.path("nowhere").exists());
 }
 
-#[test]
 fn symlink_in_place_of_the_instance_directory() {
-    if !require_root_and_postfix("symlink_in_place_of_the_instance_directory") {
-        return;
-    }
     let sandbox = with_instance();
     std::os::unix::fs::symlink(sandbox.path("etc/postfix"), sandbox.path("etc/postfix-b")).unwrap();
     std::fs::create_dir(sandbox.path("elsewhere")).unwrap();
     std::os::unix::fs::symlink(sandbox.path("elsewhere"), sandbox.path("etc/postfix-c")).unwrap();
-    assert_refused(&sandbox, &["-I", "postfix-b", "-e", "create"], None);
-    assert_refused(&sandbox, &["-I", "postfix-c", "-e", "create"], None);
-    assert_refused(&sandbox, &["-I", "postfix-b", "-e", "import"], None);
+    sandbox.refusal(&["-I", "postfix-b", "-e", "create"]);
+    sandbox.refusal(&["-I", "postfix-c", "-e", "create"]);
+    sandbox.refusal(&["-I", "postfix-b", "-e", "import"]);
 }
 
-#[test]
 fn config_directory_with_list_separators_is_refused() {
-    if !require_root_and_postfix("config_directory_with_list_separators_is_refused") {
-        return;
-    }
     let sandbox = with_instance();
     for dir in ["x y", "x,y", "x\ty", "x\ny"] {
         let setting = format!("config_directory=@ROOT@/etc/{dir}");
-        assert_refused(
-            &sandbox,
-            &["-I", "postfix-b", "-e", "create", &setting],
-            None,
-        );
+        sandbox.refusal(&["-I", "postfix-b", "-e", "create", &setting]);
     }
 }
 
-#[test]
 fn private_paths_with_newlines_are_refused() {
-    if !require_root_and_postfix("private_paths_with_newlines_are_refused") {
-        return;
-    }
     let sandbox = with_instance();
     for param in ["queue_directory", "data_directory", "config_directory"] {
         let setting = format!("{param}=@ROOT@/x\ninet_interfaces = all");
-        assert_refused(
-            &sandbox,
-            &["-I", "postfix-b", "-e", "create", &setting],
-            None,
-        );
+        sandbox.refusal(&["-I", "postfix-b", "-e", "create", &setting]);
     }
 }
 
-#[test]
 fn dot_and_dot_dot_components_are_refused() {
-    if !require_root_and_postfix("dot_and_dot_dot_components_are_refused") {
-        return;
-    }
     let sandbox = with_instance();
     for setting in [
         "config_directory=@ROOT@/etc/../etc/postfix",
@@ -294,10 +206,25 @@ fn dot_and_dot_dot_components_are_refused() {
         "queue_directory=@ROOT@/spool/../spool/postfix-a",
         "data_directory=@ROOT@/lib/./postfix",
     ] {
-        assert_refused(
-            &sandbox,
-            &["-I", "postfix-b", "-e", "create", setting],
-            None,
-        );
+        sandbox.refusal(&["-I", "postfix-b", "-e", "create", setting]);
     }
+}
+
+postmulti_e2e::e2e_tests! {
+    Nothing: [
+        non_utf8_arguments_are_refused,
+    ];
+    RootAndPostfix: [
+        hostile_names_are_refused_by_create,
+        hostile_names_are_refused_by_assign_and_import,
+        hostile_groups_are_refused,
+        overlong_names_are_refused,
+        io_errors_name_the_path_and_the_error_once,
+        hostile_selections_match_nothing,
+        dangling_symlink_in_place_of_the_instance_directory,
+        symlink_in_place_of_the_instance_directory,
+        config_directory_with_list_separators_is_refused,
+        private_paths_with_newlines_are_refused,
+        dot_and_dot_dot_components_are_refused,
+    ];
 }

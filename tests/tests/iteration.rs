@@ -5,9 +5,7 @@
 //! environment and its arguments verbatim; `-v`, failing children, no match,
 //! and broken secondaries (warned about, skipped, exit 1).
 
-use postmulti_e2e::sandbox::{
-    assert_fatal, assert_success, require_root_and_postfix, stderr, stdout, Sandbox,
-};
+use postmulti_e2e::sandbox::{assert_fatal, assert_success, stderr, stdout, Sandbox};
 
 /// A sandbox with the stand-in postfix and three secondaries: `postfix-a`
 /// (enabled, group mta), `postfix-b` (disabled, group mta) and `postfix-c`
@@ -48,11 +46,7 @@ fn calls_of(args: &[&str]) -> Vec<String> {
     sandbox.stand_in_calls()
 }
 
-#[test]
 fn start_checks_disabled_instances() {
-    if !require_root_and_postfix("start_checks_disabled_instances") {
-        return;
-    }
     assert_eq!(
         calls_of(&["-p", "start"]),
         [
@@ -72,11 +66,7 @@ fn start_checks_disabled_instances() {
     );
 }
 
-#[test]
 fn stop_commands_run_in_reverse_and_skip_disabled_instances() {
-    if !require_root_and_postfix("stop_commands_run_in_reverse_and_skip_disabled_instances") {
-        return;
-    }
     for command in ["stop", "abort", "drain", "quick-stop"] {
         assert_eq!(
             calls_of(&["-p", command]),
@@ -94,11 +84,7 @@ fn stop_commands_run_in_reverse_and_skip_disabled_instances() {
     );
 }
 
-#[test]
 fn control_commands_skip_disabled_instances() {
-    if !require_root_and_postfix("control_commands_skip_disabled_instances") {
-        return;
-    }
     for command in ["reload", "flush"] {
         assert_eq!(
             calls_of(&["-p", command]),
@@ -112,11 +98,7 @@ fn control_commands_skip_disabled_instances() {
     }
 }
 
-#[test]
 fn other_commands_run_for_every_selected_instance() {
-    if !require_root_and_postfix("other_commands_run_for_every_selected_instance") {
-        return;
-    }
     assert_eq!(
         calls_of(&["-p", "status"]),
         [
@@ -136,11 +118,7 @@ fn other_commands_run_for_every_selected_instance() {
     );
 }
 
-#[test]
 fn command_classes_come_from_the_primary() {
-    if !require_root_and_postfix("command_classes_come_from_the_primary") {
-        return;
-    }
     let sandbox = three_secondaries();
     sandbox.append_main_cf(
         "postmulti_start_commands = start, go\n\
@@ -172,11 +150,7 @@ fn command_classes_come_from_the_primary() {
     assert_eq!(sandbox.stand_in_calls(), expected);
 }
 
-#[test]
 fn verbose_exports_mail_verbose() {
-    if !require_root_and_postfix("verbose_exports_mail_verbose") {
-        return;
-    }
     let sandbox = three_secondaries();
     let output = sandbox.run(&["-v", "-i", "a", "-p", "status"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -198,11 +172,7 @@ fn verbose_exports_mail_verbose() {
     );
 }
 
-#[test]
 fn a_failing_child_fails_the_run_but_not_the_others() {
-    if !require_root_and_postfix("a_failing_child_fails_the_run_but_not_the_others") {
-        return;
-    }
     let sandbox = three_secondaries();
     sandbox.write("etc/postfix-a/fail", "");
     let output = sandbox.run(&["-p", "status"]);
@@ -215,11 +185,7 @@ fn a_failing_child_fails_the_run_but_not_the_others() {
     assert_eq!(output.status.code(), Some(0));
 }
 
-#[test]
 fn no_matching_instance_is_fatal() {
-    if !require_root_and_postfix("no_matching_instance_is_fatal") {
-        return;
-    }
     let sandbox = three_secondaries();
     let before = sandbox.snapshot();
     for args in [
@@ -234,11 +200,7 @@ fn no_matching_instance_is_fatal() {
     sandbox.assert_unchanged(&before);
 }
 
-#[test]
 fn command_environment() {
-    if !require_root_and_postfix("command_environment") {
-        return;
-    }
     let sandbox = three_secondaries();
     let out = assert_success(&sandbox.run(&["-i", "a", "-x", "env"]));
     let root = sandbox.root_str();
@@ -293,11 +255,7 @@ fn postconf_default(name: &str) -> String {
     stdout(&output).trim_end().to_string()
 }
 
-#[test]
 fn command_arguments_pass_verbatim() {
-    if !require_root_and_postfix("command_arguments_pass_verbatim") {
-        return;
-    }
     let sandbox = three_secondaries();
     let out = assert_success(&sandbox.run(&[
         "-g", "mta", "-x", "printf", "%s|", "a b", "$x", "*", "-v", "--", "",
@@ -321,11 +279,7 @@ fn command_arguments_pass_verbatim() {
     );
 }
 
-#[test]
 fn command_search_path_starts_with_command_directory() {
-    if !require_root_and_postfix("command_search_path_starts_with_command_directory") {
-        return;
-    }
     let sandbox = three_secondaries();
     assert_success(&sandbox.run(&["-i", "c", "-x", "postfix", "flush"]));
     assert_eq!(
@@ -347,11 +301,7 @@ fn command_search_path_starts_with_command_directory() {
     );
 }
 
-#[test]
 fn broken_secondaries_are_skipped() {
-    if !require_root_and_postfix("broken_secondaries_are_skipped") {
-        return;
-    }
     let sandbox = three_secondaries();
     std::fs::remove_file(sandbox.path("etc/postfix-a/main.cf")).unwrap();
     let dir = format!("{}/etc/postfix-a", sandbox.root_str());
@@ -382,11 +332,7 @@ fn broken_secondaries_are_skipped() {
     assert_eq!(sandbox.stand_in_calls().len(), 4);
 }
 
-#[test]
 fn mail_config_must_name_the_primary() {
-    if !require_root_and_postfix("mail_config_must_name_the_primary") {
-        return;
-    }
     let sandbox = three_secondaries();
     let output = sandbox
         .command(&["-p", "start"])
@@ -409,4 +355,22 @@ fn mail_config_must_name_the_primary() {
         .unwrap();
     assert_success(&output);
     assert_eq!(sandbox.stand_in_calls().len(), 4);
+}
+
+postmulti_e2e::e2e_tests! {
+    RootAndPostfix: [
+        start_checks_disabled_instances,
+        stop_commands_run_in_reverse_and_skip_disabled_instances,
+        control_commands_skip_disabled_instances,
+        other_commands_run_for_every_selected_instance,
+        command_classes_come_from_the_primary,
+        verbose_exports_mail_verbose,
+        a_failing_child_fails_the_run_but_not_the_others,
+        no_matching_instance_is_fatal,
+        command_environment,
+        command_arguments_pass_verbatim,
+        command_search_path_starts_with_command_directory,
+        broken_secondaries_are_skipped,
+        mail_config_must_name_the_primary,
+    ];
 }

@@ -4,18 +4,20 @@
 //! init, create, import, deport, destroy, enable, disable and assign, each
 //! checked for the resulting main.cf entries, files, owners and modes and
 //! listing; every refusal checked for its message, exit status 1 and an
-//! unchanged sandbox; `--dry-run` and `--template`.
+//! unchanged sandbox. `--dry-run` is in `dry_run.rs`, `--template` in
+//! `templates.rs`.
 //!
 //! Where Postfix's own postmulti-script edits main.cf with `postconf`, the
 //! expected bytes are made by running the real `postconf` the same way.
 
+use postmulti_e2e::fixtures::{assert_instance_permissions, initialized, with_instance};
 use postmulti_e2e::sandbox::{
-    assert_fatal, assert_success, entry, listing_line, owner_and_mode, require_root_and_postfix,
-    stderr, stdout, FakeMaster, Sandbox,
+    assert_fatal, assert_success, entry, listing_line, stderr, stdout, FakeMaster, Sandbox,
 };
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::process::Stdio;
 
 /// Where the installed Postfix keeps its prototypes and `postfix-files`.
 const META_DIRECTORY: &str = "/etc/postfix";
@@ -37,26 +39,6 @@ const SHARED_PARAMETERS: &[&str] = &[
     "readme_directory",
     "shlib_directory",
 ];
-
-/// The queue subdirectories that get `postfix:root 0700`.
-const PRIVATE_QUEUE_SUBDIRS: &[&str] = &[
-    "active", "bounce", "corrupt", "defer", "deferred", "flush", "hold", "incoming", "private",
-    "saved", "trace",
-];
-
-/// A sandbox where `postmulti -e init` has run.
-fn initialized() -> Sandbox {
-    let sandbox = Sandbox::new();
-    assert_success(&sandbox.run(&["-e", "init"]));
-    sandbox
-}
-
-/// An initialized sandbox with the instance `postfix-NAME` created.
-fn with_instance(name: &str) -> Sandbox {
-    let sandbox = initialized();
-    assert_success(&sandbox.run(&["-I", &format!("postfix-{name}"), "-e", "create"]));
-    sandbox
-}
 
 /// What the real `postconf -c DIR ARGS...` makes of a main.cf `text`.
 fn postconf_edit(text: &str, args: &[&str]) -> String {
@@ -108,35 +90,7 @@ fn first_difference(actual: &str, expected: &str) -> String {
     "none".to_string()
 }
 
-/// Asserts the owners and modes `postfix set-permissions` gives a new
-/// instance's private files.
-fn assert_instance_permissions(sandbox: &Sandbox, config: &str, queue: &str, data: &str) {
-    let check = |relative: &str, owner: &str, group: &str, mode: u32| {
-        let (o, g, m) = owner_and_mode(&sandbox.path(relative));
-        assert_eq!(
-            (o.as_str(), g.as_str(), format!("{m:04o}")),
-            (owner, group, format!("{mode:04o}")),
-            "owner, group and mode of {relative}"
-        );
-    };
-    check(config, "root", "root", 0o755);
-    check(&format!("{config}/main.cf"), "root", "root", 0o644);
-    check(&format!("{config}/master.cf"), "root", "root", 0o644);
-    check(queue, "root", "root", 0o755);
-    for subdir in PRIVATE_QUEUE_SUBDIRS {
-        check(&format!("{queue}/{subdir}"), "postfix", "root", 0o700);
-    }
-    check(&format!("{queue}/maildrop"), "postfix", "postdrop", 0o730);
-    check(&format!("{queue}/public"), "postfix", "postdrop", 0o710);
-    check(&format!("{queue}/pid"), "root", "root", 0o755);
-    check(data, "postfix", "root", 0o700);
-}
-
-#[test]
 fn init_appends_the_wrapper_settings() {
-    if !require_root_and_postfix("init_appends_the_wrapper_settings") {
-        return;
-    }
     let sandbox = Sandbox::new();
     let before = sandbox.main_cf();
     assert_success(&sandbox.run(&["-e", "init"]));
@@ -158,11 +112,7 @@ fn init_appends_the_wrapper_settings() {
     assert_eq!(sandbox.main_cf(), after);
 }
 
-#[test]
 fn init_writes_what_postconf_writes() {
-    if !require_root_and_postfix("init_writes_what_postconf_writes") {
-        return;
-    }
     let sandbox = Sandbox::new();
     let expected = postconf_edit(
         &sandbox.main_cf(),
@@ -176,11 +126,7 @@ fn init_writes_what_postconf_writes() {
     assert_same_up_to_appended_order(&sandbox.main_cf(), &expected, 2);
 }
 
-#[test]
 fn init_replaces_existing_entries_in_place() {
-    if !require_root_and_postfix("init_replaces_existing_entries_in_place") {
-        return;
-    }
     let sandbox = Sandbox::with_main_cf(
         "# primary\n\
          queue_directory = @ROOT@/spool/postfix\n\
@@ -203,11 +149,7 @@ fn init_replaces_existing_entries_in_place() {
     );
 }
 
-#[test]
 fn actions_before_init_are_refused() {
-    if !require_root_and_postfix("actions_before_init_are_refused") {
-        return;
-    }
     let sandbox = Sandbox::new();
     let wrapper = "multi_instance_wrapper is empty, run 'postmulti -e init' first.";
     sandbox.assert_refused(&["-I", "postfix-a", "-e", "create"], wrapper);
@@ -225,11 +167,7 @@ fn actions_before_init_are_refused() {
     sandbox.assert_refused(&["-e", "disable", "-i", "a"], enable);
 }
 
-#[test]
 fn create_makes_a_complete_instance() {
-    if !require_root_and_postfix("create_makes_a_complete_instance") {
-        return;
-    }
     let sandbox = initialized();
     let primary_before = sandbox.main_cf();
     let root = sandbox.root_str().to_string();
@@ -295,11 +233,7 @@ fn create_makes_a_complete_instance() {
     );
 }
 
-#[test]
 fn create_writes_the_main_cf_postmulti_script_writes() {
-    if !require_root_and_postfix("create_writes_the_main_cf_postmulti_script_writes") {
-        return;
-    }
     let sandbox = initialized();
     assert_success(&sandbox.run(&["-I", "postfix-out", "-G", "mta", "-e", "create"]));
     let root = sandbox.root_str();
@@ -353,11 +287,7 @@ fn create_writes_the_main_cf_postmulti_script_writes() {
     );
 }
 
-#[test]
 fn create_places_new_instances() {
-    if !require_root_and_postfix("create_places_new_instances") {
-        return;
-    }
     let sandbox = initialized();
     let create = |args: &[&str]| {
         let mut all = args.to_vec();
@@ -397,11 +327,7 @@ fn create_places_new_instances() {
     );
 }
 
-#[test]
 fn create_with_explicit_paths() {
-    if !require_root_and_postfix("create_with_explicit_paths") {
-        return;
-    }
     let sandbox = initialized();
     assert_success(&sandbox.run(&[
         "-I",
@@ -441,11 +367,7 @@ fn create_with_explicit_paths() {
     );
 }
 
-#[test]
 fn create_refusals() {
-    if !require_root_and_postfix("create_refusals") {
-        return;
-    }
     let sandbox = with_instance("a");
     let cases: &[(&[&str], &str)] = &[
         (
@@ -546,11 +468,7 @@ fn create_refusals() {
     }
 }
 
-#[test]
 fn create_takes_an_existing_instance_as_it_is() {
-    if !require_root_and_postfix("create_takes_an_existing_instance_as_it_is") {
-        return;
-    }
     let sandbox = initialized();
     sandbox.write_secondary("postfix-x", "# hand-made\nmyhostname = x.example\n");
     let main_cf = sandbox.read("etc/postfix-x/main.cf");
@@ -591,11 +509,7 @@ fn create_takes_an_existing_instance_as_it_is() {
     assert_eq!(sandbox.read("etc/postfix-x/main.cf"), after);
 }
 
-#[test]
 fn import_registers_an_existing_instance() {
-    if !require_root_and_postfix("import_registers_an_existing_instance") {
-        return;
-    }
     let sandbox = initialized();
     sandbox.append_main_cf(
         "alternate_config_directories = @ROOT@/etc/postfix-imp, @ROOT@/etc/other\n",
@@ -641,11 +555,7 @@ fn import_registers_an_existing_instance() {
     );
 }
 
-#[test]
 fn import_needs_both_files() {
-    if !require_root_and_postfix("import_needs_both_files") {
-        return;
-    }
     let sandbox = initialized();
     sandbox.write_secondary("postfix-half", "");
     std::fs::remove_file(sandbox.path("etc/postfix-half/master.cf")).unwrap();
@@ -655,11 +565,7 @@ fn import_needs_both_files() {
     );
 }
 
-#[test]
 fn deport_moves_the_instance_to_alternate_directories() {
-    if !require_root_and_postfix("deport_moves_the_instance_to_alternate_directories") {
-        return;
-    }
     let sandbox = with_instance("out");
     let root = sandbox.root_str().to_string();
     let before = sandbox.snapshot();
@@ -702,11 +608,7 @@ fn deport_moves_the_instance_to_alternate_directories() {
     );
 }
 
-#[test]
 fn destroy_removes_what_create_made() {
-    if !require_root_and_postfix("destroy_removes_what_create_made") {
-        return;
-    }
     let sandbox = initialized();
     let initial = sandbox.snapshot();
     assert_success(&sandbox.run(&["-I", "postfix-out", "-e", "create"]));
@@ -734,11 +636,7 @@ fn destroy_removes_what_create_made() {
     );
 }
 
-#[test]
 fn destroy_cut_short_after_unregistering_is_finished_by_a_rerun() {
-    if !require_root_and_postfix("destroy_cut_short_after_unregistering_is_finished_by_a_rerun") {
-        return;
-    }
     let sandbox = with_instance("out");
     // What a destroy killed between unregistering and removing main.cf
     // leaves: an unlisted directory holding only main.cf.
@@ -770,11 +668,7 @@ fn destroy_cut_short_after_unregistering_is_finished_by_a_rerun() {
     sandbox.assert_unchanged(&before);
 }
 
-#[test]
 fn destroy_leaves_foreign_files_and_warns() {
-    if !require_root_and_postfix("destroy_leaves_foreign_files_and_warns") {
-        return;
-    }
     let sandbox = with_instance("out");
     sandbox.write("etc/postfix-out/notes.txt", "mine\n");
     sandbox.write("spool/postfix-out/hold/msg", "queued\n");
@@ -813,11 +707,7 @@ fn destroy_leaves_foreign_files_and_warns() {
     assert!(sandbox.path("lib/postfix-out/link").is_symlink());
 }
 
-#[test]
 fn remove_refusals() {
-    if !require_root_and_postfix("remove_refusals") {
-        return;
-    }
     let sandbox = with_instance("out");
     for action in ["destroy", "deport"] {
         sandbox.assert_refused(
@@ -846,11 +736,7 @@ fn remove_refusals() {
     );
 }
 
-#[test]
 fn enable_and_disable() {
-    if !require_root_and_postfix("enable_and_disable") {
-        return;
-    }
     let sandbox = with_instance("out");
     let main_cf = sandbox.read("etc/postfix-out/main.cf");
     let root = sandbox.root_str().to_string();
@@ -911,11 +797,7 @@ fn enable_and_disable() {
     );
 }
 
-#[test]
 fn assign_renames_and_regroups() {
-    if !require_root_and_postfix("assign_renames_and_regroups") {
-        return;
-    }
     let sandbox = initialized();
     assert_success(&sandbox.run(&["-I", "postfix-a", "-G", "g", "-e", "create"]));
     assert_success(&sandbox.run(&["-I", "postfix-b", "-e", "create"]));
@@ -970,111 +852,26 @@ fn assign_renames_and_regroups() {
     );
 }
 
-#[test]
-fn dry_run_shows_and_changes_nothing() {
-    if !require_root_and_postfix("dry_run_shows_and_changes_nothing") {
-        return;
-    }
-    let sandbox = Sandbox::new();
-    let primary = format!("{}/main.cf", sandbox.primary());
-    let before = sandbox.snapshot();
-    let out = assert_success(&sandbox.run(&["-e", "init", "--dry-run"]));
-    sandbox.assert_unchanged(&before);
-    assert!(
-        out.starts_with(&format!("would edit {primary}:\n")),
-        "{out}"
-    );
-    assert!(
-        out.contains("\n+multi_instance_wrapper = ${command_directory}/postmulti -p --\n"),
-        "{out}"
-    );
-    assert!(out.contains("\n+multi_instance_enable = yes\n"), "{out}");
-
-    assert_success(&sandbox.run(&["-e", "init"]));
-    let before = sandbox.snapshot();
-    let out = assert_success(&sandbox.run(&["-I", "postfix-out", "-e", "create", "--dry-run"]));
-    sandbox.assert_unchanged(&before);
-    let root = sandbox.root_str();
-    for needle in [
-        format!("would create directory {root}/etc/postfix-out (mode 0755"),
-        format!("would create directory {root}/spool/postfix-out (mode 0755"),
-        format!("would create directory {root}/lib/postfix-out (mode 0700"),
-        format!("would create {root}/etc/postfix-out/main.cf:\n"),
-        "\n+multi_instance_name = postfix-out\n".to_string(),
-        format!("would edit {primary}:\n"),
-        format!("\n+multi_instance_directories = {root}/etc/postfix-out\n"),
-    ] {
-        assert!(out.contains(&needle), "{needle:?} not in:\n{out}");
-    }
-
-    assert_success(&sandbox.run(&["-I", "postfix-out", "-e", "create"]));
-    let before = sandbox.snapshot();
-    let out = assert_success(&sandbox.run(&["-e", "destroy", "-i", "out", "--dry-run"]));
-    sandbox.assert_unchanged(&before);
-    for needle in [
-        format!("would remove file {root}/etc/postfix-out/main.cf\n"),
-        format!("would remove directory {root}/spool/postfix-out/active (mode 0700, owner postfix:root) if empty\n"),
-        format!("would remove directory {root}/etc/postfix-out (mode 0755, owner root:root) if empty\n"),
-    ] {
-        assert!(out.contains(&needle), "{needle:?} not in:\n{out}");
-    }
-    // Refusals are refusals with --dry-run too.
-    assert_success(&sandbox.run(&["-e", "enable", "-i", "out"]));
-    sandbox.assert_refused(
-        &["-e", "destroy", "-i", "out", "--dry-run"],
-        "Cannot remove enabled instances",
-    );
-}
-
-#[test]
-fn template_directory_supplies_the_prototypes() {
-    if !require_root_and_postfix("template_directory_supplies_the_prototypes") {
-        return;
-    }
-    let sandbox = initialized();
-    sandbox.write(
-        "tpl/main.cf.proto",
-        "# template main.cf\nsmtpd_banner = tpl\n",
-    );
-    sandbox.write("tpl/master.cf.proto", "# template master.cf\n");
-    assert_success(&sandbox.run(&[
-        "-I",
-        "postfix-t",
-        "-e",
-        "create",
-        "--template",
-        "@ROOT@/tpl",
-    ]));
-    let main_cf = sandbox.read("etc/postfix-t/main.cf");
-    assert!(
-        main_cf.starts_with("# template main.cf\nsmtpd_banner = tpl\n"),
-        "{main_cf}"
-    );
-    assert_eq!(
-        entry(&main_cf, "queue_directory"),
-        Some(format!("{}/spool/postfix-t", sandbox.root_str()))
-    );
-    assert_eq!(
-        sandbox.read("etc/postfix-t/master.cf"),
-        "# template master.cf\n"
-    );
-    assert_instance_permissions(
-        &sandbox,
-        "etc/postfix-t",
-        "spool/postfix-t",
-        "lib/postfix-t",
-    );
-
-    sandbox.write("empty/README", "no prototypes here\n");
-    sandbox.assert_refused(
-        &[
-            "-I",
-            "postfix-u",
-            "-e",
-            "create",
-            "--template",
-            "@ROOT@/empty",
-        ],
-        "Missing main.cf prototype: @ROOT@/empty/main.cf.proto",
-    );
+postmulti_e2e::e2e_tests! {
+    RootAndPostfix: [
+        init_appends_the_wrapper_settings,
+        init_writes_what_postconf_writes,
+        init_replaces_existing_entries_in_place,
+        actions_before_init_are_refused,
+        create_makes_a_complete_instance,
+        create_writes_the_main_cf_postmulti_script_writes,
+        create_places_new_instances,
+        create_with_explicit_paths,
+        create_refusals,
+        create_takes_an_existing_instance_as_it_is,
+        import_registers_an_existing_instance,
+        import_needs_both_files,
+        deport_moves_the_instance_to_alternate_directories,
+        destroy_removes_what_create_made,
+        destroy_cut_short_after_unregistering_is_finished_by_a_rerun,
+        destroy_leaves_foreign_files_and_warns,
+        remove_refusals,
+        enable_and_disable,
+        assign_renames_and_regroups,
+    ];
 }

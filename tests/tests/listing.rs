@@ -1,56 +1,13 @@
 //! `postmulti -l` end to end, in sandboxes: the exact bytes of the listing
-//! (`%-15s %-15s %-9s %s\n`) for every selection, `-R`, `-j` and
-//! `--status`, on a hand-written primary whose `multi_instance_directories`
-//! uses continuation lines, commas, blanks and `$` references; yes/no
-//! values in any case; fatal errors for invalid values and conflicts; and
-//! the resilience rule for broken secondaries (warned about, skipped, exit 1).
+//! (`%-15s %-15s %-9s %s\n`) for every selection and `-R`, on a
+//! hand-written primary whose `multi_instance_directories` uses continuation
+//! lines, commas, blanks and `$` references; yes/no values in any case;
+//! fatal errors for invalid values and conflicts; and the resilience rule
+//! for broken secondaries (warned about, skipped, exit 1). `-j` is in
+//! `json.rs`, `--status` in `status.rs`.
 
-use postmulti_e2e::sandbox::{
-    assert_fatal, assert_success, listing_line, require_root_and_postfix, stderr, stdout,
-    FakeMaster, Sandbox,
-};
-
-/// The primary of most tests: four secondaries, listed with a continuation
-/// line, a comment and a blank line inside the entry, empty list elements
-/// and three kinds of `$` reference.
-const PRIMARY: &str = "\
-# Hand-written primary for the listing tests.
-queue_directory = @ROOT@/spool/postfix
-data_directory = @ROOT@/lib/postfix
-parent = @ROOT@/etc
-multi_instance_wrapper = ${command_directory}/postmulti -p --
-multi_instance_enable = Yes
-multi_instance_directories = $parent/postfix-a,
-    ${parent}/postfix-b ,,
-# a comment line inside the entry
-
-\t@ROOT@/etc/postfix-c,$(parent)/postfix-d
-";
-
-/// A sandbox with [`PRIMARY`] and its four secondaries.
-fn four_secondaries() -> Sandbox {
-    let sandbox = Sandbox::with_main_cf(PRIMARY);
-    sandbox.write_secondary(
-        "postfix-a",
-        "multi_instance_name = postfix-a\nmulti_instance_group = mta\nmulti_instance_enable = YES\n",
-    );
-    sandbox.write_secondary(
-        "postfix-b",
-        "multi_instance_name = postfix-b\nmulti_instance_enable = nO\n",
-    );
-    sandbox.write_secondary(
-        "postfix-c",
-        "multi_instance_group = mta\nmulti_instance_enable = NO\n",
-    );
-    sandbox.write_secondary(
-        "postfix-d",
-        "grp = relay\nme = d\n\
-         multi_instance_name = postfix-$me\n\
-         multi_instance_group = ${grp}\n\
-         multi_instance_enable =\n    yes\n",
-    );
-    sandbox
-}
+use postmulti_e2e::fixtures::four_secondaries;
+use postmulti_e2e::sandbox::{assert_fatal, assert_success, listing_line, stderr, stdout, Sandbox};
 
 /// The listing lines of [`four_secondaries`], primary first.
 fn expected_lines(sandbox: &Sandbox) -> Vec<String> {
@@ -69,7 +26,6 @@ fn pick(lines: &[String], indexes: &[usize]) -> String {
     indexes.iter().map(|&i| lines[i].as_str()).collect()
 }
 
-#[test]
 fn line_format_is_fixed_width() {
     assert_eq!(
         listing_line("postfix-out", "-", "y", "/etc/postfix-out"),
@@ -77,11 +33,7 @@ fn line_format_is_fixed_width() {
     );
 }
 
-#[test]
 fn single_instance_mode_lists_the_primary_as_enabled() {
-    if !require_root_and_postfix("single_instance_mode_lists_the_primary_as_enabled") {
-        return;
-    }
     let sandbox = Sandbox::new();
     let expected = format!(
         "-               -               y         {}\n",
@@ -90,11 +42,7 @@ fn single_instance_mode_lists_the_primary_as_enabled() {
     assert_eq!(assert_success(&sandbox.run(&["-l"])), expected);
 }
 
-#[test]
 fn list_all_in_registry_order() {
-    if !require_root_and_postfix("list_all_in_registry_order") {
-        return;
-    }
     let sandbox = four_secondaries();
     let lines = expected_lines(&sandbox);
     let all = pick(&lines, &[0, 1, 2, 3, 4]);
@@ -104,11 +52,7 @@ fn list_all_in_registry_order() {
     assert_eq!(assert_success(&sandbox.run(&["-l", "-R", "-R"])), all);
 }
 
-#[test]
 fn reverse_order() {
-    if !require_root_and_postfix("reverse_order") {
-        return;
-    }
     let sandbox = four_secondaries();
     let lines = expected_lines(&sandbox);
     let reversed = pick(&lines, &[4, 3, 2, 1, 0]);
@@ -120,11 +64,7 @@ fn reverse_order() {
     );
 }
 
-#[test]
 fn select_by_group() {
-    if !require_root_and_postfix("select_by_group") {
-        return;
-    }
     let sandbox = four_secondaries();
     let lines = expected_lines(&sandbox);
     assert_eq!(
@@ -141,11 +81,7 @@ fn select_by_group() {
     }
 }
 
-#[test]
 fn select_by_name_suffix_path_and_dash() {
-    if !require_root_and_postfix("select_by_name_suffix_path_and_dash") {
-        return;
-    }
     let sandbox = four_secondaries();
     let lines = expected_lines(&sandbox);
     let list = |name: &str| assert_success(&sandbox.run(&["-l", "-i", name]));
@@ -163,153 +99,7 @@ fn select_by_name_suffix_path_and_dash() {
     assert_eq!(list("A"), "");
 }
 
-#[test]
-fn json_lines() {
-    if !require_root_and_postfix("json_lines") {
-        return;
-    }
-    let sandbox = four_secondaries();
-    let root = sandbox.root_str();
-    let out = assert_success(&sandbox.run(&["-l", "-j"]));
-    let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 5, "{out}");
-    let upstream = [
-        format!("{{\"name\": \"-\",\"group\": \"-\",\"enabled\": \"y\",\"config_directory\": \"{root}/etc/postfix\","),
-        format!("{{\"name\": \"postfix-a\",\"group\": \"mta\",\"enabled\": \"y\",\"config_directory\": \"{root}/etc/postfix-a\","),
-        format!("{{\"name\": \"postfix-b\",\"group\": \"-\",\"enabled\": \"n\",\"config_directory\": \"{root}/etc/postfix-b\","),
-        format!("{{\"name\": \"-\",\"group\": \"mta\",\"enabled\": \"n\",\"config_directory\": \"{root}/etc/postfix-c\","),
-        format!("{{\"name\": \"postfix-d\",\"group\": \"relay\",\"enabled\": \"y\",\"config_directory\": \"{root}/etc/postfix-d\","),
-    ];
-    for (line, prefix) in lines.iter().zip(&upstream) {
-        assert!(
-            line.starts_with(prefix.as_str()),
-            "{line}\ndoes not start with\n{prefix}"
-        );
-        assert!(line.ends_with('}'), "{line}");
-        assert!(line.contains("\"running\": false,\"pid\": null"), "{line}");
-    }
-    assert!(lines[0].contains(&format!("\"queue_directory\": \"{root}/spool/postfix\"")));
-    assert!(lines[0].ends_with("\"primary\": true}"));
-    assert!(lines[1].contains(&format!("\"data_directory\": \"{root}/lib/postfix-a\"")));
-    assert!(lines[1].ends_with("\"primary\": false}"));
-    // Selection and -R apply as to the text listing.
-    let reversed = assert_success(&sandbox.run(&["-ljR", "-g", "mta"]));
-    let reversed: Vec<&str> = reversed.lines().collect();
-    assert_eq!(reversed, [lines[3], lines[1]]);
-}
-
-#[test]
-fn json_escapes_odd_characters() {
-    if !require_root_and_postfix("json_escapes_odd_characters") {
-        return;
-    }
-    let sandbox = Sandbox::with_main_cf(
-        "queue_directory = @ROOT@/spool/postfix\n\
-         data_directory = @ROOT@/lib/postfix\n\
-         multi_instance_directories = @ROOT@/etc/postfix-q\n",
-    );
-    sandbox.write_secondary(
-        "postfix-q",
-        "multi_instance_name = postfix-\"q\\\n\
-         multi_instance_enable = yes\n",
-    );
-    let out = assert_success(&sandbox.run(&["-l", "-j", "-i", "@ROOT@/etc/postfix-q"]));
-    assert!(
-        out.starts_with("{\"name\": \"postfix-\\\"q\\\\\",\"group\": \"-\","),
-        "{out}"
-    );
-}
-
-#[test]
-fn running_instances_in_json_and_status_table() {
-    if !require_root_and_postfix("running_instances_in_json_and_status_table") {
-        return;
-    }
-    let sandbox = four_secondaries();
-    let master = FakeMaster::start(sandbox.root(), &sandbox.path("spool/postfix-a"));
-    let pid = master.pid();
-    let json = assert_success(&sandbox.run(&["-l", "-j", "-i", "a"]));
-    assert!(
-        json.contains(&format!("\"running\": true,\"pid\": {pid},")),
-        "{json}"
-    );
-    let table = assert_success(&sandbox.run(&["-l", "--status"]));
-    let rows: Vec<Vec<String>> = table
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| line.split_whitespace().map(String::from).collect())
-        .collect();
-    let root = sandbox.root_str();
-    let row = |words: &[&str]| -> Vec<String> {
-        words
-            .iter()
-            .map(|word| word.replace("@ROOT@", root))
-            .collect()
-    };
-    let running = format!("{pid})");
-    assert_eq!(
-        rows,
-        [
-            row(&["NAME", "GROUP", "ENABLED", "STATUS", "CONFIG_DIRECTORY"]),
-            row(&["-", "-", "y", "stopped", "@ROOT@/etc/postfix"]),
-            row(&[
-                "postfix-a",
-                "mta",
-                "y",
-                "running",
-                "(pid",
-                &running,
-                "@ROOT@/etc/postfix-a"
-            ]),
-            row(&["postfix-b", "-", "n", "stopped", "@ROOT@/etc/postfix-b"]),
-            row(&["-", "mta", "n", "stopped", "@ROOT@/etc/postfix-c"]),
-            row(&["postfix-d", "relay", "y", "stopped", "@ROOT@/etc/postfix-d"]),
-        ],
-        "{table}"
-    );
-    drop(master);
-    let table = assert_success(&sandbox.run(&["-l", "--status", "-i", "a"]));
-    assert!(table.contains("stopped"), "{table}");
-    assert!(!table.contains("running"), "{table}");
-}
-
-#[test]
-fn status_table_shows_broken_instances_in_place() {
-    if !require_root_and_postfix("status_table_shows_broken_instances_in_place") {
-        return;
-    }
-    let sandbox = four_secondaries();
-    std::fs::remove_file(sandbox.path("etc/postfix-b/main.cf")).unwrap();
-    let output = sandbox.run(&["-l", "--status"]);
-    assert_eq!(output.status.code(), Some(1));
-    let table = stdout(&output);
-    let dirs: Vec<&str> = table
-        .lines()
-        .skip(1)
-        .filter_map(|line| line.split_whitespace().last())
-        .collect();
-    let root = sandbox.root_str();
-    assert_eq!(
-        dirs,
-        [
-            "postfix",
-            "postfix-a",
-            "postfix-b",
-            "postfix-c",
-            "postfix-d"
-        ]
-        .map(|name| format!("{root}/etc/{name}")),
-        "{table}"
-    );
-    let broken = table.lines().nth(3).unwrap();
-    assert!(broken.contains("broken: open"), "{table}");
-}
-
-#[test]
 fn enable_values_are_case_insensitive() {
-    if !require_root_and_postfix("enable_values_are_case_insensitive") {
-        return;
-    }
     for (value, shown) in [
         ("yes", "y"),
         ("YES", "y"),
@@ -342,11 +132,7 @@ fn enable_values_are_case_insensitive() {
     }
 }
 
-#[test]
 fn invalid_enable_value_in_the_primary_is_fatal() {
-    if !require_root_and_postfix("invalid_enable_value_in_the_primary_is_fatal") {
-        return;
-    }
     let sandbox = Sandbox::new();
     sandbox.append_main_cf("multi_instance_enable = maybe\n");
     assert_fatal(
@@ -358,11 +144,7 @@ fn invalid_enable_value_in_the_primary_is_fatal() {
     );
 }
 
-#[test]
 fn invalid_enable_value_in_a_secondary_skips_it() {
-    if !require_root_and_postfix("invalid_enable_value_in_a_secondary_skips_it") {
-        return;
-    }
     let sandbox = four_secondaries();
     sandbox.write_secondary(
         "postfix-b",
@@ -391,11 +173,7 @@ fn invalid_enable_value_in_a_secondary_skips_it() {
     sandbox.assert_unchanged(&before);
 }
 
-#[test]
 fn missing_secondary_main_cf_is_skipped_with_a_warning() {
-    if !require_root_and_postfix("missing_secondary_main_cf_is_skipped_with_a_warning") {
-        return;
-    }
     let sandbox = four_secondaries();
     std::fs::remove_file(sandbox.path("etc/postfix-c/main.cf")).unwrap();
     let lines = expected_lines(&sandbox);
@@ -427,11 +205,7 @@ fn missing_secondary_main_cf_is_skipped_with_a_warning() {
     }
 }
 
-#[test]
 fn syntax_error_in_a_secondary_is_skipped_with_a_warning() {
-    if !require_root_and_postfix("syntax_error_in_a_secondary_is_skipped_with_a_warning") {
-        return;
-    }
     let sandbox = four_secondaries();
     sandbox.write_secondary(
         "postfix-a",
@@ -453,11 +227,7 @@ fn syntax_error_in_a_secondary_is_skipped_with_a_warning() {
     );
 }
 
-#[test]
 fn syntax_error_in_the_primary_is_fatal() {
-    if !require_root_and_postfix("syntax_error_in_the_primary_is_fatal") {
-        return;
-    }
     let sandbox = Sandbox::with_main_cf("queue_directory = @ROOT@/spool/postfix\n  \nbogus\n");
     assert_fatal(
         &sandbox.run(&["-l"]),
@@ -468,11 +238,7 @@ fn syntax_error_in_the_primary_is_fatal() {
     );
 }
 
-#[test]
 fn missing_primary_main_cf_is_fatal() {
-    if !require_root_and_postfix("missing_primary_main_cf_is_fatal") {
-        return;
-    }
     let sandbox = Sandbox::new();
     std::fs::remove_file(sandbox.path("etc/postfix/main.cf")).unwrap();
     assert_fatal(
@@ -484,13 +250,7 @@ fn missing_primary_main_cf_is_fatal() {
     );
 }
 
-#[test]
 fn conflicting_secondaries_are_skipped_when_listing_and_fatal_when_editing() {
-    if !require_root_and_postfix(
-        "conflicting_secondaries_are_skipped_when_listing_and_fatal_when_editing",
-    ) {
-        return;
-    }
     let sandbox = four_secondaries();
     let root = sandbox.root_str().to_string();
     // postfix-b takes postfix-a's queue directory; postfix-d takes its name.
@@ -533,11 +293,7 @@ fn conflicting_secondaries_are_skipped_when_listing_and_fatal_when_editing() {
     sandbox.assert_unchanged(&before);
 }
 
-#[test]
 fn secondary_claiming_the_primary_queue_directory_conflicts() {
-    if !require_root_and_postfix("secondary_claiming_the_primary_queue_directory_conflicts") {
-        return;
-    }
     let sandbox = Sandbox::new();
     let root = sandbox.root_str().to_string();
     let dir = sandbox.write_secondary(
@@ -560,11 +316,7 @@ fn secondary_claiming_the_primary_queue_directory_conflicts() {
     );
 }
 
-#[test]
 fn listing_takes_no_command() {
-    if !require_root_and_postfix("listing_takes_no_command") {
-        return;
-    }
     let sandbox = four_secondaries();
     let before = sandbox.snapshot();
     assert_fatal(
@@ -572,4 +324,27 @@ fn listing_takes_no_command() {
         "Command not allowed with '-l'",
     );
     sandbox.assert_unchanged(&before);
+}
+
+postmulti_e2e::e2e_tests! {
+    Nothing: [
+        line_format_is_fixed_width,
+    ];
+    RootAndPostfix: [
+        single_instance_mode_lists_the_primary_as_enabled,
+        list_all_in_registry_order,
+        reverse_order,
+        select_by_group,
+        select_by_name_suffix_path_and_dash,
+        enable_values_are_case_insensitive,
+        invalid_enable_value_in_the_primary_is_fatal,
+        invalid_enable_value_in_a_secondary_skips_it,
+        missing_secondary_main_cf_is_skipped_with_a_warning,
+        syntax_error_in_a_secondary_is_skipped_with_a_warning,
+        syntax_error_in_the_primary_is_fatal,
+        missing_primary_main_cf_is_fatal,
+        conflicting_secondaries_are_skipped_when_listing_and_fatal_when_editing,
+        secondary_claiming_the_primary_queue_directory_conflicts,
+        listing_takes_no_command,
+    ];
 }

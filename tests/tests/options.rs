@@ -1,11 +1,13 @@
 //! Option errors end to end: every one of Postfix postmulti's option errors
 //! (and those of our own options) is `postmulti: fatal: MESSAGE` on
 //! standard error with exit status 1 and changes nothing in the sandbox;
-//! usage for unknown options; `--help`, `--version`, `-c` and `MAIL_CONFIG`.
+//! usage for unknown options; `--help`, `--version`, `-c`, `MAIL_CONFIG`
+//! and `--completions bash|zsh|fish`.
 
 use postmulti_e2e::sandbox::{
-    assert_fatal, assert_success, postmulti_bin, require_root_and_postfix, stderr, stdout, Sandbox,
+    assert_fatal, assert_success, postmulti_bin, stderr, stdout, Sandbox,
 };
+use std::process::{Command, Output, Stdio};
 
 /// Postfix's usage message, as the fatal message of a getopt error.
 const USAGE: &str = "Usage:postmulti -l [-v] [-a] [-g group] [-i instance] | \
@@ -15,7 +17,7 @@ postmulti -e action [-v] [-a] [-i name] [-g group] [-I name] [-G group] [param=v
 
 /// Runs each command line in a fresh initialized sandbox with one
 /// secondary, asserting the fatal `message` and an unchanged tree.
-fn assert_refused(cases: &[(&[&str], &str)]) {
+fn assert_refused_in_fresh_sandboxes(cases: &[(&[&str], &str)]) {
     for (args, message) in cases {
         let sandbox = Sandbox::new();
         let dir = sandbox.write_secondary(
@@ -27,10 +29,9 @@ fn assert_refused(cases: &[(&[&str], &str)]) {
     }
 }
 
-#[test]
 fn mode_errors() {
     let exactly_one = "Specify exactly one of '-e', '-l', '-p', '-x'";
-    assert_refused(&[
+    assert_refused_in_fresh_sandboxes(&[
         (&[], exactly_one),
         (&["-v"], exactly_one),
         (&["-a"], exactly_one),
@@ -43,10 +44,9 @@ fn mode_errors() {
     ]);
 }
 
-#[test]
 fn selection_errors() {
     let no_more_than_one = "Specity no more than one of '-a', '-g', '-i'";
-    assert_refused(&[
+    assert_refused_in_fresh_sandboxes(&[
         (&["-l", "-a", "-g", "mta"], no_more_than_one),
         (&["-l", "-a", "-i", "a"], no_more_than_one),
         (&["-l", "-g", "mta", "-i", "a"], no_more_than_one),
@@ -57,9 +57,8 @@ fn selection_errors() {
     ]);
 }
 
-#[test]
 fn command_errors() {
-    assert_refused(&[
+    assert_refused_in_fresh_sandboxes(&[
         (&["-l", "start"], "Command not allowed with '-l'"),
         (
             &["-l", "-i", "a", "--", "x"],
@@ -75,10 +74,9 @@ fn command_errors() {
     ]);
 }
 
-#[test]
 fn reverse_errors() {
     let preclude = "The '-p' and '-e' options preclude the use of '-R'";
-    assert_refused(&[
+    assert_refused_in_fresh_sandboxes(&[
         (&["-p", "-R", "status"], preclude),
         (&["-pR", "stop"], preclude),
         (&["-e", "init", "-R"], preclude),
@@ -86,9 +84,8 @@ fn reverse_errors() {
     ]);
 }
 
-#[test]
 fn assignment_errors() {
-    assert_refused(&[
+    assert_refused_in_fresh_sandboxes(&[
         (
             &["-l", "-I", "postfix-b"],
             "Cannot assign instance name or group without '-e assign'",
@@ -128,9 +125,8 @@ fn assignment_errors() {
     ]);
 }
 
-#[test]
 fn parameter_override_errors() {
-    assert_refused(&[
+    assert_refused_in_fresh_sandboxes(&[
         (
             &["-e", "enable", "-i", "a", "foo=bar"],
             "Parameter overrides not valid with '-e enable'",
@@ -146,7 +142,6 @@ fn parameter_override_errors() {
     ]);
 }
 
-#[test]
 fn invalid_edit_action() {
     let invalid = |word: &str| {
         format!(
@@ -155,16 +150,15 @@ fn invalid_edit_action() {
         )
     };
     let (frob, upper, empty) = (invalid("frob"), invalid("INIT"), invalid(""));
-    assert_refused(&[
+    assert_refused_in_fresh_sandboxes(&[
         (&["-e", "frob"], &frob),
         (&["-e", "INIT"], &upper),
         (&["-e", ""], &empty),
     ]);
 }
 
-#[test]
 fn our_options_need_their_modes() {
-    assert_refused(&[
+    assert_refused_in_fresh_sandboxes(&[
         (&["-p", "-j", "status"], "The '-j' option requires '-l'"),
         (&["-e", "init", "-j"], "The '-j' option requires '-l'"),
         (
@@ -191,13 +185,9 @@ fn our_options_need_their_modes() {
     ]);
 }
 
-#[test]
 fn instance_selection_errors() {
-    if !require_root_and_postfix("instance_selection_errors") {
-        return;
-    }
     let select = "Select an instance via '-i name'";
-    assert_refused(&[
+    assert_refused_in_fresh_sandboxes(&[
         (&["-e", "enable"], select),
         (&["-e", "disable", "-g", "mta"], select),
         (&["-e", "destroy", "-a"], select),
@@ -218,7 +208,6 @@ fn instance_selection_errors() {
     ]);
 }
 
-#[test]
 fn unknown_option_prints_usage() {
     let sandbox = Sandbox::new();
     let before = sandbox.snapshot();
@@ -241,7 +230,6 @@ fn unknown_option_prints_usage() {
     sandbox.assert_unchanged(&before);
 }
 
-#[test]
 fn relative_config_directory_is_refused() {
     let output = std::process::Command::new(postmulti_bin())
         .args(["-c", "etc/postfix", "-l"])
@@ -254,11 +242,7 @@ fn relative_config_directory_is_refused() {
     );
 }
 
-#[test]
 fn mail_config_must_be_the_primary() {
-    if !require_root_and_postfix("mail_config_must_be_the_primary") {
-        return;
-    }
     let sandbox = Sandbox::new();
     let before = sandbox.snapshot();
     let output = sandbox
@@ -298,7 +282,6 @@ fn mail_config_must_be_the_primary() {
     );
 }
 
-#[test]
 fn help_and_version() {
     let run = |arg: &str| {
         std::process::Command::new(postmulti_bin())
@@ -325,4 +308,96 @@ fn help_and_version() {
         version,
         format!("postmulti {}\n", env!("CARGO_PKG_VERSION"))
     );
+}
+
+/// Runs the binary without `-c`.
+fn run_bare(args: &[&str]) -> Output {
+    Command::new(postmulti_e2e::sandbox::postmulti_bin())
+        .args(args)
+        .env_remove("MAIL_CONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn completions_for_bash_zsh_and_fish() {
+    let bash = assert_success(&run_bare(&["--completions", "bash"]));
+    assert!(
+        bash.contains("--status") && bash.contains("--doctor"),
+        "{bash}"
+    );
+    assert!(bash.contains("complete -F _postmulti"), "{bash}");
+    let mut check = Command::new("bash")
+        .args(["-n"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        check
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(bash.as_bytes())
+            .unwrap();
+    }
+    let checked = check.wait_with_output().unwrap();
+    assert!(checked.status.success(), "bash -n: {}", stderr(&checked));
+    // The script loads and completes the long options.
+    let output = Command::new("bash")
+        .args([
+            "-c",
+            "eval \"$1\"; COMP_WORDS=(postmulti --sta); COMP_CWORD=1; \
+             COMP_LINE='postmulti --sta'; COMP_POINT=${#COMP_LINE}; \
+             _postmulti postmulti --sta postmulti; printf '%s\\n' \"${COMPREPLY[@]}\"",
+            "bash",
+            &bash,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&output), "--status\n", "{}", stderr(&output));
+
+    for shell in ["zsh", "fish"] {
+        let script = assert_success(&run_bare(&["--completions", shell]));
+        assert!(!script.is_empty());
+        assert!(script.contains("status"), "{shell}: {script}");
+        assert!(script.contains("dry-run"), "{shell}: {script}");
+    }
+    let zsh = assert_success(&run_bare(&["--completions", "zsh"]));
+    assert!(zsh.starts_with("#compdef postmulti"), "{zsh}");
+    assert!(zsh.contains("--status"), "{zsh}");
+    let fish = assert_success(&run_bare(&["--completions", "fish"]));
+    assert!(fish.contains("complete -c postmulti -l status"), "{fish}");
+
+    // An unknown shell: fatal, exit 1, nothing on stdout.
+    let output = run_bare(&["--completions", "tcsh"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout(&output), "");
+    assert!(
+        stderr(&output).contains("\npostmulti: fatal: Usage:postmulti -l"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+postmulti_e2e::e2e_tests! {
+    Nothing: [
+        mode_errors,
+        selection_errors,
+        command_errors,
+        reverse_errors,
+        assignment_errors,
+        parameter_override_errors,
+        invalid_edit_action,
+        our_options_need_their_modes,
+        unknown_option_prints_usage,
+        relative_config_directory_is_refused,
+        help_and_version,
+        completions_for_bash_zsh_and_fish,
+    ];
+    RootAndPostfix: [
+        instance_selection_errors,
+        mail_config_must_be_the_primary,
+    ];
 }

@@ -259,11 +259,7 @@ fn clean_duration(sandbox: &Sandbox, args: &[&str]) -> Duration {
     start.elapsed()
 }
 
-#[test]
 fn fifty_parallel_creates_register_each_instance_once() {
-    if !sandbox::require_root_and_postfix("fifty_parallel_creates_register_each_instance_once") {
-        return;
-    }
     let sandbox = initialised();
     let names: Vec<String> = (0..50).map(|i| format!("postfix-p{i:02}")).collect();
     let commands: Vec<Vec<String>> = names
@@ -293,13 +289,7 @@ fn fifty_parallel_creates_register_each_instance_once() {
     }
 }
 
-#[test]
 fn parallel_enables_disables_destroys_and_creates_lose_nothing() {
-    if !sandbox::require_root_and_postfix(
-        "parallel_enables_disables_destroys_and_creates_lose_nothing",
-    ) {
-        return;
-    }
     let sandbox = initialised();
     let old: Vec<String> = (0..30).map(|i| format!("postfix-o{i:02}")).collect();
     let new: Vec<String> = (0..15).map(|i| format!("postfix-n{i:02}")).collect();
@@ -420,12 +410,8 @@ fn create_trials(test: &str) {
     );
 }
 
-#[test]
 fn create_killed_at_random_moments_leaves_no_temp_file() {
-    let test = "create_killed_at_random_moments_leaves_no_temp_file";
-    if sandbox::require_root_and_postfix(test) {
-        create_trials(test);
-    }
+    create_trials("create_killed_at_random_moments_leaves_no_temp_file");
 }
 
 /// Kills `-e destroy` at random moments, `TRIALS` times (a new instance
@@ -485,19 +471,11 @@ fn destroy_trials(test: &str) {
     );
 }
 
-#[test]
 fn destroy_killed_at_random_moments_converges() {
-    let test = "destroy_killed_at_random_moments_converges";
-    if sandbox::require_root_and_postfix(test) {
-        destroy_trials(test);
-    }
+    destroy_trials("destroy_killed_at_random_moments_converges");
 }
 
-#[test]
 fn assign_killed_at_random_moments_converges() {
-    if !sandbox::require_root_and_postfix("assign_killed_at_random_moments_converges") {
-        return;
-    }
     let sandbox = initialised();
     let mut random = XorShift::seeded("assign_killed_at_random_moments_converges");
     let names: Vec<String> = (0..TRIALS).map(|i| format!("postfix-a{i:03}")).collect();
@@ -597,11 +575,7 @@ impl Drop for LockHolder {
     }
 }
 
-#[test]
 fn an_action_waits_for_the_lock_and_a_listing_does_not() {
-    if !sandbox::require_root_and_postfix("an_action_waits_for_the_lock_and_a_listing_does_not") {
-        return;
-    }
     let sandbox = initialised();
     let holder = LockHolder::hold(&sandbox.primary(), 60);
     let start = Instant::now();
@@ -656,17 +630,25 @@ fn stuck_lock(extra: &[&str], seconds: u64) {
     sandbox.assert_unchanged(&before);
 }
 
-#[test]
 fn a_stuck_lock_gives_a_clear_timeout_error() {
-    if sandbox::require_root_and_postfix("a_stuck_lock_gives_a_clear_timeout_error") {
-        stuck_lock(&["--lock-timeout", "2"], 2);
-    }
+    stuck_lock(&["--lock-timeout", "2"], 2);
 }
 
-#[test]
-#[ignore = "takes 60 s, the default lock timeout"]
 fn a_stuck_lock_times_out_after_60_seconds_by_default() {
-    if sandbox::require_root_and_postfix("a_stuck_lock_times_out_after_60_seconds_by_default") {
-        stuck_lock(&[], 60);
-    }
+    stuck_lock(&[], 60);
+}
+
+postmulti_e2e::e2e_tests! {
+    RootAndPostfix: [
+        fifty_parallel_creates_register_each_instance_once,
+        parallel_enables_disables_destroys_and_creates_lose_nothing,
+        create_killed_at_random_moments_leaves_no_temp_file,
+        destroy_killed_at_random_moments_converges,
+        assign_killed_at_random_moments_converges,
+        an_action_waits_for_the_lock_and_a_listing_does_not,
+        a_stuck_lock_gives_a_clear_timeout_error,
+    ];
+    #[ignore = "takes 60 s, the default lock timeout"] RootAndPostfix: [
+        a_stuck_lock_times_out_after_60_seconds_by_default,
+    ];
 }

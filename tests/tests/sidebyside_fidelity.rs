@@ -262,11 +262,7 @@ fn script() -> String {
     format!("{FUNCTIONS}{steps}")
 }
 
-#[test]
 fn fidelity_classes_match_the_real_postmulti() {
-    if !namespace::require_root_and_postfix("fidelity_classes_match_the_real_postmulti") {
-        return;
-    }
     let script = script();
     let ours = {
         let script = script.clone();
@@ -463,4 +459,8 @@ fn check_environment(real: &Outcome, failures: &mut Vec<String>) {
     if owners != "root:root 644 /etc/postfix-a/main.cf\nroot:root 644 /etc/postfix/main.cf\n" {
         failures.push(format!("owners: the real one leaves {owners:?}"));
     }
+}
+
+postmulti_e2e::e2e_tests! {
+    Namespace: [fidelity_classes_match_the_real_postmulti];
 }

@@ -160,11 +160,7 @@ fn script_records(step: &Step) -> Vec<String> {
         .collect()
 }
 
-#[test]
 fn real_daemons_start_and_stop_through_ours() {
-    if !namespace::require_root_and_postfix("real_daemons_start_and_stop_through_ours") {
-        return;
-    }
     let outcome = namespace::run(Flavour::Ours, &script());
     let mut failures = Vec::new();
     for (name, command, expected) in STEPS {
@@ -262,4 +258,10 @@ fn check_broken_instance(outcome: &Outcome, failures: &mut Vec<String>) {
             ));
         }
     }
+}
+
+postmulti_e2e::e2e_tests! {
+    Namespace: [
+        real_daemons_start_and_stop_through_ours,
+    ];
 }

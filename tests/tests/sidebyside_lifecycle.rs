@@ -154,11 +154,7 @@ fn volatile(path: &str) -> bool {
     path.ends_with("/.tmp")
 }
 
-#[test]
 fn life_cycle_matches_the_real_postmulti() {
-    if !namespace::require_root_and_postfix("life_cycle_matches_the_real_postmulti") {
-        return;
-    }
     let script = script();
     let ours = {
         let script = script.clone();
@@ -263,4 +259,10 @@ fn compare(real: &Outcome, ours: &Outcome) {
         failures.len(),
         failures.join("\n")
     );
+}
+
+postmulti_e2e::e2e_tests! {
+    Namespace: [
+        life_cycle_matches_the_real_postmulti,
+    ];
 }

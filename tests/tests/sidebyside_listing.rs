@@ -95,11 +95,7 @@ set +e
     })
 }
 
-#[test]
 fn every_listing_matches_the_real_postmulti() {
-    if !namespace::require_root_and_postfix("every_listing_matches_the_real_postmulti") {
-        return;
-    }
     let world = world();
     // The host is what it should be: six secondaries created, one deported.
     let all = &world.step("real list").stdout;
@@ -125,11 +121,7 @@ fn every_listing_matches_the_real_postmulti() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-#[test]
 fn every_option_error_matches_the_real_postmulti() {
-    if !namespace::require_root_and_postfix("every_option_error_matches_the_real_postmulti") {
-        return;
-    }
     let world = world();
     let mut failures = Vec::new();
     for (name, args) in ERRORS
@@ -160,4 +152,11 @@ fn every_option_error_matches_the_real_postmulti() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+postmulti_e2e::e2e_tests! {
+    Namespace: [
+        every_listing_matches_the_real_postmulti,
+        every_option_error_matches_the_real_postmulti,
+    ];
 }

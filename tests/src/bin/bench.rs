@@ -6,22 +6,22 @@
 //! Ours is `$POSTMULTI_BIN`, else the `postmulti` next to this executable,
 //! else `target/release/postmulti` of this checkout.
 //!
-//! The program re-executes itself inside `unshare -m --propagation private`
-//! and mounts throw-away overlays on `/etc`, `/var/spool`, `/var/lib` and
-//! `/dev`, so nothing outside changes (the host's `/etc/postfix` included).
-//! A thread listens on `/dev/log`, because Postfix pauses on every log record
-//! when nobody does. The primary gets Debian's `main.cf`; `postmulti -e init`
-//! and one real `-e create` of `postfix-tmpl` follow, and the other
-//! secondaries are clones of that one (its files, directories, owners and
-//! modes, with name, group and paths changed), registered with one
-//! `postconf -e`.
+//! The program re-executes itself through `overlay-run` (built beside it,
+//! see `src/bin/overlay-run.rs`): a private mount, PID and network namespace
+//! with throw-away overlays on `/etc`, `/var/spool`, `/var/lib`, `/var/cache`
+//! and `/dev`, so nothing outside changes (the host's `/etc/postfix`
+//! included), and a listener on `/dev/log`, because Postfix pauses on every
+//! log record when nobody listens. The primary gets Debian's `main.cf`;
+//! `postmulti -e init` and one real `-e create` of `postfix-tmpl` follow,
+//! and the other secondaries are clones of that one (its files,
+//! directories, owners and modes, with name, group and paths changed),
+//! registered with one `postconf -e`.
 
 use nix::sys::resource::{getrusage, UsageWho};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::net::UnixDatagram;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Output, Stdio};
@@ -191,14 +191,18 @@ fn run(args: &[String]) -> Result<()> {
     let ours = our_binary()?;
     if std::env::var_os(IN_NAMESPACE).is_none() {
         let me = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-        let error = Command::new("unshare")
-            .args(["-m", "--propagation", "private", "--"])
-            .arg(me)
+        let overlay_run = me.with_file_name("overlay-run");
+        let error = Command::new(&overlay_run)
+            .args(["--primary", "bench.example", "--"])
+            .arg(&me)
             .args(&args[1..])
             .env(IN_NAMESPACE, "1")
             .env("POSTMULTI_BIN", &ours)
             .exec();
-        return Err(format!("cannot run unshare: {error}"));
+        return Err(format!(
+            "cannot run {}: {error} (build it with cargo build --release -p postmulti-e2e)",
+            overlay_run.display()
+        ));
     }
     bench(&sizes, &ours)
 }
@@ -278,38 +282,7 @@ fn bench(sizes: &[usize], ours: &Path) -> Result<()> {
         .prefix("postmulti-bench.")
         .tempdir()
         .map_err(|e| format!("scratch directory: {e}"))?;
-    let overlays = ["/etc", "/var/spool", "/var/lib", "/dev"];
-    for dir in overlays {
-        let layer = scratch
-            .path()
-            .join(dir.trim_start_matches('/').replace('/', "_"));
-        let (upper, work) = (layer.join("up"), layer.join("work"));
-        for d in [&upper, &work] {
-            fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
-        }
-        let options = format!(
-            "lowerdir={dir},upperdir={},workdir={}",
-            upper.display(),
-            work.display()
-        );
-        sh("mount", &["-t", "overlay", "overlay", "-o", &options, dir])?;
-    }
-    let result = bench_in_sandbox(sizes, ours, scratch.path());
-    for dir in overlays.iter().rev() {
-        let _ = Command::new("umount").args(["-l", dir]).status();
-    }
-    result
-}
-
-/// Starts a thread that reads and drops every record sent to `/dev/log`.
-fn listen_on_dev_log() -> Result<()> {
-    let _ = fs::remove_file("/dev/log");
-    let socket = UnixDatagram::bind("/dev/log").map_err(|e| format!("bind /dev/log: {e}"))?;
-    std::thread::spawn(move || {
-        let mut buffer = vec![0u8; 65536];
-        while socket.recv(&mut buffer).is_ok() {}
-    });
-    Ok(())
+    bench_in_sandbox(sizes, ours, scratch.path())
 }
 
 /// One file or directory of an instance's queue or data directory.
@@ -458,19 +431,6 @@ fn clone_name(i: usize) -> (String, String) {
 
 /// Sets up the primary, then measures each size.
 fn bench_in_sandbox(sizes: &[usize], ours: &Path, scratch: &Path) -> Result<()> {
-    listen_on_dev_log()?;
-    if !Path::new("/etc/postfix/main.cf").exists() {
-        fs::copy("/usr/share/postfix/main.cf.debian", "/etc/postfix/main.cf")
-            .map_err(|e| format!("/etc/postfix/main.cf: {e}"))?;
-    }
-    sh(
-        "postconf",
-        &[
-            "-e",
-            "myhostname = bench.example",
-            "inet_interfaces = loopback-only",
-        ],
-    )?;
     eprintln!("bench: postmulti -e init; real create of {TEMPLATE}");
     sh(REAL, &["-e", "init"])?;
     sh(

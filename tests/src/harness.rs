@@ -1,0 +1,181 @@
+//! The test harness of the end-to-end test files: each file's tests are
+//! named and gated in one table ([`e2e_tests!`](crate::e2e_tests)), and run
+//! by `libtest-mimic`, whose summary is libtest's (`test result: ok. N
+//! passed; 0 failed; M ignored ...`).
+//!
+//! A test that needs what this machine lacks (root, Postfix, the tools of a
+//! private namespace) is reported as *ignored*, counted in the summary, and
+//! the missing pieces are printed once before the run. With `CI=true` it is
+//! run anyway and fails, saying what is missing: CI must run every test.
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Postfix's own postmulti on Debian.
+pub const REAL_POSTMULTI: &str = "/usr/sbin/postmulti";
+
+/// Debian's main.cf for new installations.
+pub const DEBIAN_MAIN_CF: &str = "/usr/share/postfix/main.cf.debian";
+
+/// What a test needs of the machine it runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Nothing: it runs anywhere.
+    Nothing,
+    /// Root and an installed Postfix (`/usr/sbin/postconf`): sandbox tests.
+    RootAndPostfix,
+    /// [`Needs::RootAndPostfix`], plus Postfix's own postmulti, Debian's
+    /// main.cf, `unshare` and `ip`: tests in a private mount namespace
+    /// ([`crate::namespace`]).
+    Namespace,
+}
+
+impl Needs {
+    /// What is missing here for a test with these needs (empty when it can
+    /// run).
+    pub fn missing(self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if self == Needs::Nothing {
+            return missing;
+        }
+        if !nix::unistd::geteuid().is_root() {
+            missing.push("root");
+        }
+        if !Path::new("/usr/sbin/postconf").is_file() {
+            missing.push("/usr/sbin/postconf");
+        }
+        if self == Needs::Namespace {
+            for path in [REAL_POSTMULTI, DEBIAN_MAIN_CF, "/usr/bin/unshare"] {
+                if !Path::new(path).exists() {
+                    missing.push(path);
+                }
+            }
+            let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"];
+            if !ip.iter().any(|path| Path::new(path).exists()) {
+                missing.push("ip");
+            }
+        }
+        missing
+    }
+
+    /// `Ok` when a test with these needs can run here, else what it needs
+    /// and what is missing.
+    pub fn check(self) -> Result<(), String> {
+        let missing = self.missing();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let what = match self {
+            Needs::Namespace => "root, Postfix and a private namespace",
+            _ => "root and Postfix",
+        };
+        Err(format!("needs {what} (missing: {})", missing.join(", ")))
+    }
+}
+
+/// Whether `CI=true`: then every test must run.
+pub fn in_ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+/// The gate of a test on the default libtest harness: `true` when `needs`
+/// are met; else panics under `CI=true`, or prints `skipped: TEST NEEDS`
+/// and returns `false`.
+pub fn require(test: &str, needs: Needs) -> bool {
+    let Err(why) = needs.check() else {
+        return true;
+    };
+    assert!(!in_ci(), "{test} {why}, and CI=true requires it to run");
+    eprintln!("skipped: {test} {why}");
+    false
+}
+
+/// One registered test.
+#[derive(Debug, Clone, Copy)]
+pub struct Test {
+    /// Its name, as filters and the summary show it.
+    pub name: &'static str,
+    /// What it needs of the machine.
+    pub needs: Needs,
+    /// Why it is ignored unless asked for (`--ignored`,
+    /// `--include-ignored`), as `#[ignore = "..."]`.
+    pub ignore: Option<&'static str>,
+    /// The test: passes unless it panics.
+    pub run: fn(),
+}
+
+/// Runs the tests as libtest does (same arguments and output), ignoring
+/// those whose needs are not met here unless `CI=true`, where they fail.
+pub fn run(tests: Vec<Test>) -> ExitCode {
+    let args = Arguments::from_args();
+    let ci = in_ci();
+    let mut skipped = Vec::new();
+    let trials = tests
+        .into_iter()
+        .map(|test| {
+            let unmet = test.needs.check().err();
+            if let (Some(why), false) = (&unmet, ci) {
+                skipped.push(format!("{}: {why}", test.name));
+            }
+            let ignored = test.ignore.is_some() || (unmet.is_some() && !ci);
+            Trial::test(test.name, move || match unmet {
+                Some(why) if ci => Err(Failed::from(format!(
+                    "{}: {why}, and CI=true requires it to run",
+                    test.name
+                ))),
+                Some(why) => Err(Failed::from(format!("{}: {why}", test.name))),
+                None => {
+                    (test.run)();
+                    Ok(())
+                }
+            })
+            .with_ignored_flag(ignored)
+        })
+        .collect();
+    if !skipped.is_empty() && !args.list {
+        eprintln!(
+            "ignored here (CI=true would fail them):\n  {}",
+            skipped.join("\n  ")
+        );
+    }
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// The `main` of an end-to-end test file: a table of its tests by what
+/// they need (`Nothing`, `RootAndPostfix` or `Namespace`, see [`Needs`]),
+/// each group optionally ignored unless asked for, as `#[ignore]` does:
+///
+/// ```text
+/// postmulti_e2e::e2e_tests! {
+///     Nothing: [line_format_is_fixed_width];
+///     RootAndPostfix: [list_all_in_registry_order, reverse_order];
+///     #[ignore = "takes 60 s"] RootAndPostfix: [slow_one];
+/// }
+/// ```
+///
+/// The test file is declared in `tests/Cargo.toml` with `harness = false`;
+/// each test is a plain `fn NAME()` that panics on failure.
+#[macro_export]
+macro_rules! e2e_tests {
+    (@why) => { None };
+    (@why $why:literal) => { Some($why) };
+    (@group [$($why:literal)?] $needs:ident [$($test:ident),*]) => {{
+        let ignore: Option<&'static str> = $crate::e2e_tests!(@why $($why)?);
+        vec![$(
+            $crate::harness::Test {
+                name: stringify!($test),
+                needs: $crate::harness::Needs::$needs,
+                ignore,
+                run: $test,
+            },
+        )*]
+    }};
+    ($($(#[ignore = $why:literal])? $needs:ident: [$($test:ident),* $(,)?];)*) => {
+        fn main() -> ::std::process::ExitCode {
+            $crate::harness::run(
+                [$($crate::e2e_tests!(@group [$($why)?] $needs [$($test),*])),*].concat(),
+            )
+        }
+    };
+}
