@@ -77,6 +77,8 @@ pub struct Defaults {
     table: OnceLock<Table>,
     /// Where a warning about an untrusted cache goes (nowhere when unset).
     warn: Option<fn(&str)>,
+    /// Never run `postconf`: the cache or the built-in values answer.
+    cache_only: bool,
 }
 
 /// What `postconf -d` printed, indexed by name without copying it.
@@ -132,6 +134,17 @@ impl Defaults {
         }
     }
 
+    /// Defaults that never start a process: the cache when it was written
+    /// for the installed `postconf` on this host (and is trusted), else the
+    /// built-in values (for the systemd generator, which runs before the
+    /// system is up).
+    pub fn cache_only() -> Defaults {
+        Defaults {
+            cache_only: true,
+            ..Defaults::default()
+        }
+    }
+
     /// The compiled-in default of `name`, unexpanded, or `None` when Postfix
     /// knows no such parameter.
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -139,7 +152,7 @@ impl Defaults {
             return Some(value);
         }
         self.table
-            .get_or_init(|| load_table(self.warn))
+            .get_or_init(|| load_table(self.cache_only, self.warn))
             .get(name)
             .or_else(|| builtin(name))
     }
@@ -153,11 +166,15 @@ fn builtin(name: &str) -> Option<&'static str> {
         .map(|(_, value)| *value)
 }
 
-/// The answer of `postconf -d` (cached, or asked once); empty when
-/// Postfix cannot be asked. An untrusted cache is reported to `warn`.
-fn load_table(warn: Option<fn(&str)>) -> Table {
+/// The answer of `postconf -d` (cached, or asked once unless `cache_only`);
+/// empty when Postfix cannot be asked. An untrusted cache is reported to
+/// `warn` when `postconf -d` is asked instead.
+fn load_table(cache_only: bool, warn: Option<fn(&str)>) -> Table {
     let cache = Path::new(CACHE_FILE);
     let output = find_postconf().and_then(|postconf| {
+        if cache_only {
+            return cached_defaults(&postconf, cache);
+        }
         let (output, distrust) = postconf_defaults(&postconf, cache);
         if let (Some(warn), Some(reason)) = (warn, distrust) {
             warn(&reason);
@@ -176,12 +193,8 @@ fn postconf_defaults(postconf: &Path, cache: &Path) -> (Option<String>, Option<S
         return (None, None);
     };
     let distrust = distrust(cache);
-    if distrust.is_none() {
-        if let Ok(text) = std::fs::read_to_string(cache) {
-            if let Some(output) = text.strip_prefix(&key) {
-                return (Some(output.to_string()), None);
-            }
-        }
+    if let Some(output) = cached_defaults(postconf, cache) {
+        return (Some(output), None);
     }
     let output = ask_postconf(postconf);
     if let (Some(output), Some(dir)) = (&output, cache.parent()) {
@@ -265,6 +278,17 @@ fn ask_postconf(postconf: &Path) -> Option<String> {
         .ok()
         .filter(|output| output.status.success())?;
     Some(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// What the cache holds, when it was written for this very `postconf` and
+/// host and is trusted.
+fn cached_defaults(postconf: &Path, cache: &Path) -> Option<String> {
+    if distrust(cache).is_some() {
+        return None;
+    }
+    let key = cache_key(postconf)?;
+    let text = std::fs::read_to_string(cache).ok()?;
+    text.strip_prefix(&key).map(str::to_string)
 }
 
 /// The first line of a cache written for `postconf` on this host.
@@ -455,6 +479,33 @@ mod tests {
         assert!(distrust
             .unwrap()
             .contains(&format!(": {} is owned by uid 65534;", parent.display())));
+    }
+
+    #[test]
+    fn cache_only_never_runs_postconf() {
+        let dir = tempfile::tempdir().unwrap();
+        let postconf = dir.path().join("postconf");
+        let count = dir.path().join("count");
+        std::fs::write(
+            &postconf,
+            format!(
+                "#!/bin/sh\necho run >> {}\necho 'queue_directory = /q'\n",
+                count.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&postconf, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cache = dir.path().join("defaults");
+        assert_eq!(cached_defaults(&postconf, &cache), None);
+        assert!(!count.exists());
+        postconf_defaults(&postconf, &cache).0.unwrap();
+        assert_eq!(
+            cached_defaults(&postconf, &cache).as_deref(),
+            Some("queue_directory = /q\n")
+        );
+        assert_eq!(std::fs::read_to_string(&count).unwrap(), "run\n");
+        let defaults = Defaults::cache_only();
+        assert_eq!(defaults.get("multi_instance_enable"), Some("no"));
     }
 
     #[test]

@@ -7,10 +7,11 @@
 //! builds the instance registry with Postfix's conflict rules ([`registry`]),
 //! selects instances ([`select`]), runs the life-cycle actions natively and
 //! atomically under a lock ([`lifecycle`], [`fsutil`], [`lock`], [`perms`]),
-//! runs commands across instances ([`iterate`]) and answers whether an
-//! instance is running ([`status`]). Its errors ([`error`]) say what went
-//! wrong and where. The `postmulti` binary is a thin command-line layer over
-//! it.
+//! runs commands across instances ([`iterate`]), answers whether an
+//! instance is running ([`status`]), writes systemd units at boot
+//! ([`systemd`]) and supervises master daemons in the foreground
+//! ([`supervise`]). Its errors ([`error`]) say what went wrong and where.
+//! The `postmulti` binary is a thin command-line layer over it.
 
 pub mod config;
 pub mod defaults;
@@ -27,5 +28,7 @@ pub mod perms;
 pub mod registry;
 pub mod select;
 pub mod status;
+pub mod supervise;
+pub mod systemd;
 
 pub use error::{Error, Result};

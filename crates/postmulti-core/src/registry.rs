@@ -203,6 +203,18 @@ impl<'d> Registry<'d> {
         &self.instances[1..]
     }
 
+    /// The instances a start of the whole host starts, in order: the primary
+    /// when it is enabled (always in single-instance mode), and the
+    /// secondaries whose own `multi_instance_enable` is yes when the
+    /// primary's is yes too (a host whose primary says no is not managed
+    /// as multi-instance).
+    pub fn started_instances(&self) -> impl Iterator<Item = &Instance> {
+        let primary_enabled = self.primary().enabled;
+        self.instances
+            .iter()
+            .filter(move |instance| primary_enabled && instance.enabled)
+    }
+
     /// Each usable instance with its parsed main.cf, primary first.
     pub fn with_configs(&self) -> impl Iterator<Item = (&Instance, &Config<'d>)> {
         let configs = std::iter::once(&self.primary_config).chain(&self.secondary_configs);

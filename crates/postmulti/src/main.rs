@@ -59,6 +59,8 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
         Mode::Doctor(selection) => examine(&hi, &defaults, selection),
         Mode::Iterate(request) => iterate(&hi, &defaults, request),
         Mode::Edit(request, options) => edit(&hi, &defaults, request, options),
+        Mode::Supervise(selection) => supervise(&hi, &defaults, selection),
+        Mode::SystemdGenerator(normal_dir) => systemd_generator(&hi, normal_dir),
     }
 }
 
@@ -179,6 +181,29 @@ fn edit(
     for warning in &outcome.warnings {
         report(Level::Warning, warning);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--supervise`: run the selected masters until SIGTERM or SIGINT.
+fn supervise(hi: &HiArgs, defaults: &Defaults, selection: &Selection) -> Result<ExitCode> {
+    let (registry, _) = load_serving(hi, defaults, selection)?;
+    postmulti_core::supervise::run(&registry, selection, &|warning| {
+        report(Level::Warning, warning)
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--systemd-generator`: link the units into `normal_dir`; only failing to
+/// write there is fatal. No `postconf` is run: compiled-in defaults come
+/// from the cache or the built-in values.
+fn systemd_generator(hi: &HiArgs, normal_dir: &str) -> Result<ExitCode> {
+    use postmulti_core::systemd;
+    let defaults = Defaults::cache_only();
+    let generation = systemd::plan(&hi.primary_dir, &defaults);
+    for warning in &generation.warnings {
+        report(Level::Warning, warning);
+    }
+    systemd::write(std::path::Path::new(normal_dir), &generation)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -42,6 +42,8 @@ const TEMPLATE_GROUP: &str = "g";
 const LISTED_GROUP: &str = "g1";
 /// The instance that the create and destroy measurements make and remove.
 const EXTRA: &str = "postfix-extra";
+/// Debian's systemd generator, which asks postconf once per instance.
+const DEBIAN_GENERATOR: &str = "/lib/systemd/system-generators/postfix-instance-generator";
 
 /// Any error, as a message.
 type Result<T> = std::result::Result<T, String>;
@@ -437,6 +439,8 @@ fn bench_in_sandbox(sizes: &[usize], ours: &Path, scratch: &Path) -> Result<()> 
         REAL,
         &["-I", TEMPLATE, "-G", TEMPLATE_GROUP, "-e", "create"],
     )?;
+    // Enabled, so that the systemd generators link every clone.
+    sh(REAL, &["-i", TEMPLATE, "-e", "enable"])?;
     let template = Template::read()?;
     let standin = scratch.join("postfix-standin");
     fs::write(&standin, "#!/bin/sh\nexit 0\n")
@@ -455,6 +459,7 @@ fn bench_in_sandbox(sizes: &[usize], ours: &Path, scratch: &Path) -> Result<()> 
         sh("postconf", &["-e", &setting])?;
         eprintln!("bench: N={n}");
         rows.extend(measure_size(n, ours, &directories, &standin)?);
+        rows.push(measure_generator(n, ours, scratch, &rows)?);
     }
     print_table(&rows);
     Ok(())
@@ -712,6 +717,77 @@ fn measure_size(n: usize, ours: &Path, directories: &[String], standin: &Path) -
         floor: None,
     });
     Ok(rows)
+}
+
+/// Debian's systemd generator against ours at N instances, each run into a
+/// fresh output directory on a tmpfs (systemd's `/run/systemd/generator` is
+/// one); the floor is our `-l` at the same N.
+fn measure_generator(n: usize, ours: &Path, scratch: &Path, rows: &[Row]) -> Result<Row> {
+    let base = scratch.join("generator");
+    fs::create_dir_all(&base).map_err(|e| format!("{}: {e}", base.display()))?;
+    let base_str = base.to_str().ok_or("scratch path is not UTF-8")?;
+    sh("mount", &["-t", "tmpfs", "tmpfs", base_str])?;
+    let dir = base.join("out");
+    let dir_str = dir.to_str().ok_or("scratch path is not UTF-8")?;
+    let ours = ours.to_str().ok_or("our binary's path is not UTF-8")?;
+    let real = time_fresh(&[DEBIAN_GENERATOR, dir_str, dir_str, dir_str], &dir, SLOW);
+    let ours_figure = time_fresh(
+        &[ours, "--systemd-generator", dir_str, dir_str, dir_str],
+        &dir,
+        QUICK,
+    );
+    let linked = fs::read_dir(dir.join("postfix.service.wants"))
+        .map_err(|e| format!("{dir_str}: {e}"))?
+        .count();
+    sh("umount", &[base_str])?;
+    if linked != n + 1 {
+        return Err(format!("our generator linked {linked} units at N={n}"));
+    }
+    let list = rows.iter().find(|row| row.op == "-l" && row.n == n);
+    Ok(Row {
+        op: "--systemd-generator".into(),
+        n,
+        real,
+        ours: ours_figure,
+        floor: list.and_then(|row| match row.ours {
+            Figure::Time(d) => Some(d),
+            _ => None,
+        }),
+    })
+}
+
+/// Times `argv` as [`time_runs`] does (after one warm-up run), with `dir`
+/// made afresh (not timed) before each run.
+fn time_fresh(argv: &[&str], dir: &Path, runs: Runs) -> Figure {
+    let fresh = || {
+        let _ = fs::remove_dir_all(dir);
+        fs::create_dir(dir)
+    };
+    let run = || -> std::io::Result<(Duration, bool)> {
+        fresh()?;
+        let begin = Instant::now();
+        let output = Command::new(argv[0])
+            .args(&argv[1..])
+            .env_remove("MAIL_CONFIG")
+            .stdin(Stdio::null())
+            .output()?;
+        Ok((
+            begin.elapsed(),
+            output.status.success() && output.stderr.is_empty(),
+        ))
+    };
+    let _ = run();
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    while samples.len() < runs.min || (samples.len() < runs.max && started.elapsed() < runs.budget)
+    {
+        match run() {
+            Ok((took, true)) => samples.push(took),
+            Ok((_, false)) => return Figure::Failed(format!("{} failed", argv[0])),
+            Err(e) => return Figure::Failed(e.to_string()),
+        }
+    }
+    Figure::Time(median(samples))
 }
 
 /// Prints the result table (markdown) and our time per instance.

@@ -36,6 +36,11 @@ pub enum Mode {
     Iterate(IterateRequest),
     /// `-e action`: a life-cycle action.
     Edit(EditRequest, EditOptions),
+    /// `--supervise`: run the selection's masters in the foreground.
+    Supervise(Selection),
+    /// `--systemd-generator NORMAL_DIR [EARLY_DIR LATE_DIR]`: write units
+    /// into NORMAL_DIR.
+    SystemdGenerator(String),
 }
 
 /// The mode words given, before their options are attached.
@@ -46,6 +51,8 @@ enum Word {
     Postfix,
     Command,
     Edit(Action),
+    Supervise,
+    SystemdGenerator,
 }
 
 /// Applies Postfix postmulti's option rules, in its order, to `low`;
@@ -87,6 +94,8 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
         (low.doctor, Word::Doctor),
         (low.postfix, Word::Postfix),
         (low.command, Word::Command),
+        (low.supervise, Word::Supervise),
+        (low.systemd_generator, Word::SystemdGenerator),
     ] {
         if given {
             words.push(word);
@@ -103,6 +112,8 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
     let assign_name = low.assign_names.first().map(clear_dash);
     let assign_group = low.assign_groups.first().map(clear_dash);
     check_mode_rules(word, &low.operands, reverse, &assign_name, &assign_group)?;
+    let selecting = low.all || !low.groups.is_empty() || !low.names.is_empty();
+    check_boot_rules(word, &low.operands, selecting)?;
     let action = match word {
         Word::Edit(action) => Some(action),
         _ => None,
@@ -156,6 +167,8 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
             format,
         }),
         Word::Doctor => Mode::Doctor(selection.effective()),
+        Word::Supervise => Mode::Supervise(selection),
+        Word::SystemdGenerator => Mode::SystemdGenerator(low.operands[0].clone()),
         Word::Postfix => iterate(Kind::Postfix),
         Word::Command => iterate(Kind::Command),
         Word::Edit(action) => {
@@ -182,6 +195,20 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
         verbose,
         mode,
     }))
+}
+
+/// The operands and selection `--supervise` and `--systemd-generator` take.
+fn check_boot_rules(word: Word, operands: &[String], selecting: bool) -> Result<()> {
+    match word {
+        Word::Supervise if !operands.is_empty() => bail!("Command not allowed with '--supervise'"),
+        Word::SystemdGenerator if selecting => {
+            bail!("The '--systemd-generator' option takes no '-a', '-g' or '-i'")
+        }
+        Word::SystemdGenerator if ![1, 3].contains(&operands.len()) => bail!(
+            "Specify NORMAL_DIR, or NORMAL_DIR EARLY_DIR LATE_DIR, with '--systemd-generator'"
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// The rules that tie operands, `-R`, `-I` and `-G` to the mode.

@@ -114,6 +114,18 @@ pub fn command() -> Command {
                 .help("Check the whole setup; one finding per line; exit 1 on any error"),
         )
         .arg(
+            Arg::new("supervise")
+                .long("supervise")
+                .action(ArgAction::SetTrue)
+                .help("Run the selected enabled instances' master daemons in the foreground (containers)"),
+        )
+        .arg(
+            Arg::new("systemd_generator")
+                .long("systemd-generator")
+                .action(ArgAction::SetTrue)
+                .help("Write postfix@NAME.service links and drop-ins into NORMAL_DIR (systemd generator)"),
+        )
+        .arg(
             Arg::new("template")
                 .long("template")
                 .value_name("DIR")
@@ -207,6 +219,10 @@ pub struct LowArgs {
     pub command: bool,
     /// `--doctor` given.
     pub doctor: bool,
+    /// `--supervise` given.
+    pub supervise: bool,
+    /// `--systemd-generator` given.
+    pub systemd_generator: bool,
     /// How many `-R`.
     pub reverse: u8,
     /// How many `-v`.
@@ -269,6 +285,8 @@ impl LowArgs {
             postfix: given("postfix"),
             command: given("command"),
             doctor: matches.get_flag("doctor"),
+            supervise: matches.get_flag("supervise"),
+            systemd_generator: matches.get_flag("systemd_generator"),
             reverse: matches.get_count("reverse"),
             verbose: matches.get_count("verbose"),
             json: matches.get_flag("json"),

@@ -189,4 +189,36 @@ mod tests {
         assert_eq!(error("-i"), low::USAGE);
         assert!(parse_words("-p -R -R status").is_ok());
     }
+
+    #[test]
+    fn boot_modes() {
+        assert!(matches!(
+            parse_words("--supervise -g mta").unwrap().mode,
+            Mode::Supervise(Selection::Group(group)) if group == "mta"
+        ));
+        assert!(matches!(
+            parse_words("--systemd-generator /run/a /run/b /run/c").unwrap().mode,
+            Mode::SystemdGenerator(dir) if dir == "/run/a"
+        ));
+        assert!(parse_words("--systemd-generator /run/a").is_ok());
+        let error = |words: &str| parse_words(words).unwrap_err().to_string();
+        assert_eq!(
+            error("--supervise start"),
+            "Command not allowed with '--supervise'"
+        );
+        for words in ["--systemd-generator", "--systemd-generator /a /b"] {
+            assert_eq!(
+                error(words),
+                "Specify NORMAL_DIR, or NORMAL_DIR EARLY_DIR LATE_DIR, with '--systemd-generator'"
+            );
+        }
+        assert_eq!(
+            error("--systemd-generator -i out /a"),
+            "The '--systemd-generator' option takes no '-a', '-g' or '-i'"
+        );
+        assert_eq!(
+            error("--supervise -l"),
+            "Specify exactly one of '-e', '-l', '-p', '-x'"
+        );
+    }
 }

@@ -1,0 +1,251 @@
+//! `postmulti --supervise` with real master daemons, in private mount and
+//! pid namespaces: every selected enabled instance runs within seconds as
+//! a child of the supervisor; SIGHUP reloads them (same pids, reloads
+//! logged); SIGTERM stops them all and exits 0; a master killed with
+//! SIGKILL stops the rest and fails naming the instance; as process 1 of
+//! its own pid namespace it leaves no zombie behind.
+
+use postmulti_e2e::namespace::{self, Flavour, Outcome};
+
+/// Sets up four secondaries (`postfix-a`, `-b`, `-c` enabled, `-d`
+/// disabled; a, b in group `mta`), and defines `masters`, which prints
+/// `INSTANCE PID PARENT` for each running master (outer pids), and
+/// `wait_running N`, which waits up to 30 s for N running masters.
+const HOST: &str = r#"
+postmulti -e init
+for n in a b c d; do
+    group=; case $n in a|b) group="-G mta";; esac
+    postmulti -I postfix-$n $group -e create || exit 1
+done
+for n in a b c; do postmulti -i postfix-$n -e enable || exit 1; done
+masters() {
+    for dir in postfix postfix-a postfix-b postfix-c postfix-d; do
+        pid=$(cat /var/spool/$dir/pid/master.pid 2>/dev/null | tr -d ' ')
+        [ -n "$pid" ] && [ "$(cat /proc/$pid/comm 2>/dev/null)" = master ] &&
+            echo "$dir $pid $(ps -o ppid= -p "$pid" | tr -d ' ')"
+    done
+    return 0
+}
+wait_running() {
+    for _ in $(seq 300); do
+        [ "$(masters | wc -l)" -ge "$1" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+"#;
+
+/// Runs `HOST` and then `script` in a namespace with our postmulti.
+fn run(script: &str) -> Outcome {
+    namespace::run(Flavour::Ours, &format!("{HOST}\n{script}"))
+}
+
+/// The instances in a `masters` listing, each with whether its parent is
+/// `parent`.
+fn instances_with_parent(listing: &str, parent: &str) -> Vec<(String, bool)> {
+    listing
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            (fields[0].to_string(), fields[2] == parent)
+        })
+        .collect()
+}
+
+fn runs_all_enabled_instances_reloads_on_hup_and_stops_on_term() {
+    let outcome = run(r#"
+        postmulti --supervise >"$SCRATCH/sup.out" 2>"$SCRATCH/sup.err" &
+        sup=$!
+        start=$(date +%s%N)
+        step wait wait_running 4
+        step seconds echo $(( ($(date +%s%N) - start) / 1000000000 ))
+        step supervisor echo $sup
+        step running masters
+        step reload sh -c "kill -HUP $sup; sleep 3"
+        step after-reload masters
+        kill -TERM $sup
+        wait $sup; echo "status $?" >"$SCRATCH/status-term"
+        step term-status cat "$SCRATCH/status-term"
+        step after-stop masters
+        step sup-err cat "$SCRATCH/sup.err"
+        step left ps -e -o comm=
+    "#);
+    assert_eq!(outcome.step("wait").status, 0, "{outcome}");
+    let seconds: u64 = outcome.step("seconds").stdout.trim().parse().unwrap();
+    assert!(seconds <= 20, "{seconds} s to start\n{outcome}");
+    let supervisor = outcome.step("supervisor").stdout.trim().to_string();
+    let running = &outcome.step("running").stdout;
+    assert_eq!(
+        instances_with_parent(running, &supervisor),
+        [
+            ("postfix".to_string(), true),
+            ("postfix-a".to_string(), true),
+            ("postfix-b".to_string(), true),
+            ("postfix-c".to_string(), true),
+        ],
+        "{outcome}"
+    );
+    // Reload: the same masters, each logged its reload.
+    assert_eq!(&outcome.step("after-reload").stdout, running, "{outcome}");
+    let reload_log = &outcome.step("reload").syslog;
+    for tag in ["postfix", "postfix-a", "postfix-b", "postfix-c"] {
+        assert!(
+            reload_log
+                .lines()
+                .any(|record| record.contains(&format!(" {tag}/master["))
+                    && record.contains("reload")),
+            "no reload logged by {tag}/master\n{outcome}"
+        );
+    }
+    assert!(!reload_log.contains("postfix-d/"), "{outcome}");
+    assert_eq!(
+        outcome.step("term-status").stdout,
+        "status 0\n",
+        "{outcome}"
+    );
+    assert_eq!(outcome.step("after-stop").stdout, "", "{outcome}");
+    assert_eq!(outcome.step("sup-err").stdout, "", "{outcome}");
+    assert!(
+        !outcome
+            .step("left")
+            .stdout
+            .lines()
+            .any(|comm| comm == "master"),
+        "{outcome}"
+    );
+    // Stopped in reverse order, as postfix stop would.
+    let stops: Vec<&str> = outcome
+        .syslog
+        .lines()
+        .filter(|record| record.contains("stopping the Postfix mail system"))
+        .filter_map(|record| {
+            record
+                .split(' ')
+                .find(|word| word.contains("/postfix-script["))
+        })
+        .map(|tag| tag.split('/').next().unwrap())
+        .collect();
+    assert_eq!(
+        stops,
+        ["postfix-c", "postfix-b", "postfix-a", "postfix"],
+        "{outcome}"
+    );
+}
+
+fn a_master_killed_stops_the_others_and_fails_naming_it() {
+    let outcome = run(r#"
+        postmulti --supervise -g mta >"$SCRATCH/sup.out" 2>"$SCRATCH/sup.err" &
+        sup=$!
+        step wait wait_running 2
+        step running masters
+        kill -KILL "$(cat /var/spool/postfix-b/pid/master.pid)"
+        wait $sup; echo "status $?" >"$SCRATCH/status"
+        step status cat "$SCRATCH/status"
+        step after masters
+        step sup-err cat "$SCRATCH/sup.err"
+    "#);
+    assert_eq!(outcome.step("wait").status, 0, "{outcome}");
+    let running: Vec<String> = instances_with_parent(&outcome.step("running").stdout, "")
+        .into_iter()
+        .map(|(instance, _)| instance)
+        .collect();
+    assert_eq!(running, ["postfix-a", "postfix-b"], "{outcome}");
+    assert_eq!(outcome.step("status").stdout, "status 1\n", "{outcome}");
+    assert_eq!(outcome.step("after").stdout, "", "{outcome}");
+    assert_eq!(
+        outcome.step("sup-err").stdout,
+        "postmulti: fatal: instance /etc/postfix-b (postfix-b): master exited unexpectedly \
+         (killed by SIGKILL); the other instances were stopped\n",
+        "{outcome}"
+    );
+}
+
+fn as_process_one_it_reaps_every_orphan() {
+    // The supervisor is process 1 of a new pid namespace; orphans there
+    // become its children: the postsuper that postfix reload leaves in the
+    // background, and a sleep whose shell exits at once.
+    let outcome = run(r#"
+        unshare --pid --fork --mount-proc postmulti --supervise -g mta \
+            >"$SCRATCH/sup.out" 2>"$SCRATCH/sup.err" &
+        outer=$!
+        for _ in $(seq 100); do
+            inner=$(ps -o pid= --ppid $outer | tr -d ' ')
+            [ -n "$inner" ] && break
+            sleep 0.1
+        done
+        children() { ps -e -o ppid=,stat=,comm= | awk -v p="$inner" '$1 == p { print $2, $3 }'; }
+        masters_of_inner() { children | awk '$2 == "master"' | wc -l; }
+        step nspid sh -c "grep NSpid /proc/$inner/status | awk '{ print \$NF }'"
+        for _ in $(seq 300); do [ "$(masters_of_inner)" -ge 2 ] && break; sleep 0.1; done
+        step masters masters_of_inner
+        kill -HUP $inner
+        nsenter -t $inner -p -- sh -c 'sleep 1 & exit 0'
+        step orphan sh -c "ps -e -o ppid=,comm= | awk -v p=$inner '\$1 == p && \$2 == \"sleep\"' | wc -l"
+        sleep 4
+        step zombies sh -c "ps -e -o ppid=,stat=,comm= | awk -v p=$inner '\$1 == p && \$2 ~ /^Z/'"
+        kill -TERM $inner
+        wait $outer; echo "status $?" >"$SCRATCH/status"
+        step status cat "$SCRATCH/status"
+        step sup-err cat "$SCRATCH/sup.err"
+    "#);
+    assert_eq!(outcome.step("nspid").stdout, "1\n", "{outcome}");
+    assert_eq!(outcome.step("masters").stdout, "2\n", "{outcome}");
+    assert_eq!(outcome.step("orphan").stdout, "1\n", "{outcome}");
+    assert_eq!(outcome.step("zombies").stdout, "", "{outcome}");
+    assert!(
+        outcome.syslog.contains("postfix-a/postfix-script")
+            && outcome
+                .syslog
+                .matches("refreshing the Postfix mail system")
+                .count()
+                == 2,
+        "{outcome}"
+    );
+    assert_eq!(outcome.step("status").stdout, "status 0\n", "{outcome}");
+    assert_eq!(outcome.step("sup-err").stdout, "", "{outcome}");
+}
+
+fn the_container_recipe_logs_to_stdout() {
+    // The steps of README's Dockerfile after COPY, then its CMD.
+    let outcome = namespace::run(
+        Flavour::Ours,
+        r#"
+        postmulti -e init &&
+            postmulti -I postfix-out -e create &&
+            postmulti -i postfix-out -e enable &&
+            postmulti -x postconf -F '*/*/chroot = n' &&
+            postmulti -x postconf -e maillog_file=/dev/stdout || exit 1
+        postmulti --supervise >"$SCRATCH/sup.out" 2>"$SCRATCH/sup.err" &
+        sup=$!
+        for _ in $(seq 300); do
+            [ "$(grep -c 'daemon started' "$SCRATCH/sup.out")" -ge 2 ] && break
+            sleep 0.1
+        done
+        kill -TERM $sup
+        wait $sup; echo "status $?" >"$SCRATCH/status"
+        step status cat "$SCRATCH/status"
+        step out cat "$SCRATCH/sup.out"
+        step err cat "$SCRATCH/sup.err"
+        "#,
+    );
+    assert_eq!(outcome.step("status").stdout, "status 0\n", "{outcome}");
+    let out = &outcome.step("out").stdout;
+    for tag in ["postfix", "postfix-out"] {
+        assert!(
+            out.lines()
+                .any(|line| line.contains(&format!(" {tag}/master["))
+                    && line.contains("daemon started")),
+            "no start of {tag} on stdout\n{outcome}"
+        );
+    }
+    assert_eq!(outcome.step("err").stdout, "", "{outcome}");
+}
+
+postmulti_e2e::e2e_tests! {
+    Namespace: [
+        runs_all_enabled_instances_reloads_on_hup_and_stops_on_term,
+        a_master_killed_stops_the_others_and_fails_naming_it,
+        as_process_one_it_reaps_every_orphan,
+        the_container_recipe_logs_to_stdout,
+    ];
+}

@@ -1,0 +1,361 @@
+//! `postmulti --systemd-generator`: the exact links and drop-ins written for
+//! hosts with enabled, disabled, nameless and broken instances, a primary
+//! with `multi_instance_enable = no`, an unreadable primary and an
+//! unwritable output directory; `systemd-analyze verify` on the result
+//! together with Debian's `postfix@.service`; and, in a private namespace,
+//! that no `postconf` process runs at boot.
+
+use postmulti_e2e::namespace::{self, Flavour};
+use postmulti_e2e::sandbox::{stderr, Sandbox};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+/// Debian's template unit, the target of every link.
+const TEMPLATE: &str = "/lib/systemd/system/postfix@.service";
+
+/// Every entry below `dir`: `dir/` for a directory, `-> TARGET` for a
+/// symbolic link, the text of a file.
+fn tree(dir: &Path) -> BTreeMap<String, String> {
+    let mut entries = BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).unwrap() {
+            let path = entry.unwrap().path();
+            let relative = path.strip_prefix(dir).unwrap().display().to_string();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let shown = if meta.file_type().is_symlink() {
+                format!("-> {}", std::fs::read_link(&path).unwrap().display())
+            } else if meta.is_dir() {
+                pending.push(path.clone());
+                "dir/".to_string()
+            } else {
+                std::fs::read_to_string(&path).unwrap()
+            };
+            entries.insert(relative, shown);
+        }
+    }
+    entries
+}
+
+/// The drop-in expected for the instance in `@ROOT@/etc/DIR` (queue and
+/// data directories `@ROOT@/spool/DIR`, `@ROOT@/lib/DIR`).
+fn drop_in(sandbox: &Sandbox, dir: &str, after: Option<&str>, enabled: bool) -> String {
+    let mut text = format!(
+        "# Written by postmulti --systemd-generator for the instance in @ROOT@/etc/{dir}.\n\
+         [Unit]\nRequiresMountsFor=@ROOT@/etc/{dir} @ROOT@/spool/{dir} @ROOT@/lib/{dir}\n"
+    );
+    if let Some(after) = after {
+        text.push_str(&format!("After={after}\n"));
+    }
+    if enabled {
+        text.push_str(&format!(
+            "\n[Service]\nPIDFile=@ROOT@/spool/{dir}/pid/master.pid\n"
+        ));
+    }
+    sandbox.expand(&text)
+}
+
+/// The expected tree for the linked `(unit, dir, after, enabled)`s.
+fn expected(
+    sandbox: &Sandbox,
+    units: &[(&str, &str, Option<&str>, bool)],
+) -> BTreeMap<String, String> {
+    let mut entries = BTreeMap::new();
+    entries.insert("postfix.service.wants".to_string(), "dir/".to_string());
+    for &(unit, dir, after, enabled) in units {
+        entries.insert(
+            format!("postfix.service.wants/{unit}"),
+            format!("-> {TEMPLATE}"),
+        );
+        entries.insert(format!("{unit}.d"), "dir/".to_string());
+        entries.insert(
+            format!("{unit}.d/postmulti.conf"),
+            drop_in(sandbox, dir, after, enabled),
+        );
+    }
+    entries
+}
+
+/// A host with three enabled secondaries (`postfix-a`, `postfix-c`,
+/// `postfix-d`), a disabled one (`postfix-b`), an enabled nameless one
+/// (`postfix-x`) and one whose main.cf is invalid (`postfix-broken`), in
+/// that list order.
+fn mixed_host() -> Sandbox {
+    let sandbox = Sandbox::new();
+    let secondary = |dir: &str, settings: &str| sandbox.write_secondary(dir, settings);
+    let a = secondary(
+        "postfix-a",
+        "multi_instance_name = postfix-a\nmulti_instance_enable = yes\n",
+    );
+    let b = secondary(
+        "postfix-b",
+        "multi_instance_name = postfix-b\nmulti_instance_enable = no\n",
+    );
+    let x = secondary("postfix-x", "multi_instance_enable = yes\n");
+    let broken = secondary("postfix-broken", "this is not a setting\n");
+    let c = secondary(
+        "postfix-c",
+        "multi_instance_name = postfix-c\nmulti_instance_group = mta\nmulti_instance_enable = YES\n",
+    );
+    let d = secondary(
+        "postfix-d",
+        "multi_instance_name = postfix-d\nmulti_instance_enable = yes\n",
+    );
+    sandbox.register(&[&a, &b, &x, &broken, &c, &d]);
+    sandbox
+}
+
+/// Runs the generator for `sandbox` into a fresh `@ROOT@/gen` (with the
+/// early and late directories systemd passes too); returns its exit status
+/// and stderr.
+fn generate(sandbox: &Sandbox) -> (Option<i32>, String) {
+    for dir in ["gen", "gen.early", "gen.late"] {
+        std::fs::create_dir_all(sandbox.path(dir)).unwrap();
+    }
+    let output = sandbox.run(&[
+        "--systemd-generator",
+        "@ROOT@/gen",
+        "@ROOT@/gen.early",
+        "@ROOT@/gen.late",
+    ]);
+    assert!(output.stdout.is_empty(), "{output:?}");
+    (
+        output.status.code(),
+        stderr(&output).replace(sandbox.root_str(), "@ROOT@"),
+    )
+}
+
+fn enabled_instances_are_linked_in_list_order_with_drop_ins() {
+    let sandbox = mixed_host();
+    let (status, stderr) = generate(&sandbox);
+    assert_eq!(status, Some(0), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with(
+            "postmulti: warning: instance @ROOT@/etc/postfix-broken skipped: \
+             @ROOT@/etc/postfix-broken/main.cf, line 3: "
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        lines[1],
+        "postmulti: warning: instance @ROOT@/etc/postfix-x skipped: it has no \
+         multi_instance_name, and postfix@.service needs one; name it with: \
+         postmulti -i @ROOT@/etc/postfix-x -I postfix-NAME -e assign"
+    );
+    assert_eq!(
+        tree(&sandbox.path("gen")),
+        expected(
+            &sandbox,
+            &[
+                ("postfix@-.service", "postfix", None, true),
+                (
+                    "postfix@postfix-a.service",
+                    "postfix-a",
+                    Some("postfix@-.service"),
+                    true
+                ),
+                (
+                    "postfix@postfix-c.service",
+                    "postfix-c",
+                    Some("postfix@postfix-a.service"),
+                    true
+                ),
+                (
+                    "postfix@postfix-d.service",
+                    "postfix-d",
+                    Some("postfix@postfix-c.service"),
+                    true
+                ),
+            ]
+        )
+    );
+    for dir in ["gen.early", "gen.late"] {
+        assert!(tree(&sandbox.path(dir)).is_empty(), "{dir}");
+    }
+}
+
+fn a_primary_with_multi_instance_enable_no_links_only_itself() {
+    let sandbox = mixed_host();
+    sandbox.append_main_cf("multi_instance_enable = no\n");
+    let (status, stderr) = generate(&sandbox);
+    assert_eq!(status, Some(0), "{stderr}");
+    // The broken instance is still reported; the nameless one is not linked
+    // anyway.
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // A disabled primary's unit runs `postfix check` only: no PIDFile.
+    assert_eq!(
+        tree(&sandbox.path("gen")),
+        expected(&sandbox, &[("postfix@-.service", "postfix", None, false)])
+    );
+}
+
+fn a_single_instance_host_links_its_primary() {
+    let sandbox = Sandbox::new();
+    let (status, stderr) = generate(&sandbox);
+    assert_eq!((status, stderr.as_str()), (Some(0), ""));
+    assert_eq!(
+        tree(&sandbox.path("gen")),
+        expected(&sandbox, &[("postfix@-.service", "postfix", None, true)])
+    );
+}
+
+fn an_unreadable_primary_links_its_unit_alone_and_a_missing_one_nothing() {
+    let sandbox = mixed_host();
+    sandbox.append_main_cf("not a setting\n");
+    let (status, stderr) = generate(&sandbox);
+    assert_eq!(status, Some(0), "{stderr}");
+    assert!(
+        stderr.starts_with("postmulti: warning: primary instance @ROOT@/etc/postfix: ")
+            && stderr.ends_with("; linking postfix@-.service without a drop-in\n")
+            && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    let mut only_link = BTreeMap::new();
+    only_link.insert("postfix.service.wants".to_string(), "dir/".to_string());
+    only_link.insert(
+        "postfix.service.wants/postfix@-.service".to_string(),
+        format!("-> {TEMPLATE}"),
+    );
+    assert_eq!(tree(&sandbox.path("gen")), only_link);
+
+    let unconfigured = Sandbox::new();
+    std::fs::remove_file(unconfigured.path("etc/postfix/main.cf")).unwrap();
+    let (status, stderr) = generate(&unconfigured);
+    assert_eq!((status, stderr.as_str()), (Some(0), ""));
+    assert!(tree(&unconfigured.path("gen")).is_empty());
+}
+
+fn an_unwritable_output_directory_is_the_only_fatal_error() {
+    let sandbox = mixed_host();
+    sandbox.write("not-a-directory", "");
+    let output = sandbox.run(&["--systemd-generator", "@ROOT@/not-a-directory"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = stderr(&output).replace(sandbox.root_str(), "@ROOT@");
+    assert!(
+        stderr.ends_with(
+            "postmulti: fatal: @ROOT@/not-a-directory/postfix.service.wants: Not a directory\n"
+        ),
+        "{stderr}"
+    );
+}
+
+/// Runs `systemd-analyze verify --man=no UNITS...` with the unit path
+/// `GENERATED:UNITS:` (then the system's own directories, for targets such
+/// as `sysinit.target`), where UNITS holds copies of Debian's postfix units;
+/// returns its exit status and everything it printed.
+fn verify(generated: &Path, units: &Path, names: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .args(names)
+        .env(
+            "SYSTEMD_UNIT_PATH",
+            format!("{}:{}:", generated.display(), units.display()),
+        )
+        .env("SYSTEMD_LOG_COLOR", "0")
+        .output()
+        .expect("run systemd-analyze");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), printed)
+}
+
+fn systemd_analyze_verifies_the_units_clean() {
+    let sandbox = mixed_host();
+    let (status, _) = generate(&sandbox);
+    assert_eq!(status, Some(0));
+    let units = sandbox.path("units");
+    std::fs::create_dir(&units).unwrap();
+    for unit in ["postfix@.service", "postfix.service"] {
+        std::fs::copy(
+            Path::new("/lib/systemd/system").join(unit),
+            units.join(unit),
+        )
+        .unwrap();
+    }
+    let names = [
+        "postfix.service",
+        "postfix@-.service",
+        "postfix@postfix-a.service",
+        "postfix@postfix-c.service",
+        "postfix@postfix-d.service",
+    ];
+    let generated = sandbox.path("gen");
+    assert_eq!(verify(&generated, &units, &names), (Some(0), String::new()));
+
+    // The same check sees the drop-ins and the links: a bad key in one and
+    // an invalid link are reported.
+    let conf = generated.join("postfix@postfix-c.service.d/postmulti.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, text.replace("PIDFile=", "PIDFiles=")).unwrap();
+    std::os::unix::fs::symlink(
+        TEMPLATE,
+        generated.join("postfix.service.wants/postfix@.service"),
+    )
+    .unwrap();
+    let (_, printed) = verify(&generated, &units, &names);
+    assert!(
+        printed.contains("Unknown key 'PIDFiles' in section [Service]")
+            && printed.contains("postfix.service.wants/postfix@.service"),
+        "{printed}"
+    );
+}
+
+fn no_postconf_runs_at_boot() {
+    // postconf is replaced by a recorder; the postconf -d cache is gone.
+    // The generator must still find the primary's compiled-in directories
+    // (built-in values) and never run postconf; a listing, for contrast,
+    // asks postconf -d once.
+    let outcome = namespace::run(
+        Flavour::Ours,
+        r#"
+        postmulti -e init
+        postmulti -I postfix-a -e create && postmulti -i postfix-a -e enable
+        rm -rf /var/cache/postmulti
+        printf '#!/bin/sh\necho "$@" >> %s/postconf-calls\nexit 1\n' "$SCRATCH" > "$SCRATCH/postconf"
+        chmod 755 "$SCRATCH/postconf" && mount --bind "$SCRATCH/postconf" /usr/sbin/postconf
+        mkdir -p /run/gen
+        step generate postmulti --systemd-generator /run/gen /run/gen.early /run/gen.late
+        step calls cat "$SCRATCH/postconf-calls"
+        step links ls /run/gen/postfix.service.wants
+        step primary cat /run/gen/postfix@-.service.d/postmulti.conf
+        step list postmulti -l
+        step calls-after-list cat "$SCRATCH/postconf-calls"
+        "#,
+    );
+    let generate = outcome.step("generate");
+    assert_eq!(
+        (generate.status, generate.stderr.as_str()),
+        (0, ""),
+        "{outcome}"
+    );
+    assert_eq!(outcome.step("calls").status, 1, "{outcome}"); // no such file
+    assert_eq!(
+        outcome.step("links").stdout,
+        "postfix@-.service\npostfix@postfix-a.service\n"
+    );
+    assert_eq!(
+        outcome.step("primary").stdout,
+        "# Written by postmulti --systemd-generator for the instance in /etc/postfix.\n\
+         [Unit]\nRequiresMountsFor=/etc/postfix /var/spool/postfix /var/lib/postfix\n\
+         \n[Service]\nPIDFile=/var/spool/postfix/pid/master.pid\n"
+    );
+    assert_eq!(outcome.step("calls-after-list").stdout, "-d\n", "{outcome}");
+}
+
+postmulti_e2e::e2e_tests! {
+    RootAndPostfix: [
+        enabled_instances_are_linked_in_list_order_with_drop_ins,
+        a_primary_with_multi_instance_enable_no_links_only_itself,
+        a_single_instance_host_links_its_primary,
+        an_unreadable_primary_links_its_unit_alone_and_a_missing_one_nothing,
+        an_unwritable_output_directory_is_the_only_fatal_error,
+        systemd_analyze_verifies_the_units_clean,
+    ];
+    Namespace: [no_postconf_runs_at_boot];
+}
