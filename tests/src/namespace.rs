@@ -26,7 +26,8 @@
 //! - the environment holds `OURS` (the built postmulti,
 //!   [`crate::sandbox::postmulti_bin`]), `REAL` (Postfix's
 //!   postmulti, reachable in both flavours), `FLAVOUR` (`real` or `ours`) and
-//!   `SCRATCH` (a directory of the test's own).
+//!   `SCRATCH` (a directory of the test's own), and `TREE_SNAPSHOT` (the
+//!   program `snapshot` runs).
 //!
 //! The script is run with a prelude of shell functions:
 //!
@@ -34,7 +35,9 @@
 //!   stdout, stderr, syslog records and exit status can be told apart
 //!   afterwards ([`Outcome::step`]); it always returns 0.
 //! - `snapshot LABEL` records the trees `/etc/postfix*`,
-//!   `/var/spool/postfix*` and `/var/lib/postfix*` ([`Outcome::snapshot`]).
+//!   `/var/spool/postfix*` and `/var/lib/postfix*` with the `tree-snapshot`
+//!   program (`src/bin/tree-snapshot.rs`): a [`Tree`] by absolute path, as
+//!   a sandbox records its own ([`Outcome::snapshot`]).
 //!
 //! Real postmulti 3.7 writes fatal errors only to syslog when stderr is not
 //! a terminal (`postmulti[PID]: fatal: MSG`), and its helper script logs as
@@ -43,6 +46,7 @@
 //! source for the flavour, so the two can be compared.
 
 use crate::harness::Needs;
+use crate::tree::Tree;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
@@ -126,7 +130,7 @@ pub struct Outcome {
     /// The `step`s, in the order they ran.
     pub steps: Vec<Step>,
     /// The snapshots taken with `snapshot LABEL`.
-    pub snapshots: BTreeMap<String, Snapshot>,
+    pub snapshots: BTreeMap<String, Tree>,
 }
 
 impl Outcome {
@@ -139,7 +143,7 @@ impl Outcome {
     }
 
     /// The snapshot called `label`; panics when missing.
-    pub fn snapshot(&self, label: &str) -> &Snapshot {
+    pub fn snapshot(&self, label: &str) -> &Tree {
         self.snapshots
             .get(label)
             .unwrap_or_else(|| panic!("{}: no snapshot {label:?}\n{self}", self.flavour))
@@ -233,177 +237,6 @@ impl fmt::Display for Step {
     }
 }
 
-/// The type of a file system entry, as `find -printf %y` shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Kind {
-    /// `f`
-    File,
-    /// `d`
-    Directory,
-    /// `l`
-    Symlink,
-    /// `p`
-    Fifo,
-    /// `s`
-    Socket,
-    /// Anything else (`b`, `c`, ...).
-    Other(char),
-}
-
-impl Kind {
-    fn from_find(letter: &str) -> Kind {
-        match letter {
-            "f" => Kind::File,
-            "d" => Kind::Directory,
-            "l" => Kind::Symlink,
-            "p" => Kind::Fifo,
-            "s" => Kind::Socket,
-            other => Kind::Other(other.chars().next().unwrap_or('?')),
-        }
-    }
-}
-
-/// What a snapshot knows of an entry's content.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Content {
-    /// Directories, fifos, sockets.
-    None,
-    /// A symbolic link's target.
-    Link(String),
-    /// The SHA-256 of a regular file.
-    Digest(String),
-    /// The text of a `main.cf` or `master.cf`.
-    Text(String),
-}
-
-/// One entry of a snapshot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    /// Its type.
-    pub kind: Kind,
-    /// Permission bits (with set-id and sticky bits).
-    pub mode: u32,
-    /// Owner name (or number).
-    pub owner: String,
-    /// Group name (or number).
-    pub group: String,
-    /// Its content.
-    pub content: Content,
-}
-
-impl Entry {
-    /// The content in comparable form: a `main.cf` as its lines sorted
-    /// (`postconf` appends new parameters in no fixed order), anything else
-    /// as it is.
-    pub fn comparable_content(&self, path: &str) -> Content {
-        match &self.content {
-            Content::Text(text) if path.ends_with("/main.cf") => {
-                Content::Text(main_cf_lines(text).join("\n"))
-            }
-            other => other.clone(),
-        }
-    }
-}
-
-/// The lines of a main.cf, sorted: the normal form side-by-side tests
-/// compare, as `postconf -e` appends new parameters in no fixed order.
-pub fn main_cf_lines(text: &str) -> Vec<String> {
-    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    lines.sort();
-    lines
-}
-
-/// The trees `/etc/postfix*`, `/var/spool/postfix*` and `/var/lib/postfix*`
-/// at one moment, by path.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Snapshot {
-    /// Every entry, by absolute path.
-    pub entries: BTreeMap<String, Entry>,
-}
-
-impl Snapshot {
-    /// The entry at `path`.
-    pub fn get(&self, path: &str) -> Option<&Entry> {
-        self.entries.get(path)
-    }
-
-    /// The text of the `main.cf` or `master.cf` at `path`.
-    pub fn text(&self, path: &str) -> Option<&str> {
-        match &self.entries.get(path)?.content {
-            Content::Text(text) => Some(text),
-            _ => None,
-        }
-    }
-
-    /// A copy without the entries for which `ignore(path)` holds.
-    pub fn without(&self, ignore: impl Fn(&str) -> bool) -> Snapshot {
-        Snapshot {
-            entries: self
-                .entries
-                .iter()
-                .filter(|(path, _)| !ignore(path))
-                .map(|(path, entry)| (path.clone(), entry.clone()))
-                .collect(),
-        }
-    }
-
-    /// Every difference from `other`, one human-readable line each (empty
-    /// when they match): missing and extra entries, and differences of
-    /// type, mode, owner, group and content, `main.cf` compared as sorted
-    /// lines (with the lines only one side has).
-    pub fn diff(&self, other: &Snapshot) -> Vec<String> {
-        let mut out = Vec::new();
-        for (path, mine) in &self.entries {
-            let Some(theirs) = other.entries.get(path) else {
-                out.push(format!("{path}: only on the left ({:?})", mine.kind));
-                continue;
-            };
-            if mine.kind != theirs.kind {
-                out.push(format!("{path}: type {:?} vs {:?}", mine.kind, theirs.kind));
-                continue;
-            }
-            if mine.mode != theirs.mode {
-                out.push(format!("{path}: mode {:o} vs {:o}", mine.mode, theirs.mode));
-            }
-            if mine.owner != theirs.owner || mine.group != theirs.group {
-                out.push(format!(
-                    "{path}: owner {}:{} vs {}:{}",
-                    mine.owner, mine.group, theirs.owner, theirs.group
-                ));
-            }
-            let (left, right) = (
-                mine.comparable_content(path),
-                theirs.comparable_content(path),
-            );
-            if left != right {
-                out.push(describe_content_difference(path, &left, &right));
-            }
-        }
-        for (path, theirs) in &other.entries {
-            if !self.entries.contains_key(path) {
-                out.push(format!("{path}: only on the right ({:?})", theirs.kind));
-            }
-        }
-        out
-    }
-}
-
-fn describe_content_difference(path: &str, left: &Content, right: &Content) -> String {
-    match (left, right) {
-        (Content::Text(left), Content::Text(right)) => {
-            let left: Vec<&str> = left.lines().collect();
-            let right: Vec<&str> = right.lines().collect();
-            let only_left: Vec<&&str> = left.iter().filter(|l| !right.contains(l)).collect();
-            let only_right: Vec<&&str> = right.iter().filter(|l| !left.contains(l)).collect();
-            format!(
-                "{path}: content differs; lines only on the left: {only_left:?}; \
-                 only on the right: {only_right:?}"
-            )
-        }
-        _ => format!("{path}: content {left:?} vs {right:?}"),
-    }
-}
-
 /// Runs `script` (bash) as root in a fresh namespace of the given flavour.
 /// Panics when the namespace cannot be set up (no root, no overlayfs, no
 /// Postfix) or when it times out; a failing script is not a panic.
@@ -426,7 +259,7 @@ pub fn run_with(flavour: Flavour, script: &str, options: &Options) -> Outcome {
 
     let setup_out = fs::File::create(dir.join("setup.out")).expect("setup.out");
     let setup_err = setup_out.try_clone().expect("dup setup.out");
-    let mut command = Command::new(overlay_run_bin());
+    let mut command = Command::new(sibling_bin("overlay-run"));
     command
         .args(["--primary", "sandbox.example", "--syslog"])
         .arg(dir.join("syslog"))
@@ -449,6 +282,7 @@ pub fn run_with(flavour: Flavour, script: &str, options: &Options) -> Outcome {
         .env("SCRATCH", dir)
         .env("OURS", &ours)
         .env("FLAVOUR", flavour.as_str())
+        .env("TREE_SNAPSHOT", sibling_bin("tree-snapshot"))
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(setup_out)
@@ -497,18 +331,18 @@ pub fn run_with(flavour: Flavour, script: &str, options: &Options) -> Outcome {
     }
 }
 
-/// The `overlay-run` program built beside the tests
-/// (`target/<profile>/overlay-run`, see `src/bin/overlay-run.rs`).
-fn overlay_run_bin() -> PathBuf {
+/// The program `name` of this crate, built beside the tests
+/// (`target/<profile>/NAME`, see `src/bin/NAME.rs`).
+fn sibling_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable's path");
     let path = exe
         .parent()
         .and_then(Path::parent)
         .expect("the test executable lives in target/<profile>/deps")
-        .join("overlay-run");
+        .join(name);
     assert!(
         path.is_file(),
-        "{} not found: build it with cargo build -p postmulti-e2e --bin overlay-run",
+        "{} not found: build it with cargo build -p postmulti-e2e --bin {name}",
         path.display()
     );
     path
@@ -536,16 +370,8 @@ step() {
     return 0
 }
 snapshot() {
-    local out=$SCRATCH/snap/$1 roots
-    mkdir -p "$out/files"
-    roots=$(ls -d /etc/postfix* /var/spool/postfix* /var/lib/postfix* 2>/dev/null)
-    # shellcheck disable=SC2086
-    find $roots -printf '%y\t%m\t%u\t%g\t%p\t%l\n' >"$out/tree"
-    find $roots -type f -print0 | xargs -0 -r sha256sum >"$out/sums"
-    find $roots -type f \( -name main.cf -o -name master.cf \) -print0 |
-        while IFS= read -r -d '' file; do
-            cp "$file" "$out/files/$(printf %s "$file" | tr / '%')"
-        done
+    (shopt -s nullglob
+     exec "$TREE_SNAPSHOT" "$SCRATCH/snap/$1" /etc/postfix* /var/spool/postfix* /var/lib/postfix*)
 }
 "#;
 
@@ -608,50 +434,19 @@ fn split_steps(flavour: Flavour, stdout: &str, stderr: &str, syslog: &str) -> Ve
     steps
 }
 
-/// Reads the snapshots the script's `snapshot` calls left.
-fn read_snapshots(dir: &Path) -> BTreeMap<String, Snapshot> {
+/// Reads the snapshots the script's `snapshot` calls left, one file each
+/// (see [`Tree::to_bytes`]).
+fn read_snapshots(dir: &Path) -> BTreeMap<String, Tree> {
     let mut snapshots = BTreeMap::new();
     let Ok(labels) = fs::read_dir(dir) else {
         return snapshots;
     };
     for label in labels.flatten() {
-        let base = label.path();
-        let mut digests = BTreeMap::new();
-        for line in read_lossy(&base.join("sums")).lines() {
-            if let Some((sum, path)) = line.split_once("  ") {
-                digests.insert(path.to_string(), sum.to_string());
-            }
-        }
-        let mut entries = BTreeMap::new();
-        for line in read_lossy(&base.join("tree")).lines() {
-            let fields: Vec<&str> = line.splitn(6, '\t').collect();
-            let [kind, mode, owner, group, path, target] = fields[..] else {
-                continue;
-            };
-            let kind = Kind::from_find(kind);
-            let content = match kind {
-                Kind::Symlink => Content::Link(target.to_string()),
-                Kind::File if path.ends_with("/main.cf") || path.ends_with("/master.cf") => {
-                    Content::Text(read_lossy(&base.join("files").join(path.replace('/', "%"))))
-                }
-                Kind::File => Content::Digest(digests.get(path).cloned().unwrap_or_default()),
-                _ => Content::None,
-            };
-            entries.insert(
-                path.to_string(),
-                Entry {
-                    kind,
-                    mode: u32::from_str_radix(mode, 8).unwrap_or(u32::MAX),
-                    owner: owner.to_string(),
-                    group: group.to_string(),
-                    content,
-                },
-            );
-        }
-        snapshots.insert(
-            label.file_name().to_string_lossy().into_owned(),
-            Snapshot { entries },
-        );
+        let path = label.path();
+        let bytes = fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let tree =
+            Tree::from_bytes(&bytes).unwrap_or_else(|e| panic!("snapshot {}: {e}", path.display()));
+        snapshots.insert(label.file_name().to_string_lossy().into_owned(), tree);
     }
     snapshots
 }
@@ -688,27 +483,5 @@ mod tests {
             ..Step::default()
         };
         assert_eq!(step.syslog_fatals(), ["x y", "z"]);
-    }
-
-    #[test]
-    fn main_cf_compares_as_sorted_lines() {
-        let entry = |text: &str| Entry {
-            kind: Kind::File,
-            mode: 0o644,
-            owner: "root".into(),
-            group: "root".into(),
-            content: Content::Text(text.into()),
-        };
-        let mut left = Snapshot::default();
-        let mut right = Snapshot::default();
-        left.entries
-            .insert("/e/main.cf".into(), entry("a = 1\nb = 2\n"));
-        right
-            .entries
-            .insert("/e/main.cf".into(), entry("b = 2\na = 1\n"));
-        assert!(left.diff(&right).is_empty());
-        left.entries.insert("/e/master.cf".into(), entry("a\nb\n"));
-        right.entries.insert("/e/master.cf".into(), entry("b\na\n"));
-        assert_eq!(left.diff(&right).len(), 1);
     }
 }

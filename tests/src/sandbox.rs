@@ -8,15 +8,16 @@
 //! never written.
 //!
 //! [`Sandbox::snapshot`] records every entry of the tree (type, mode, owner,
-//! inode, modification time and content) so that a test can assert that a
-//! refused command left the sandbox exactly as it was.
+//! inode, modification time and content: a [`Tree`], see `tree.rs`) so that
+//! a test can assert that a refused command left the sandbox exactly as it
+//! was.
 //!
 //! Texts handed to the sandbox may use `@ROOT@` for the sandbox's root
 //! directory; it is replaced before they are written.
 
 use crate::harness::{Needs, DEBIAN_MAIN_CF};
-use std::collections::BTreeMap;
-use std::fmt;
+/// The snapshot types, where sandbox tests have always found them.
+pub use crate::tree::{Content, Node, Tree};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -263,9 +264,7 @@ impl Sandbox {
 
     /// Every entry below the root, by relative path.
     pub fn snapshot(&self) -> Tree {
-        let mut nodes = BTreeMap::new();
-        walk(self.root(), Path::new(""), &mut nodes);
-        Tree { nodes }
+        Tree::of(self.root())
     }
 
     /// Asserts that `postmulti ARGS` fails with exit status 1, nothing on
@@ -367,131 +366,6 @@ fn master_cf() -> String {
         .iter()
         .find_map(|path| std::fs::read_to_string(path).ok())
         .unwrap_or_else(|| MINIMAL_MASTER_CF.to_string())
-}
-
-/// What a directory entry is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Content {
-    /// A directory.
-    Directory,
-    /// A regular file and its bytes.
-    File(Vec<u8>),
-    /// A symbolic link and its target.
-    Symlink(PathBuf),
-    /// Anything else (socket, fifo, device).
-    Other,
-}
-
-/// One entry of a [`Tree`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Node {
-    /// The type and content.
-    pub content: Content,
-    /// Permission bits (`st_mode & 07777`).
-    pub mode: u32,
-    /// Owner.
-    pub uid: u32,
-    /// Group.
-    pub gid: u32,
-    /// Inode number (a file replaced by a rename gets a new one).
-    pub ino: u64,
-    /// Modification time in nanoseconds since the epoch.
-    pub mtime_ns: i128,
-}
-
-impl fmt::Display for Node {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match &self.content {
-            Content::Directory => "directory".to_string(),
-            Content::File(bytes) => format!("file of {} bytes", bytes.len()),
-            Content::Symlink(target) => format!("symlink to {}", target.display()),
-            Content::Other => "special file".to_string(),
-        };
-        write!(
-            f,
-            "{what}, mode {:04o}, owner {}:{}, inode {}, mtime {}",
-            self.mode, self.uid, self.gid, self.ino, self.mtime_ns
-        )
-    }
-}
-
-/// A snapshot of a sandbox: every entry below the root by relative path
-/// (the root itself is `""`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tree {
-    /// The entries.
-    pub nodes: BTreeMap<PathBuf, Node>,
-}
-
-impl Tree {
-    /// The entries at or below `relative` (a path below the root).
-    pub fn under(&self, relative: &str) -> Tree {
-        let prefix = Path::new(relative);
-        Tree {
-            nodes: self
-                .nodes
-                .iter()
-                .filter(|(path, _)| path.starts_with(prefix))
-                .map(|(path, node)| (path.clone(), node.clone()))
-                .collect(),
-        }
-    }
-
-    /// One line per path that differs between `self` and `after`.
-    pub fn differences(&self, after: &Tree) -> Vec<String> {
-        let mut lines = Vec::new();
-        for (path, node) in &self.nodes {
-            match after.nodes.get(path) {
-                None => lines.push(format!("removed {}", path.display())),
-                Some(now) if now != node => {
-                    lines.push(format!("changed {}: was {node}; now {now}", path.display()))
-                }
-                Some(_) => {}
-            }
-        }
-        for (path, node) in &after.nodes {
-            if !self.nodes.contains_key(path) {
-                lines.push(format!("added {}: {node}", path.display()));
-            }
-        }
-        lines
-    }
-}
-
-/// Records `dir` (at `relative`) and everything below it, never following
-/// a symbolic link.
-fn walk(dir: &Path, relative: &Path, nodes: &mut BTreeMap<PathBuf, Node>) {
-    let meta =
-        std::fs::symlink_metadata(dir).unwrap_or_else(|e| panic!("lstat {}: {e}", dir.display()));
-    let file_type = meta.file_type();
-    let content = if file_type.is_dir() {
-        Content::Directory
-    } else if file_type.is_file() {
-        Content::File(std::fs::read(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display())))
-    } else if file_type.is_symlink() {
-        Content::Symlink(std::fs::read_link(dir).expect("readlink"))
-    } else {
-        Content::Other
-    };
-    nodes.insert(
-        relative.to_path_buf(),
-        Node {
-            content,
-            mode: meta.mode() & 0o7777,
-            uid: meta.uid(),
-            gid: meta.gid(),
-            ino: meta.ino(),
-            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-        },
-    );
-    if file_type.is_dir() {
-        let entries =
-            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display()));
-        for entry in entries {
-            let entry = entry.expect("a directory entry");
-            walk(&entry.path(), &relative.join(entry.file_name()), nodes);
-        }
-    }
 }
 
 /// The value of the last `name = value` entry of a main.cf text, as

@@ -348,9 +348,9 @@ fn completions_for_bash_zsh_and_fish() {
     let output = Command::new("bash")
         .args([
             "-c",
-            "eval \"$1\"; COMP_WORDS=(postmulti --sta); COMP_CWORD=1; \
-             COMP_LINE='postmulti --sta'; COMP_POINT=${#COMP_LINE}; \
-             _postmulti postmulti --sta postmulti; printf '%s\\n' \"${COMPREPLY[@]}\"",
+            "eval \"$1\"; COMP_WORDS=(postmulti --stat); COMP_CWORD=1; \
+             COMP_LINE='postmulti --stat'; COMP_POINT=${#COMP_LINE}; \
+             _postmulti postmulti --stat postmulti; printf '%s\\n' \"${COMPREPLY[@]}\"",
             "bash",
             &bash,
         ])

@@ -17,10 +17,10 @@
 //! `RELIABILITY_SEED=N`.
 
 use postmulti_e2e::sandbox::{self, Sandbox};
+use postmulti_e2e::tree::{Content, Tree};
 use std::collections::BTreeSet;
-use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -137,66 +137,33 @@ fn assert_primary_valid(sandbox: &Sandbox, context: &str) {
 }
 
 /// The instance's config, queue and data directories (`etc/NAME`,
-/// `spool/NAME`, `lib/NAME`) as one line per entry: path, mode, owner,
-/// group, type and content, with the name shown as `@NAME@` and main.cf as
-/// its sorted lines; temp files of atomic writes included.
-fn instance_tree(sandbox: &Sandbox, name: &str) -> BTreeSet<String> {
-    fn walk(path: &Path, name: &str, out: &mut BTreeSet<String>) {
-        let Ok(meta) = std::fs::symlink_metadata(path) else {
-            return;
-        };
-        let shown = path.to_string_lossy().replace(name, "@NAME@");
-        let kind = meta.file_type();
-        let content = if kind.is_file() {
-            let text = String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default())
-                .replace(name, "@NAME@");
-            if shown.ends_with("/main.cf") {
-                let mut lines: Vec<&str> = text.lines().collect();
-                lines.sort_unstable();
-                format!("file {:x}", hash(&lines.join("\n")))
-            } else {
-                format!("file {:x}", hash(&text))
+/// `spool/NAME`, `lib/NAME`) in the form trees compare in
+/// ([`Tree::comparable`]: types, modes, owners and contents, main.cf as its
+/// sorted lines), by path below the sandbox, with the name shown as
+/// `@NAME@` in paths and file contents; temp files of atomic writes
+/// included.
+fn instance_tree(sandbox: &Sandbox, name: &str) -> Tree {
+    let roots: Vec<PathBuf> = ["etc", "spool", "lib"]
+        .iter()
+        .map(|top| sandbox.path(&format!("{top}/{name}")))
+        .collect();
+    let nodes = Tree::of_roots(&roots)
+        .nodes
+        .into_iter()
+        .map(|(path, mut node)| {
+            if let Content::File(bytes) = &mut node.content {
+                *bytes = String::from_utf8_lossy(bytes)
+                    .replace(name, "@NAME@")
+                    .into_bytes();
             }
-        } else if kind.is_dir() {
-            "directory".to_string()
-        } else {
-            format!("{kind:?}")
-        };
-        out.insert(format!(
-            "{shown} {:04o} {}:{} {content}",
-            meta.mode() & 0o7777,
-            meta.uid(),
-            meta.gid()
-        ));
-        if kind.is_dir() {
-            for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
-                walk(&entry.path(), name, out);
-            }
-        }
-    }
-    let mut out = BTreeSet::new();
-    for top in ["etc", "spool", "lib"] {
-        walk(&sandbox.path(&format!("{top}/{name}")), name, &mut out);
-    }
-    let root = sandbox.root_str();
-    out.into_iter()
-        .map(|line| line.replace(root, "@ROOT@"))
-        .collect()
-}
-
-/// A digest of a text, to keep tree lines short.
-fn hash(text: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut hasher);
-    hasher.finish()
-}
-
-/// The lines only one of two trees has, for a readable failure.
-fn tree_difference(left: &BTreeSet<String>, right: &BTreeSet<String>) -> String {
-    let only_left: Vec<&String> = left.difference(right).collect();
-    let only_right: Vec<&String> = right.difference(left).collect();
-    format!("only after the killed run: {only_left:#?}\nonly after a clean run: {only_right:#?}")
+            let relative = path
+                .strip_prefix(sandbox.root())
+                .expect("below the sandbox");
+            let shown = relative.to_string_lossy().replace(name, "@NAME@");
+            (PathBuf::from(shown), node)
+        })
+        .collect();
+    Tree { nodes }.comparable()
 }
 
 /// A xorshift64 generator; no rand crate needed.
@@ -387,11 +354,12 @@ fn create_trials(test: &str) {
             count, 1,
             "{context}: the re-run ({again}) left it registered {count} times"
         );
-        let tree = instance_tree(&sandbox, &name);
-        if tree != reference {
+        let differences = reference.differences(&instance_tree(&sandbox, &name));
+        if !differences.is_empty() {
             failures.push(format!(
-                "{context}: the re-run ({again}) did not give what a clean run gives:\n{}",
-                tree_difference(&tree, &reference)
+                "{context}: the re-run ({again}) did not give what a clean run gives \
+                 (from the clean run to this one):\n{}",
+                differences.join("\n")
             ));
         }
     }
@@ -428,7 +396,7 @@ fn destroy_trials(test: &str) {
     sandbox::assert_success(&sandbox.run(&["-I", "postfix-keep", "-e", "create"]));
     let kept = instance_tree(&sandbox, "postfix-keep");
     let clean = clean_duration(&sandbox, &["-i", "postfix-keep", "-e", "destroy"]);
-    assert!(instance_tree(&sandbox, "postfix-keep").is_empty());
+    assert!(instance_tree(&sandbox, "postfix-keep").nodes.is_empty());
     sandbox::assert_success(&sandbox.run(&["-I", "postfix-keep", "-e", "create"]));
     let max = (clean * 2).max(Duration::from_millis(2));
     let mut killed = 0;

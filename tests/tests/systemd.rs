@@ -7,6 +7,7 @@
 
 use postmulti_e2e::namespace::{self, Flavour};
 use postmulti_e2e::sandbox::{stderr, Sandbox};
+use postmulti_e2e::tree::{Content, Tree};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -17,25 +18,20 @@ const TEMPLATE: &str = "/lib/systemd/system/postfix@.service";
 /// Every entry below `dir`: `dir/` for a directory, `-> TARGET` for a
 /// symbolic link, the text of a file.
 fn tree(dir: &Path) -> BTreeMap<String, String> {
-    let mut entries = BTreeMap::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        for entry in std::fs::read_dir(&current).unwrap() {
-            let path = entry.unwrap().path();
-            let relative = path.strip_prefix(dir).unwrap().display().to_string();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            let shown = if meta.file_type().is_symlink() {
-                format!("-> {}", std::fs::read_link(&path).unwrap().display())
-            } else if meta.is_dir() {
-                pending.push(path.clone());
-                "dir/".to_string()
-            } else {
-                std::fs::read_to_string(&path).unwrap()
+    Tree::of(dir)
+        .nodes
+        .into_iter()
+        .filter(|(path, _)| !path.as_os_str().is_empty())
+        .map(|(path, node)| {
+            let shown = match node.content {
+                Content::Directory => "dir/".to_string(),
+                Content::Symlink(target) => format!("-> {}", target.display()),
+                Content::File(bytes) => String::from_utf8(bytes).expect("a text file"),
+                other => panic!("{}: unexpected {other}", path.display()),
             };
-            entries.insert(relative, shown);
-        }
-    }
-    entries
+            (path.display().to_string(), shown)
+        })
+        .collect()
 }
 
 /// The drop-in expected for the instance in `@ROOT@/etc/DIR` (queue and

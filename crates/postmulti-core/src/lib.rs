@@ -13,8 +13,10 @@
 //! ([`supervise`]). Its errors ([`error`]) say what went wrong and where.
 //! The `postmulti` binary is a thin command-line layer over it.
 
+pub mod arrivals;
 pub mod config;
 pub mod defaults;
+pub mod desired;
 pub mod doctor;
 pub mod error;
 pub mod expand;
@@ -24,7 +26,9 @@ pub mod iterate;
 pub mod lifecycle;
 pub mod lock;
 pub mod maincf;
+pub mod metrics;
 pub mod perms;
+pub mod queues;
 pub mod registry;
 pub mod select;
 pub mod status;

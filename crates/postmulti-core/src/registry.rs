@@ -221,6 +221,26 @@ impl<'d> Registry<'d> {
         self.instances.iter().zip(configs)
     }
 
+    /// Takes the usable secondaries out, each with its parsed main.cf, in
+    /// order (for a planner that brings the registry up to date with the
+    /// actions it plans, then puts them back with
+    /// [`Registry::put_secondaries`]).
+    pub fn take_secondaries(&mut self) -> Vec<(Instance, Config<'d>)> {
+        let configs = std::mem::take(&mut self.secondary_configs);
+        self.instances.drain(1..).zip(configs).collect()
+    }
+
+    /// Puts usable secondaries in, each with its parsed main.cf, in order,
+    /// in place of those there were.
+    pub fn put_secondaries(&mut self, secondaries: Vec<(Instance, Config<'d>)>) {
+        self.instances.truncate(1);
+        self.secondary_configs.clear();
+        for (instance, config) in secondaries {
+            self.instances.push(instance);
+            self.secondary_configs.push(config);
+        }
+    }
+
     /// The parsed main.cf of `instance`, one of this registry's instances
     /// (found by its configuration directory).
     pub fn config_of(&self, instance: &Instance) -> Option<&Config<'d>> {

@@ -19,18 +19,14 @@ pub fn describe(plan: &Plan) -> String {
                 creator()
             ),
             Step::WriteFile { path, old, new, .. } => {
-                let old_text = String::from_utf8_lossy(old.as_deref().unwrap_or_default());
+                let old_text = old.as_deref().map(String::from_utf8_lossy);
                 let new_text = String::from_utf8_lossy(new);
                 let label = path.display().to_string();
-                let (verb, old_label) = match old {
-                    Some(_) => ("edit", label.clone()),
-                    None => ("create", "/dev/null".to_string()),
-                };
-                let diff = TextDiff::from_lines(old_text.as_ref(), new_text.as_ref())
-                    .unified_diff()
-                    .header(&old_label, &label)
-                    .to_string();
-                writeln!(out, "would {verb} {label}:\n{diff}")
+                writeln!(
+                    out,
+                    "{}",
+                    file_paragraph(&label, old_text.as_deref(), Some(&new_text))
+                )
             }
             Step::CopyFile { from, to } => {
                 let label = to.display().to_string();
@@ -71,6 +67,22 @@ pub fn describe(plan: &Plan) -> String {
         };
     }
     out
+}
+
+/// `would create|edit|remove PATH:` and the unified diff of the file's
+/// text (`None`: no such file before, or none after), as `--dry-run` and
+/// `--plan` show each file they would write.
+pub fn file_paragraph(path: &str, old: Option<&str>, new: Option<&str>) -> String {
+    let (verb, old_label, new_label) = match (old, new) {
+        (None, _) => ("create", "/dev/null", path),
+        (Some(_), None) => ("remove", path, "/dev/null"),
+        (Some(_), Some(_)) => ("edit", path, path),
+    };
+    let diff = TextDiff::from_lines(old.unwrap_or_default(), new.unwrap_or_default())
+        .unified_diff()
+        .header(old_label, new_label)
+        .to_string();
+    format!("would {verb} {path}:\n{diff}")
 }
 
 /// `USER:GROUP` of the directories this process creates (its effective

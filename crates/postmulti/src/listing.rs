@@ -29,6 +29,8 @@ pub struct ListRequest {
     pub reverse: bool,
     /// Lines, JSON lines or the status table.
     pub format: ListFormat,
+    /// `--queues`: each instance's messages per queue too.
+    pub queues: bool,
 }
 
 /// A name or group as listed: `-` when empty.
@@ -51,6 +53,7 @@ pub fn render(registry: &Registry<'_>, request: &ListRequest) -> String {
         selection,
         reverse,
         format,
+        ..
     } = request;
     let mut instances: Vec<&Instance> = registry
         .instances

@@ -6,8 +6,10 @@
 //! dispatches each mode and reports.
 
 mod cli;
+mod desired;
 mod dry_run;
 mod listing;
+mod metrics_output;
 mod report;
 mod timestamp;
 
@@ -59,6 +61,14 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
         Mode::Doctor(selection) => examine(&hi, &defaults, selection),
         Mode::Iterate(request) => iterate(&hi, &defaults, request),
         Mode::Edit(request, options) => edit(&hi, &defaults, request, options),
+        Mode::Plan(args) => desired::plan(&hi.primary_dir, &defaults, args),
+        Mode::Apply(args) => desired::apply(&hi.primary_dir, &defaults, args),
+        Mode::Export(file) => desired::export(&hi.primary_dir, &defaults, file.as_deref()),
+        Mode::Metrics(request) => {
+            let (registry, selected_broken) = load_serving(&hi, &defaults, &request.selection)?;
+            let failed = metrics_output::metrics(&registry, request)?;
+            Ok(exit_code(failed || selected_broken))
+        }
         Mode::Supervise(selection) => supervise(&hi, &defaults, selection),
         Mode::SystemdGenerator(normal_dir) => systemd_generator(&hi, normal_dir),
     }
@@ -116,7 +126,16 @@ fn load_serving<'d>(
 /// `-l`: list the selected instances.
 fn list(hi: &HiArgs, defaults: &Defaults, request: &ListRequest) -> Result<ExitCode> {
     let (registry, selected_broken) = load_serving(hi, defaults, &request.selection)?;
-    let out = listing::render(&registry, request);
+    if request.queues {
+        let failed = metrics_output::queue_listing(&registry, request)?;
+        return Ok(exit_code(failed || selected_broken));
+    }
+    write_stdout(&listing::render(&registry, request))?;
+    Ok(exit_code(selected_broken))
+}
+
+/// Writes `out` to stdout and flushes it.
+fn write_stdout(out: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     if let Err(error) = stdout
         .write_all(out.as_bytes())
@@ -124,7 +143,7 @@ fn list(hi: &HiArgs, defaults: &Defaults, request: &ListRequest) -> Result<ExitC
     {
         bail!("error writing output: {error}");
     }
-    Ok(exit_code(selected_broken))
+    Ok(())
 }
 
 /// `--doctor`: report every finding; exit 1 when one is an error.

@@ -16,8 +16,14 @@
 //! and the other secondaries are clones of that one (its files,
 //! directories, owners and modes, with name, group and paths changed),
 //! registered with one `postconf -e`.
+//!
+//! `bench --queues [--instances 100] [--messages 100,1000]` measures queue
+//! counting instead: `postmulti --metrics` and `-l --queues -j` against the
+//! real `postmulti -x postqueue -j`, for that many instances each holding
+//! that many queued messages (see [`bench_queues`]).
 
 use nix::sys::resource::{getrusage, UsageWho};
+use postmulti_e2e::tree::{Content, Tree};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
@@ -94,6 +100,7 @@ struct Row {
 }
 
 /// A measured figure, or why there is none.
+#[derive(Clone)]
 enum Figure {
     /// The median of several timed runs.
     Time(Duration),
@@ -181,9 +188,56 @@ fn rss_of(command: &[String]) -> ExitCode {
     }
 }
 
+/// What to measure.
+enum Mode {
+    /// Listings and life cycle at these numbers of secondaries.
+    Lifecycle(Vec<usize>),
+    /// Queue counting: this many instances, at these numbers of messages
+    /// per instance.
+    Queues {
+        /// Instances (the template and its clones).
+        instances: usize,
+        /// Messages per instance, each measured in turn.
+        messages: Vec<usize>,
+    },
+}
+
+/// The mode of the command line.
+fn parse_mode(args: &[String]) -> Result<Mode> {
+    if args.first().map(String::as_str) != Some("--queues") {
+        return Ok(Mode::Lifecycle(parse_sizes(args)?));
+    }
+    let usage = "usage: bench --queues [--instances N] [--messages M1,M2...]";
+    let (mut instances, mut messages) = (100, vec![100, 1000]);
+    let mut args = args[1..].iter();
+    while let Some(arg) = args.next() {
+        let value = args.next().ok_or(usage)?;
+        match arg.as_str() {
+            "--instances" => instances = value.parse().map_err(|e| format!("{value}: {e}"))?,
+            "--messages" => {
+                messages = value
+                    .split(',')
+                    .map(|m| m.trim().parse::<usize>())
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(|e| format!("--messages {value}: {e}"))?
+            }
+            _ => return Err(usage.into()),
+        }
+    }
+    if instances == 0 || instances > 9999 || messages.iter().any(|&m| m > 100_000) {
+        return Err("instances must be between 1 and 9999, messages at most 100000".into());
+    }
+    messages.sort_unstable();
+    messages.dedup();
+    Ok(Mode::Queues {
+        instances,
+        messages,
+    })
+}
+
 /// Checks the setup, enters the namespace, and runs the benchmark there.
 fn run(args: &[String]) -> Result<()> {
-    let sizes = parse_sizes(&args[1..])?;
+    let mode = parse_mode(&args[1..])?;
     if !nix::unistd::geteuid().is_root() {
         return Err("must run as root (it mounts overlays in a private namespace)".into());
     }
@@ -206,7 +260,7 @@ fn run(args: &[String]) -> Result<()> {
             overlay_run.display()
         ));
     }
-    bench(&sizes, &ours)
+    bench(&mode, &ours)
 }
 
 /// `--sizes 10,100,1000` (the default).
@@ -279,70 +333,34 @@ fn sh(program: &str, args: &[&str]) -> Result<Output> {
 }
 
 /// The benchmark proper, inside the private namespace.
-fn bench(sizes: &[usize], ours: &Path) -> Result<()> {
+fn bench(mode: &Mode, ours: &Path) -> Result<()> {
     let scratch = tempfile::Builder::new()
         .prefix("postmulti-bench.")
         .tempdir()
         .map_err(|e| format!("scratch directory: {e}"))?;
-    bench_in_sandbox(sizes, ours, scratch.path())
-}
-
-/// One file or directory of an instance's queue or data directory.
-struct Entry {
-    /// Its path below the copied directory ("" for the directory itself).
-    relative: PathBuf,
-    /// Its mode bits.
-    mode: u32,
-    /// Its owner.
-    uid: u32,
-    /// Its group.
-    gid: u32,
-    /// A file's contents; `None` for a directory.
-    contents: Option<Vec<u8>>,
-}
-
-/// Everything below `root` (directories and regular files), parents first.
-fn snapshot(root: &Path) -> Result<Vec<Entry>> {
-    let mut entries = Vec::new();
-    let mut pending = vec![PathBuf::new()];
-    while let Some(relative) = pending.pop() {
-        let path = root.join(&relative);
-        let meta = fs::symlink_metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let contents = if meta.is_dir() {
-            let mut children: Vec<PathBuf> = fs::read_dir(&path)
-                .map_err(|e| format!("{}: {e}", path.display()))?
-                .filter_map(|entry| entry.ok())
-                .map(|entry| relative.join(entry.file_name()))
-                .collect();
-            children.sort();
-            pending.extend(children.into_iter().rev());
-            None
-        } else if meta.is_file() {
-            Some(fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?)
-        } else {
-            continue;
-        };
-        entries.push(Entry {
-            relative,
-            mode: meta.mode() & 0o7777,
-            uid: meta.uid(),
-            gid: meta.gid(),
-            contents,
-        });
+    match mode {
+        Mode::Lifecycle(sizes) => bench_in_sandbox(sizes, ours, scratch.path()),
+        Mode::Queues {
+            instances,
+            messages,
+        } => bench_queues(*instances, messages, ours),
     }
-    Ok(entries)
 }
 
-/// Recreates a snapshot at `root`, owners and modes included.
-fn restore(entries: &[Entry], root: &Path) -> Result<()> {
-    for entry in entries {
-        let path = root.join(&entry.relative);
-        let made = match &entry.contents {
-            None => fs::create_dir(&path),
-            Some(contents) => fs::write(&path, contents),
+/// Recreates the directories and regular files of `tree` (recorded with
+/// [`Tree::of`]) at `root`, owners and modes included; other entries are
+/// left out.
+fn restore(tree: &Tree, root: &Path) -> Result<()> {
+    // Parents sort before their children.
+    for (relative, node) in &tree.nodes {
+        let path = root.join(relative);
+        let made = match &node.content {
+            Content::Directory => fs::create_dir(&path),
+            Content::File(bytes) => fs::write(&path, bytes),
+            _ => continue,
         };
-        made.and_then(|()| std::os::unix::fs::chown(&path, Some(entry.uid), Some(entry.gid)))
-            .and_then(|()| fs::set_permissions(&path, fs::Permissions::from_mode(entry.mode)))
+        made.and_then(|()| std::os::unix::fs::chown(&path, Some(node.uid), Some(node.gid)))
+            .and_then(|()| fs::set_permissions(&path, fs::Permissions::from_mode(node.mode)))
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(())
@@ -355,9 +373,9 @@ struct Template {
     /// Its master.cf and that file's mode.
     master_cf: (Vec<u8>, u32),
     /// Its queue directory tree.
-    queue: Vec<Entry>,
+    queue: Tree,
     /// Its data directory tree.
-    data: Vec<Entry>,
+    data: Tree,
 }
 
 impl Template {
@@ -374,8 +392,8 @@ impl Template {
             main_cf: String::from_utf8(read(&config.join("main.cf"))?)
                 .map_err(|_| "template main.cf is not UTF-8".to_string())?,
             master_cf: (read(&master_path)?, master_mode),
-            queue: snapshot(Path::new(&format!("/var/spool/{TEMPLATE}")))?,
-            data: snapshot(Path::new(&format!("/var/lib/{TEMPLATE}")))?,
+            queue: Tree::of(Path::new(&format!("/var/spool/{TEMPLATE}"))),
+            data: Tree::of(Path::new(&format!("/var/lib/{TEMPLATE}"))),
         })
     }
 
@@ -433,36 +451,53 @@ fn clone_name(i: usize) -> (String, String) {
 
 /// Sets up the primary, then measures each size.
 fn bench_in_sandbox(sizes: &[usize], ours: &Path, scratch: &Path) -> Result<()> {
-    eprintln!("bench: postmulti -e init; real create of {TEMPLATE}");
-    sh(REAL, &["-e", "init"])?;
-    sh(
-        REAL,
-        &["-I", TEMPLATE, "-G", TEMPLATE_GROUP, "-e", "create"],
-    )?;
     // Enabled, so that the systemd generators link every clone.
-    sh(REAL, &["-i", TEMPLATE, "-e", "enable"])?;
-    let template = Template::read()?;
+    let template = prepare_primary_and_template(true)?;
+    let mut rows = create_hundred(ours, scratch)?;
     let standin = scratch.join("postfix-standin");
     fs::write(&standin, "#!/bin/sh\nexit 0\n")
         .and_then(|()| fs::set_permissions(&standin, fs::Permissions::from_mode(0o755)))
         .map_err(|e| format!("{}: {e}", standin.display()))?;
 
     let mut directories = vec![format!("/etc/{TEMPLATE}")];
-    let mut rows = Vec::new();
     for &n in sizes {
-        while directories.len() < n {
-            let (name, group) = clone_name(directories.len());
-            template.clone_as(&name, &group)?;
-            directories.push(format!("/etc/{name}"));
-        }
-        let setting = format!("multi_instance_directories = {}", directories.join(" "));
-        sh("postconf", &["-e", &setting])?;
+        grow(&template, &mut directories, n)?;
         eprintln!("bench: N={n}");
         rows.extend(measure_size(n, ours, &directories, &standin)?);
+        rows.extend(measure_manifest(n, ours, scratch)?);
         rows.push(measure_generator(n, ours, scratch, &rows)?);
     }
     print_table(&rows);
     Ok(())
+}
+
+/// Clones the template until `directories` lists `n` secondaries, and
+/// registers them all.
+fn grow(template: &Template, directories: &mut Vec<String>, n: usize) -> Result<()> {
+    while directories.len() < n {
+        let (name, group) = clone_name(directories.len());
+        template.clone_as(&name, &group)?;
+        directories.push(format!("/etc/{name}"));
+    }
+    let setting = format!("multi_instance_directories = {}", directories.join(" "));
+    sh("postconf", &["-e", &setting])?;
+    Ok(())
+}
+
+/// `postmulti -e init` on the primary (Debian's main.cf, from
+/// `overlay-run`), and the template instance made by the real postmulti
+/// (enabled when `enabled`), read.
+fn prepare_primary_and_template(enabled: bool) -> Result<Template> {
+    eprintln!("bench: postmulti -e init; real create of {TEMPLATE}");
+    sh(REAL, &["-e", "init"])?;
+    sh(
+        REAL,
+        &["-I", TEMPLATE, "-G", TEMPLATE_GROUP, "-e", "create"],
+    )?;
+    if enabled {
+        sh(REAL, &["-i", TEMPLATE, "-e", "enable"])?;
+    }
+    Template::read()
 }
 
 /// Times `argv` (output kept from the last run): at least `runs.min` runs,
@@ -614,11 +649,7 @@ fn clean_extra() {
 fn create_destroy(binary: &str, runs: Runs) -> (Figure, Figure) {
     let create = [binary, "-I", EXTRA, "-G", "x", "-e", "create"];
     let destroy = [binary, "-i", EXTRA, "-e", "destroy"];
-    let once = Runs {
-        min: 1,
-        max: 1,
-        budget: Duration::ZERO,
-    };
+    let once = ONCE;
     let (mut creates, mut destroys) = (Vec::new(), Vec::new());
     let started = Instant::now();
     while creates.len() < runs.min || (creates.len() < runs.max && started.elapsed() < runs.budget)
@@ -716,6 +747,95 @@ fn measure_size(n: usize, ours: &Path, directories: &[String], standin: &Path) -
         ours: peak_rss(&[ours, "-l"]),
         floor: None,
     });
+    Ok(rows)
+}
+
+/// How many instances the manifest measurement creates.
+const MANIFEST_CREATES: usize = 100;
+
+/// The instances the manifest measurement creates.
+fn created_name(i: usize) -> String {
+    format!("postfix-c{i:03}")
+}
+
+/// Times creating [`MANIFEST_CREATES`] instances: the real postmulti's
+/// `-I NAME -e create` run once per instance, against one `--apply` of a
+/// manifest naming them (and the template as it is); the host is put back
+/// after each.
+fn create_hundred(ours: &Path, scratch: &Path) -> Result<Vec<Row>> {
+    let ours = ours.to_str().ok_or("our binary's path is not UTF-8")?;
+    let primary = "/etc/postfix/main.cf";
+    let saved = fs::read(primary).map_err(|e| format!("{primary}: {e}"))?;
+    let undo = || -> Result<()> {
+        fs::write(primary, &saved).map_err(|e| format!("{primary}: {e}"))?;
+        for i in 0..MANIFEST_CREATES {
+            for dir in ["/etc", "/var/spool", "/var/lib"] {
+                let _ = fs::remove_dir_all(format!("{dir}/{}", created_name(i)));
+            }
+        }
+        Ok(())
+    };
+    eprintln!("bench: {MANIFEST_CREATES} real creates");
+    let started = Instant::now();
+    for i in 0..MANIFEST_CREATES {
+        sh(REAL, &["-I", &created_name(i), "-e", "create"])?;
+    }
+    let real = Figure::Time(started.elapsed());
+    undo()?;
+    let mut manifest = format!(
+        "[[instance]]\nname = \"{TEMPLATE}\"\ngroup = \"{TEMPLATE_GROUP}\"\nenabled = true\n"
+    );
+    for i in 0..MANIFEST_CREATES {
+        manifest.push_str(&format!(
+            "[[instance]]\nname = \"{}\"\nenabled = false\n",
+            created_name(i)
+        ));
+    }
+    let file = scratch.join("create.toml");
+    fs::write(&file, manifest).map_err(|e| format!("{}: {e}", file.display()))?;
+    let file = file.to_str().ok_or("scratch path is not UTF-8")?;
+    let mut samples = Vec::new();
+    for _ in 0..SLOWEST.min {
+        let begin = Instant::now();
+        sh(ours, &["--apply", file])?;
+        samples.push(begin.elapsed());
+        undo()?;
+    }
+    Ok(vec![Row {
+        op: format!(
+            "create {MANIFEST_CREATES} (real: {MANIFEST_CREATES} × -e create; ours: one --apply)"
+        ),
+        n: 1,
+        real,
+        ours: Figure::Time(median(samples)),
+        floor: None,
+    }])
+}
+
+/// Times a no-op `--plan` and `--apply` of the host's exported manifest
+/// against our own `-l` (in the "real" column) on the same host.
+fn measure_manifest(n: usize, ours: &Path, scratch: &Path) -> Result<Vec<Row>> {
+    let ours = ours.to_str().ok_or("our binary's path is not UTF-8")?;
+    let file = scratch.join(format!("exported-{n}.toml"));
+    let file = file.to_str().ok_or("scratch path is not UTF-8")?;
+    sh(ours, &["--export", file])?;
+    let (list, _) = time_runs(&[ours, "-l"], QUICK, true);
+    let mut rows = Vec::new();
+    for mode in ["--plan", "--apply"] {
+        let (figure, output) = time_runs(&[ours, mode, file], QUICK, true);
+        if output.is_some_and(|output| output.stdout != b"no changes\n") {
+            return Err(format!(
+                "{mode} of the exported manifest is not a no-op at N={n}"
+            ));
+        }
+        rows.push(Row {
+            op: format!("no-op {mode} (real column: ours -l)"),
+            n,
+            real: list.clone(),
+            ours: figure,
+            floor: None,
+        });
+    }
     Ok(rows)
 }
 
@@ -866,4 +986,399 @@ fn print_table(rows: &[Row]) {
             previous = Some(row);
         }
     }
+}
+
+/// Where our postmulti remembers the arrival times of deferred messages.
+const MEMO: &str = "/var/cache/postmulti/deferred-arrivals";
+
+/// A single run.
+const ONCE: Runs = Runs {
+    min: 1,
+    max: 1,
+    budget: Duration::ZERO,
+};
+
+/// How many real messages are submitted to seed the queue benchmark.
+const SEEDS: usize = 5;
+
+/// One real deferred message of the template: its queue file and defer
+/// log, with the queue file's owner, mode and modification time.
+struct Seed {
+    /// The queue file's bytes.
+    queue_file: Vec<u8>,
+    /// The defer log's bytes (the reasons postqueue shows).
+    defer_log: Vec<u8>,
+    /// Owner and group (postfix).
+    owner: (u32, u32),
+    /// The queue file's mode.
+    mode: u32,
+    /// The defer log's mode.
+    log_mode: u32,
+    /// The queue file's modification time (the next retry, in Postfix).
+    modified: std::time::SystemTime,
+}
+
+/// `bench --queues`: `instances` instances (the template made by the real
+/// postmulti and its clones; the primary too, empty), each holding
+/// `messages` queued messages per measurement, in turn.
+///
+/// Submitting 100,000 messages with sendmail would take hours, so a few
+/// real ones are made and copied: the template gets authorized submitters,
+/// an unreachable relay and `defer_transports = smtp`, its master is started
+/// (inside this PID and network namespace), [`SEEDS`] messages are
+/// submitted with `sendmail` and wait until `postqueue -j` shows them all
+/// deferred; then the master is stopped and the queue files and defer logs
+/// are read and removed. Each instance then gets copies under fresh queue
+/// ids of Postfix's short form (five hex digits of microseconds, then a hex
+/// inode number, all unique), in the hashed subdirectory Postfix would use
+/// (`deferred/X/ID`, X the first character of the id), with the seed's
+/// owner, mode and modification time and its defer log: nine in ten
+/// deferred, one in ten on hold (`postsuper -h` only renames the file). The
+/// bench checks that `postqueue -j` lists every copy and that our counts
+/// agree, before timing anything.
+fn bench_queues(instances: usize, messages: &[usize], ours: &Path) -> Result<()> {
+    let template = prepare_primary_and_template(false)?;
+    let seeds = seed_messages()?;
+    let mut directories = vec![format!("/etc/{TEMPLATE}")];
+    grow(&template, &mut directories, instances)?;
+    let queue_dirs: Vec<String> = directories
+        .iter()
+        .map(|dir| dir.replacen("/etc/", "/var/spool/", 1))
+        .collect();
+    let ours = ours.to_str().ok_or("our binary's path is not UTF-8")?;
+    let mut rows = Vec::new();
+    let mut held = 0;
+    for &m in messages {
+        eprintln!("bench: {instances} instances, {m} messages each");
+        for dir in &queue_dirs {
+            populate(Path::new(dir), held, m, &seeds)?;
+        }
+        held = m;
+        rows.push(measure_queues(instances, m, ours, &queue_dirs)?);
+    }
+    print_queue_table(&rows);
+    Ok(())
+}
+
+/// Real deferred messages: submitted to the template, deferred by its
+/// master, harvested, then removed from its queue. The primary's master is
+/// started and stopped first.
+fn seed_messages() -> Result<Vec<Seed>> {
+    let config = format!("/etc/{TEMPLATE}");
+    sh(
+        "postconf",
+        &[
+            "-c",
+            &config,
+            "-e",
+            "authorized_submit_users = root",
+            "relayhost = [127.0.0.1]:9",
+            "defer_transports = smtp",
+            "minimal_backoff_time = 3600s",
+            "maximal_backoff_time = 3600s",
+            "queue_run_delay = 3600s",
+        ],
+    )?;
+    // The primary, never started, lacks what showq needs: one start and
+    // stop completes its queue directory.
+    sh("postfix", &["start"])?;
+    sh("postfix", &["stop"])?;
+    sh("postfix", &["-c", &config, "start"])?;
+    for i in 0..SEEDS {
+        let mut child = Command::new("sendmail")
+            .args(["-C", &config, "-f", "sender@bench.example"])
+            .arg(format!("rcpt{i}@example.com"))
+            .stdin(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("sendmail: {e}"))?;
+        let body = format!("Subject: bench seed {i}\n\nA queued message for the benchmark.\n");
+        child
+            .stdin
+            .take()
+            .ok_or("sendmail's stdin")?
+            .write_all(body.as_bytes())
+            .map_err(|e| format!("sendmail: {e}"))?;
+        let status = child.wait().map_err(|e| format!("sendmail: {e}"))?;
+        if !status.success() {
+            return Err(format!("sendmail: {status}"));
+        }
+    }
+    let started = Instant::now();
+    loop {
+        let listed = sh("postqueue", &["-c", &config, "-j"])?.stdout;
+        let deferred = String::from_utf8_lossy(&listed)
+            .matches("\"queue_name\": \"deferred\"")
+            .count();
+        if deferred == SEEDS {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            return Err(format!("only {deferred} of {SEEDS} seed messages deferred"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    sh("postfix", &["-c", &config, "stop"])?;
+    let queue = PathBuf::from(format!("/var/spool/{TEMPLATE}"));
+    let mut seeds = Vec::new();
+    for relative in queue_files(&queue.join("deferred"))? {
+        let path = queue.join("deferred").join(&relative);
+        let log = queue.join("defer").join(&relative);
+        let queue_file = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let entry = fs::symlink_metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let read = |path: &Path| fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
+        let meta = |path: &Path| {
+            fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))
+        };
+        seeds.push(Seed {
+            queue_file,
+            defer_log: read(&log)?,
+            owner: (entry.uid(), entry.gid()),
+            mode: entry.mode() & 0o7777,
+            log_mode: meta(&log)?.mode() & 0o7777,
+            modified: meta(&path)?
+                .modified()
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+        });
+    }
+    if seeds.len() != SEEDS {
+        return Err(format!("{} seed queue files, not {SEEDS}", seeds.len()));
+    }
+    sh("postsuper", &["-c", &config, "-d", "ALL"])?;
+    Ok(seeds)
+}
+
+/// A short queue id, unique for `k`: five hex digits of a microsecond
+/// value, then a hex inode number.
+fn queue_id(k: usize) -> String {
+    format!("{:05X}{:07X}", (k * 104_729) % 1_000_000, 0x100_0000 + k)
+}
+
+/// Adds copies `from..to` of the seeds to the queue directory `queue`.
+fn populate(queue: &Path, from: usize, to: usize, seeds: &[Seed]) -> Result<()> {
+    let io = |path: &Path, e: std::io::Error| format!("{}: {e}", path.display());
+    for k in from..to {
+        let seed = &seeds[k % seeds.len()];
+        let id = queue_id(k);
+        let hash = &id[..1];
+        let deferred = k % 10 != 9;
+        let mut files = vec![];
+        if deferred {
+            files.push((
+                queue.join("deferred").join(hash),
+                &seed.queue_file,
+                seed.mode,
+            ));
+            files.push((
+                queue.join("defer").join(hash),
+                &seed.defer_log,
+                seed.log_mode,
+            ));
+        } else {
+            files.push((queue.join("hold"), &seed.queue_file, seed.mode));
+        }
+        for (dir, bytes, mode) in files {
+            if !dir.exists() {
+                fs::create_dir(&dir)
+                    .and_then(|()| {
+                        std::os::unix::fs::chown(&dir, Some(seed.owner.0), Some(seed.owner.1))
+                    })
+                    .and_then(|()| fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)))
+                    .map_err(|e| io(&dir, e))?;
+            }
+            let path = dir.join(&id);
+            let file = fs::File::create(&path).map_err(|e| io(&path, e))?;
+            (&file)
+                .write_all(bytes)
+                .and_then(|()| {
+                    std::os::unix::fs::fchown(&file, Some(seed.owner.0), Some(seed.owner.1))
+                })
+                .and_then(|()| file.set_permissions(fs::Permissions::from_mode(mode)))
+                .and_then(|()| file.set_modified(seed.modified))
+                .map_err(|e| io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// One measurement of the queue benchmark.
+struct QueueRow {
+    /// Instances holding messages (the primary, empty, is one more).
+    instances: usize,
+    /// Messages per instance.
+    messages: usize,
+    /// The real `postmulti -x postqueue -j`.
+    real: Figure,
+    /// Our `--metrics`.
+    metrics: Figure,
+    /// Our `-l --queues -j`.
+    listing: Figure,
+    /// Our `--metrics` without its memo of arrival times (every deferred
+    /// file opened).
+    cold: Figure,
+    /// Reading every queue directory and examining every file in process.
+    floor: Duration,
+}
+
+/// Times the real and our queue counts at one size; first checks that
+/// postqueue lists every message and that ours counts the same.
+fn measure_queues(
+    instances: usize,
+    messages: usize,
+    ours: &str,
+    queue_dirs: &[String],
+) -> Result<QueueRow> {
+    let expected = instances * messages;
+    let (real, real_out) = time_runs(&[REAL, "-x", "postqueue", "-j"], SLOW, true);
+    if let Some(out) = &real_out {
+        let listed = out
+            .stdout
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count();
+        if listed != expected {
+            return Err(format!(
+                "postqueue -j listed {listed} messages, not {expected}"
+            ));
+        }
+    }
+    let (metrics, metrics_out) = time_runs(&[ours, "--metrics"], QUICK, true);
+    let counted: u64 = metrics_out
+        .as_ref()
+        .map(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|line| line.starts_with("postmulti_queue_messages{"))
+                .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0);
+    if counted != expected as u64 {
+        return Err(format!(
+            "--metrics counted {counted} messages, not {expected}"
+        ));
+    }
+    let (listing, _) = time_runs(&[ours, "-l", "--queues", "-j"], QUICK, true);
+    let mut cold = Vec::new();
+    for _ in 0..3 {
+        let _ = fs::remove_file(MEMO);
+        match time_runs(&[ours, "--metrics"], ONCE, false).0 {
+            Figure::Time(d) => cold.push(d),
+            failed => return Err(format!("--metrics without a memo: {failed}")),
+        }
+    }
+    Ok(QueueRow {
+        instances,
+        messages,
+        real,
+        metrics,
+        listing,
+        cold: Figure::Time(median(cold)),
+        floor: walk_floor(queue_dirs),
+    })
+}
+
+/// The time to list every queue directory and `lstat` every entry in
+/// process, on one thread: the median of 5 rounds.
+fn walk_floor(queue_dirs: &[String]) -> Duration {
+    let samples = (0..5)
+        .map(|_| {
+            let begin = Instant::now();
+            let mut files = 0usize;
+            let mut pending: Vec<PathBuf> = queue_dirs
+                .iter()
+                .flat_map(|dir| {
+                    [
+                        "incoming", "active", "deferred", "hold", "maildrop", "corrupt",
+                    ]
+                    .map(|queue| Path::new(dir).join(queue))
+                })
+                .collect();
+            while let Some(dir) = pending.pop() {
+                for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+                    match fs::symlink_metadata(entry.path()) {
+                        Ok(meta) if meta.is_dir() => pending.push(entry.path()),
+                        Ok(_) => files += 1,
+                        Err(_) => {}
+                    }
+                }
+            }
+            std::hint::black_box(files);
+            begin.elapsed()
+        })
+        .collect();
+    median(samples)
+}
+
+/// Prints the queue benchmark's table (markdown).
+fn print_queue_table(rows: &[QueueRow]) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "| instances × messages | queue files | real `postmulti -x postqueue -j` | ours `--metrics` | ratio | ours `-l --queues -j` | ours `--metrics`, no memo | ratio | floor | ours per message | ours marginal per message |"
+    );
+    let _ = writeln!(
+        out,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    let mut previous: Option<&QueueRow> = None;
+    for row in rows {
+        let total = row.instances * row.messages;
+        let ratio = |ours: &Figure| match (row.real.value(), ours.value()) {
+            (Some(real), Some(ours)) if ours > 0.0 => format!("{:.0}×", real / ours),
+            _ => "-".into(),
+        };
+        let per = match &row.metrics {
+            Figure::Time(d) if total > 0 => human(*d / total as u32),
+            _ => "-".into(),
+        };
+        let marginal = match (previous, &row.metrics) {
+            (Some(before), Figure::Time(now)) => match &before.metrics {
+                Figure::Time(then) if row.messages > before.messages => {
+                    let added = ((row.messages - before.messages) * row.instances) as f64;
+                    let secs = (now.as_secs_f64() - then.as_secs_f64()) / added;
+                    human(Duration::from_secs_f64(secs.max(0.0)))
+                }
+                _ => "-".into(),
+            },
+            _ => "-".into(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} × {} | {total} | {} | {} | {} | {} | {} | {} | {} | {per} | {marginal} |",
+            row.instances,
+            row.messages,
+            row.real,
+            row.metrics,
+            ratio(&row.metrics),
+            row.listing,
+            row.cold,
+            ratio(&row.cold),
+            human(row.floor),
+        );
+        previous = Some(row);
+    }
+}
+
+/// The regular files below `dir`, as paths relative to it, sorted.
+fn queue_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        let path = dir.join(&relative);
+        let entries = fs::read_dir(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("{}: {e}", path.display()))?;
+            let kind = entry
+                .file_type()
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let child = relative.join(entry.file_name());
+            if kind.is_dir() {
+                pending.push(child);
+            } else if kind.is_file() {
+                files.push(child);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
 }

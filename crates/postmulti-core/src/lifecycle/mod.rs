@@ -18,8 +18,11 @@ mod remove;
 mod request;
 mod settings;
 
+pub use names::check_assignments;
+pub use paths::{check_private_path, derive_private_path};
 pub use plan::{Plan, Step};
 pub use request::{Action, EditOptions, EditRequest, Outcome};
+pub use settings::parse_settings;
 
 use crate::defaults::Defaults;
 use crate::lock::RegistryLock;
@@ -42,16 +45,28 @@ pub fn run(
         _ => Strictness::Strict,
     };
     let registry = Registry::load(primary_dir, defaults, strictness)?;
-    let plan = match request.action {
-        Action::Init => edit::plan_init(&registry)?,
-        Action::Create | Action::Import => create::plan(&registry, defaults, request, options)?,
-        Action::Deport | Action::Destroy => remove::plan(&registry, request)?,
-        Action::Enable | Action::Disable => edit::plan_enable(&registry, request)?,
-        Action::Assign => edit::plan_assign(&registry, request)?,
-    };
+    let plan = plan(&registry, defaults, request, options)?;
     let mut warnings = plan.warnings.clone();
     if !options.dry_run {
         warnings.extend(plan.execute()?);
     }
     Ok(Outcome { plan, warnings })
+}
+
+/// Checks and plans `request` against `registry` as it is given (the
+/// caller holds the lock and may hand in a registry it has brought up to
+/// date with earlier plans), without carrying anything out.
+pub fn plan(
+    registry: &Registry<'_>,
+    defaults: &Defaults,
+    request: &EditRequest,
+    options: &EditOptions,
+) -> Result<Plan> {
+    match request.action {
+        Action::Init => edit::plan_init(registry),
+        Action::Create | Action::Import => create::plan(registry, defaults, request, options),
+        Action::Deport | Action::Destroy => remove::plan(registry, request),
+        Action::Enable | Action::Disable => edit::plan_enable(registry, request),
+        Action::Assign => edit::plan_assign(registry, request),
+    }
 }

@@ -6,8 +6,10 @@
 use super::low::LowArgs;
 use super::Special;
 use crate::listing::{ListFormat, ListRequest};
+use crate::metrics_output::MetricsRequest;
 use anyhow::{bail, Result};
 use postmulti_core::defaults::DEFAULT_CONFIG_DIRECTORY;
+use postmulti_core::desired::planner::Options;
 use postmulti_core::iterate::{IterateRequest, Kind};
 use postmulti_core::lifecycle::{Action, EditOptions, EditRequest};
 use postmulti_core::select::Selection;
@@ -36,11 +38,32 @@ pub enum Mode {
     Iterate(IterateRequest),
     /// `-e action`: a life-cycle action.
     Edit(EditRequest, EditOptions),
+    /// `--plan FILE`: what `--apply` would change.
+    Plan(DesiredArgs),
+    /// `--apply FILE`: converge the host to the manifest.
+    Apply(DesiredArgs),
+    /// `--export [FILE]`: the manifest of the host.
+    Export(Option<String>),
+    /// `--metrics` or `--metrics-file PATH`: Prometheus metrics.
+    Metrics(MetricsRequest),
     /// `--supervise`: run the selection's masters in the foreground.
     Supervise(Selection),
     /// `--systemd-generator NORMAL_DIR [EARLY_DIR LATE_DIR]`: write units
     /// into NORMAL_DIR.
     SystemdGenerator(String),
+}
+
+/// What `--plan` and `--apply` need.
+#[derive(Debug)]
+pub struct DesiredArgs {
+    /// The manifest (`-` for standard input).
+    pub file: String,
+    /// `-j`: one JSON document.
+    pub json: bool,
+    /// `--reload`, `--start`.
+    pub options: Options,
+    /// How long `--apply` waits for the registry lock.
+    pub lock_timeout: Duration,
 }
 
 /// The mode words given, before their options are attached.
@@ -51,6 +74,10 @@ enum Word {
     Postfix,
     Command,
     Edit(Action),
+    Plan,
+    Apply,
+    Export,
+    Metrics,
     Supervise,
     SystemdGenerator,
 }
@@ -94,6 +121,10 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
         (low.doctor, Word::Doctor),
         (low.postfix, Word::Postfix),
         (low.command, Word::Command),
+        (low.plan.is_some(), Word::Plan),
+        (low.apply.is_some(), Word::Apply),
+        (low.export.is_some(), Word::Export),
+        (low.metrics || low.metrics_file.is_some(), Word::Metrics),
         (low.supervise, Word::Supervise),
         (low.systemd_generator, Word::SystemdGenerator),
     ] {
@@ -118,11 +149,24 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
         Word::Edit(action) => Some(action),
         _ => None,
     };
-    if low.json && word != Word::List {
+    let desired = matches!(word, Word::Plan | Word::Apply | Word::Export);
+    let selecting = low.all || !low.groups.is_empty() || !low.names.is_empty();
+    if desired && (selecting || !low.operands.is_empty()) {
+        bail!(
+            "The '--plan', '--apply' and '--export' options take no '-a', '-g', '-i' or operands"
+        );
+    }
+    if (low.reload || low.start) && !matches!(word, Word::Plan | Word::Apply) {
+        bail!("The '--reload' and '--start' options require '--apply' or '--plan'");
+    }
+    if low.json && !matches!(word, Word::List | Word::Plan | Word::Apply) {
         bail!("The '-j' option requires '-l'");
     }
     if low.status && word != Word::List {
         bail!("The '--status' option requires '-l'");
+    }
+    if low.queues && word != Word::List {
+        bail!("The '--queues' option requires '-l'");
     }
     if low.dry_run && action.is_none() {
         bail!("The '--dry-run' option requires '-e'");
@@ -130,7 +174,7 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
     if low.template.is_some() && action != Some(Action::Create) {
         bail!("The '--template' option requires '-e create'");
     }
-    if low.lock_timeout.is_some() && action.is_none() {
+    if low.lock_timeout.is_some() && action.is_none() && word != Word::Apply {
         bail!("The '--lock-timeout' option requires '-e'");
     }
     let selection = match (low.all, low.groups.first(), low.names.first()) {
@@ -160,13 +204,32 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
             args: low.operands.clone(),
         })
     };
+    let desired_args = |file: Option<String>| DesiredArgs {
+        file: file.unwrap_or_default(),
+        json: low.json,
+        options: Options {
+            reload: low.reload,
+            start: low.start,
+        },
+        lock_timeout: low
+            .lock_timeout
+            .map_or(EditOptions::default().lock_timeout, Duration::from_secs),
+    };
     let mode = match word {
+        Word::Plan => Mode::Plan(desired_args(low.plan)),
+        Word::Apply => Mode::Apply(desired_args(low.apply)),
+        Word::Export => Mode::Export(low.export.flatten()),
         Word::List => Mode::List(ListRequest {
             selection: selection.effective(),
             reverse,
             format,
+            queues: low.queues,
         }),
         Word::Doctor => Mode::Doctor(selection.effective()),
+        Word::Metrics => Mode::Metrics(MetricsRequest {
+            selection: selection.effective(),
+            file: low.metrics_file,
+        }),
         Word::Supervise => Mode::Supervise(selection),
         Word::SystemdGenerator => Mode::SystemdGenerator(low.operands[0].clone()),
         Word::Postfix => iterate(Kind::Postfix),
@@ -223,7 +286,7 @@ fn check_mode_rules(
         Word::Edit(action) => Some(action),
         _ => None,
     };
-    if matches!(word, Word::List | Word::Doctor) && !operands.is_empty() {
+    if matches!(word, Word::List | Word::Doctor | Word::Metrics) && !operands.is_empty() {
         bail!("Command not allowed with '-l'");
     }
     if matches!(word, Word::Postfix | Word::Command) && operands.is_empty() {

@@ -93,13 +93,31 @@ pub fn command() -> Command {
             Arg::new("json")
                 .short('j')
                 .action(ArgAction::SetTrue)
-                .help("With -l: one JSON object per line"),
+                .help("With -l: one JSON object per line; with --plan or --apply: one JSON document"),
         )
         .arg(
             Arg::new("status")
                 .long("status")
                 .action(ArgAction::SetTrue)
                 .help("With -l: a table with each instance's status (running, stopped, broken)"),
+        )
+        .arg(
+            Arg::new("queues")
+                .long("queues")
+                .action(ArgAction::SetTrue)
+                .help("With -l: each instance's messages per queue and oldest deferred message"),
+        )
+        .arg(
+            Arg::new("metrics")
+                .long("metrics")
+                .action(ArgAction::SetTrue)
+                .help("Print Prometheus metrics of the selected instances (text format)"),
+        )
+        .arg(
+            Arg::new("metrics_file")
+                .long("metrics-file")
+                .value_name("PATH")
+                .help("Write the Prometheus metrics to PATH atomically (textfile collector)"),
         )
         .arg(
             Arg::new("dry_run")
@@ -137,6 +155,37 @@ pub fn command() -> Command {
                 .value_name("SECONDS")
                 .value_parser(clap::value_parser!(u64))
                 .help("With -e: wait at most SECONDS for another postmulti's lock (default 60)"),
+        )
+        .arg(
+            Arg::new("plan")
+                .long("plan")
+                .value_name("FILE")
+                .help("Show what --apply FILE would change (- for standard input); exit 2 when anything would"),
+        )
+        .arg(
+            Arg::new("apply")
+                .long("apply")
+                .value_name("FILE")
+                .help("Make the instances what the manifest FILE says (- for standard input)"),
+        )
+        .arg(
+            Arg::new("export")
+                .long("export")
+                .value_name("FILE")
+                .num_args(0..=1)
+                .help("Write the manifest of this host to FILE (updated in place), or print it"),
+        )
+        .arg(
+            Arg::new("reload")
+                .long("reload")
+                .action(ArgAction::SetTrue)
+                .help("With --apply: reload running instances whose main.cf changed"),
+        )
+        .arg(
+            Arg::new("start")
+                .long("start")
+                .action(ArgAction::SetTrue)
+                .help("With --apply: start enabled instances that are stopped"),
         )
         .arg(
             Arg::new("completions")
@@ -231,6 +280,12 @@ pub struct LowArgs {
     pub json: bool,
     /// `--status` given.
     pub status: bool,
+    /// `--queues` given.
+    pub queues: bool,
+    /// `--metrics` given.
+    pub metrics: bool,
+    /// `--metrics-file PATH`.
+    pub metrics_file: Option<String>,
     /// `--dry-run` given.
     pub dry_run: bool,
     /// `-c DIR`.
@@ -241,6 +296,16 @@ pub struct LowArgs {
     pub lock_timeout: Option<u64>,
     /// `--completions SHELL`.
     pub completions: Option<clap_complete::Shell>,
+    /// `--plan FILE`.
+    pub plan: Option<String>,
+    /// `--apply FILE`.
+    pub apply: Option<String>,
+    /// `--export [FILE]`: `Some(None)` without FILE.
+    pub export: Option<Option<String>>,
+    /// `--reload` given.
+    pub reload: bool,
+    /// `--start` given.
+    pub start: bool,
     /// The operands: the command, or `param=value` settings.
     pub operands: Vec<String>,
 }
@@ -291,6 +356,9 @@ impl LowArgs {
             verbose: matches.get_count("verbose"),
             json: matches.get_flag("json"),
             status: matches.get_flag("status"),
+            queues: matches.get_flag("queues"),
+            metrics: matches.get_flag("metrics"),
+            metrics_file: matches.get_one::<String>("metrics_file").cloned(),
             dry_run: matches.get_flag("dry_run"),
             config_directory: matches.get_one::<String>("config_directory").cloned(),
             template: matches.get_one::<String>("template").cloned(),
@@ -299,6 +367,13 @@ impl LowArgs {
                 .get_one::<clap_complete::Shell>("completions")
                 .copied(),
             operands: values("operands"),
+            plan: matches.get_one::<String>("plan").cloned(),
+            apply: matches.get_one::<String>("apply").cloned(),
+            export: matches
+                .contains_id("export")
+                .then(|| matches.get_one::<String>("export").cloned()),
+            reload: matches.get_flag("reload"),
+            start: matches.get_flag("start"),
         }
     }
 }

@@ -7,7 +7,7 @@
 mod hi;
 mod low;
 
-pub use hi::{HiArgs, Mode};
+pub use hi::{DesiredArgs, HiArgs, Mode};
 pub use low::command;
 
 use anyhow::Result;
@@ -79,6 +79,26 @@ mod tests {
         ));
         assert!(parse_words("-p --dry-run start").is_err());
         assert!(parse_words("-l -j --status").is_err());
+        let queues = |words| match parse_words(words).unwrap().mode {
+            Mode::List(list) => list.queues,
+            other => panic!("{other:?}"),
+        };
+        assert!(queues("-l --queues --status"));
+        assert!(!queues("-l --status"));
+        assert_eq!(list_format("-l --queues -j"), ListFormat::Json);
+        assert!(matches!(
+            parse_words("--metrics -g mta").unwrap().mode,
+            Mode::Metrics(request) if request.file.is_none()
+                && request.selection == Selection::Group("mta".into())
+        ));
+        assert!(matches!(
+            parse_words("--metrics-file /m.prom").unwrap().mode,
+            Mode::Metrics(request) if request.file.as_deref() == Some("/m.prom")
+                && request.selection == Selection::All
+        ));
+        assert!(parse_words("-p --queues status").is_err());
+        assert!(parse_words("--metrics -l").is_err());
+        assert!(parse_words("--metrics start").is_err());
     }
 
     #[test]

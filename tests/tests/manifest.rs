@@ -1,0 +1,669 @@
+//! Desired state: `--plan`, `--apply` and `--export` of a TOML manifest on
+//! sandbox primaries (`-c DIR`): convergence and idempotence, plans that
+//! change nothing, every refusal (with its `FILE:LINE:COL` message, nothing
+//! changed), export round trips that keep comments, kill -9 during apply
+//! followed by a converging re-run, and a property: for random starting
+//! hosts and manifests, apply then plan reports no change.
+
+use postmulti_e2e::sandbox::{assert_success, stderr, stdout, FakeMaster, Sandbox};
+use proptest::prelude::*;
+use proptest::test_runner::{TestCaseError, TestRunner};
+use serde_json::Value;
+use std::io::Write;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Three instances: one with a group and main.cf parameters, one disabled,
+/// one with explicit directories.
+const THREE: &str = r#"# The instances of this sandbox, in start order.
+[[instance]]
+name = "postfix-out"   # outbound relay
+group = "mta"
+[instance.main_cf]
+relayhost = "[relay.example.com]:587"
+inet_interfaces = "127.0.0.1"
+
+[[instance]]
+name = "postfix-in"
+group = "mta"
+enabled = false
+
+[[instance]]
+name = "postfix-x"
+[instance.directories]
+config_directory = "@ROOT@/etc/custom-x"
+queue_directory = "@ROOT@/spool/custom-x"
+"#;
+
+/// Writes a manifest (with `@ROOT@` expanded) to `@ROOT@/NAME`; returns
+/// its path.
+fn manifest(sandbox: &Sandbox, name: &str, text: &str) -> String {
+    sandbox.write(name, text);
+    sandbox.path(name).display().to_string()
+}
+
+/// Runs postmulti on the sandbox and returns (exit status, stdout, stderr).
+fn run(sandbox: &Sandbox, args: &[&str]) -> (i32, String, String) {
+    let output = sandbox.run(args);
+    (
+        output.status.code().unwrap_or(-1),
+        stdout(&output),
+        stderr(&output),
+    )
+}
+
+/// `--plan FILE -j` (or `--apply`), parsed; asserts the exit status.
+fn json(sandbox: &Sandbox, mode: &str, file: &str, status: i32) -> Value {
+    let (code, out, err) = run(sandbox, &[mode, file, "-j"]);
+    assert_eq!(code, status, "{mode} {file}: stdout {out} stderr {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+/// The `kind` of each action of a JSON plan.
+fn kinds(plan: &Value) -> Vec<&str> {
+    items(&plan["actions"])
+        .iter()
+        .map(|action| action["kind"].as_str().unwrap())
+        .collect()
+}
+
+/// The items of a JSON array.
+fn items(value: &Value) -> &Vec<Value> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {value}"))
+}
+
+fn apply_converges_and_a_second_run_changes_nothing() {
+    let sandbox = Sandbox::new();
+    let file = manifest(&sandbox, "m.toml", THREE);
+    let before = sandbox.snapshot();
+    let plan = json(&sandbox, "--plan", &file, 2);
+    sandbox.assert_unchanged(&before);
+    let (code, text, _) = run(&sandbox, &["--plan", &file]);
+    assert_eq!(code, 2);
+    sandbox.assert_unchanged(&before);
+    let expected = [
+        "init", "create", "enable", "set", "set", "create", "create", "enable",
+    ];
+    assert_eq!(kinds(&plan), expected);
+    let root = sandbox.root_str();
+    assert!(text.starts_with(&format!(
+        "init: hook postmulti into {root}/etc/postfix/main.cf\n\
+         create postfix-out in {root}/etc/postfix-out (queue {root}/spool/postfix-out, data {root}/lib/postfix-out)\n\
+         enable postfix-out\n\
+         set postfix-out: relayhost = [relay.example.com]:587 (not set)\n"
+    )), "{text}");
+    assert!(
+        text.contains(&format!("would edit {root}/etc/postfix/main.cf:\n--- ")),
+        "{text}"
+    );
+    let set = &items(&plan["actions"])[3];
+    assert_eq!(set["parameter"], "relayhost");
+    assert!(set["old"].is_null());
+    assert_eq!(set["new"], "[relay.example.com]:587");
+    let primary = items(&plan["files"])
+        .iter()
+        .find(|f| f["path"] == format!("{root}/etc/postfix/main.cf").as_str())
+        .expect("the primary's main.cf among the files");
+    assert_eq!(primary["before"], sandbox.main_cf().as_str());
+
+    let applied = json(&sandbox, "--apply", &file, 0);
+    assert_eq!(applied["changed"], true);
+    assert_eq!(kinds(&applied), expected);
+    // Each file's "after" is what is on disk now.
+    for f in items(&applied["files"]) {
+        let path = f["path"].as_str().unwrap();
+        assert_eq!(std::fs::read_to_string(path).unwrap(), f["after"], "{path}");
+    }
+    let listing = assert_success(&sandbox.run(&["-l"]));
+    assert_eq!(
+        listing.replace(root, "@ROOT@"),
+        "-               -               y         @ROOT@/etc/postfix\n\
+         postfix-out     mta             y         @ROOT@/etc/postfix-out\n\
+         postfix-in      mta             n         @ROOT@/etc/postfix-in\n\
+         postfix-x       -               y         @ROOT@/etc/custom-x\n"
+    );
+    let out_cf = sandbox.read("etc/postfix-out/main.cf");
+    assert!(
+        out_cf.ends_with(
+            "multi_instance_name = postfix-out\nmulti_instance_group = mta\n\
+         multi_instance_enable = yes\nrelayhost = [relay.example.com]:587\n\
+         inet_interfaces = 127.0.0.1\n"
+        ),
+        "{out_cf}"
+    );
+    assert!(sandbox.path("spool/custom-x/maildrop").is_dir());
+    assert!(sandbox.path("lib/postfix-x").is_dir());
+
+    // Converged: a second apply and a plan change nothing.
+    let converged = sandbox.snapshot();
+    let again = json(&sandbox, "--apply", &file, 0);
+    assert_eq!(
+        again,
+        serde_json::json!({"changed": false, "actions": [], "files": [], "unmanaged": []})
+    );
+    assert_eq!(run(&sandbox, &["--apply", &file]).1, "no changes\n");
+    assert_eq!(
+        run(&sandbox, &["--plan", &file]),
+        (0, "no changes\n".into(), String::new())
+    );
+    sandbox.assert_unchanged(&converged);
+
+    // A group and a parameter edited: exactly those are planned.
+    let edited = THREE
+        .replacen(
+            "group = \"mta\"\nenabled = false",
+            "group = \"inbound\"\nenabled = false",
+            1,
+        )
+        .replace("[relay.example.com]:587", "[relay.example.com]:25");
+    let file = manifest(&sandbox, "m.toml", &edited);
+    let (code, text, _) = run(&sandbox, &["--plan", &file]);
+    assert_eq!(code, 2);
+    let lines: Vec<&str> = text.lines().take_while(|line| !line.is_empty()).collect();
+    assert_eq!(
+        lines,
+        [
+            "set postfix-out: relayhost = [relay.example.com]:25 (was [relay.example.com]:587)",
+            "assign postfix-in: group mta -> inbound",
+        ]
+    );
+    assert!(text
+        .contains("-relayhost = [relay.example.com]:587\n+relayhost = [relay.example.com]:25\n"));
+    assert_success(&sandbox.run(&["--apply", &file]));
+    assert_eq!(run(&sandbox, &["--plan", &file]).0, 0);
+}
+
+fn unmanaged_instances_are_reported_and_pruned_on_request() {
+    let sandbox = Sandbox::new();
+    assert_success(&sandbox.run(&["-e", "init"]));
+    for name in ["postfix-old", "postfix-gone"] {
+        assert_success(&sandbox.run(&["-e", "create", "-I", name]));
+    }
+    assert_success(&sandbox.run(&["-e", "enable", "-i", "postfix-old"]));
+    let keep = "[[instance]]\nname = \"postfix-new\"\n";
+    let file = manifest(&sandbox, "m.toml", keep);
+    let plan = json(&sandbox, "--plan", &file, 2);
+    assert_eq!(
+        plan["unmanaged"],
+        serde_json::json!(["postfix-old", "postfix-gone"])
+    );
+    assert_success(&sandbox.run(&["--apply", &file]));
+    assert_eq!(
+        run(&sandbox, &["--plan", &file]).1,
+        "no changes\nunmanaged postfix-old: not in the manifest, left alone\n\
+         unmanaged postfix-gone: not in the manifest, left alone\n"
+    );
+    // prune = "destroy": refused while postfix-old runs or holds mail.
+    let file = manifest(&sandbox, "m.toml", &format!("prune = \"destroy\"\n{keep}"));
+    let root = sandbox.root_str();
+    let master = FakeMaster::start(sandbox.root(), &sandbox.path("spool/postfix-old"));
+    sandbox.assert_refused(
+        &["--apply", &file],
+        &format!("prune = \"destroy\": instance postfix-old ({root}/etc/postfix-old) is running; stop it, or name it in {file}"),
+    );
+    drop(master);
+    sandbox.write("spool/postfix-old/deferred/A/A1B2C3", "a queued message");
+    sandbox.assert_refused(
+        &["--apply", &file],
+        &format!("prune = \"destroy\": instance postfix-old ({root}/etc/postfix-old) has 1 message(s) in {root}/spool/postfix-old; not destroyed"),
+    );
+    std::fs::remove_file(sandbox.path("spool/postfix-old/deferred/A/A1B2C3")).unwrap();
+    std::fs::remove_dir(sandbox.path("spool/postfix-old/deferred/A")).unwrap();
+    let applied = json(&sandbox, "--apply", &file, 0);
+    assert_eq!(kinds(&applied), ["disable", "destroy", "destroy"]);
+    assert!(!sandbox.path("etc/postfix-old").exists());
+    assert!(!sandbox.path("spool/postfix-gone").exists());
+    assert_eq!(run(&sandbox, &["--plan", &file]).0, 0);
+}
+
+fn bad_manifests_are_refused_with_their_place_and_change_nothing() {
+    let sandbox = Sandbox::new();
+    assert_success(&sandbox.run(&["-e", "init"]));
+    assert_success(&sandbox.run(&["-e", "create", "-I", "postfix-u"]));
+    std::os::unix::fs::symlink(sandbox.path("etc/postfix-u"), sandbox.path("etc/link")).unwrap();
+    let one = |body: &str| format!("[[instance]]\nname = \"postfix-a\"\n{body}");
+    let cases: Vec<(String, String)> = vec![
+        (one("colour = \"red\"\n"), "3:1: unknown key instance.colour".into()),
+        ("prune = \"all\"\n".into(), "1:9: prune = \"all\": expected \"none\", \"deport\" or \"destroy\"".into()),
+        (one("enabled = \"yes\"\n"), "3:11: enabled must be a boolean (true or false)".into()),
+        (one("group = 7\n"), "3:9: group must be a string, not an integer".into()),
+        ("[[instance]]\nname = \"mail-a\"\n".into(), "2:8: New instance name must start with 'postfix-'".into()),
+        ("[[instance]]\ngroup = \"x\"\n".into(), "1:1: [[instance]] without a name".into()),
+        (format!("{}{}", one(""), one("")), "4:8: duplicate instance name \"postfix-a\"".into()),
+        (one("[instance.directories]\nqueue_directory = \"@ROOT@/spool/postfix-u\"\n"),
+         "2:8: instance postfix-a: instance @ROOT@/etc/postfix-a, queue_directory=@ROOT@/spool/postfix-u conflicts with instance @ROOT@/etc/postfix-u, queue_directory=@ROOT@/spool/postfix-u".into()),
+        (one("[instance.directories]\nconfig_directory = \"@ROOT@/etc/link\"\n"),
+         "4:20: config_directory=@ROOT@/etc/link: is a symbolic link; give the directory it points to, if that is meant".into()),
+        (one("[instance.directories]\ndata_directory = \"@ROOT@/a,b\"\n"),
+         "4:18: data_directory=\"@ROOT@/a,b\": white space, commas and control characters are not allowed in an instance directory".into()),
+        (one("[instance.main_cf]\nrelayhost = \"x\\ny = z\"\n"),
+         "4:13: main_cf.relayhost: control characters and leading or trailing white space cannot be kept in main.cf".into()),
+        ("[[instance]]\nname = \"postfix-u\"\n[instance.directories]\nqueue_directory = \"@ROOT@/spool/elsewhere\"\n".into(),
+         "2:8: instance postfix-u: queue_directory is @ROOT@/spool/postfix-u on the host, not @ROOT@/spool/elsewhere; an instance cannot be moved".into()),
+        ("[[instance]]\nname = \"postfix-a\"\ndirectories.queue_directory = \"/q\"\n\
+          [[instance]]\nname = \"postfix-b\"\ndirectories.data_directory = \"/q\"\n".into(),
+         "6:1: instance postfix-b: directory /q is also given to instance postfix-a".into()),
+        ("[[instance]\n".into(), "1:12: unclosed array table, expected `]`".into()),
+    ];
+    for (text, message) in cases {
+        let file = manifest(&sandbox, "bad.toml", &text);
+        for mode in ["--plan", "--apply"] {
+            let (code, out, err) = run(&sandbox, &[mode, &file]);
+            let expected = format!("postmulti: fatal: {file}:{}\n", sandbox.expand(&message));
+            assert_eq!(
+                (code, out.as_str(), err.as_str()),
+                (1, "", expected.as_str()),
+                "{text}"
+            );
+        }
+        let before = sandbox.snapshot();
+        let _ = sandbox.run(&["--apply", &file]);
+        sandbox.assert_unchanged(&before);
+    }
+    sandbox.assert_refused(
+        &["--apply", "@ROOT@/missing.toml"],
+        "@ROOT@/missing.toml: No such file or directory",
+    );
+    sandbox.assert_refused(
+        &["--plan", "x.toml", "-i", "postfix-u"],
+        "The '--plan', '--apply' and '--export' options take no '-a', '-g', '-i' or operands",
+    );
+    sandbox.assert_refused(
+        &["-l", "--reload"],
+        "The '--reload' and '--start' options require '--apply' or '--plan'",
+    );
+}
+
+/// Runs postmulti on the sandbox with `input` on its standard input.
+fn run_with_stdin(sandbox: &Sandbox, args: &[&str], input: &str) -> Output {
+    let mut command = sandbox.command(args);
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("run postmulti");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(sandbox.expand(input).as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn manifests_come_from_standard_input_and_export_round_trips() {
+    let sandbox = Sandbox::new();
+    let output = run_with_stdin(&sandbox, &["--apply", "-"], THREE);
+    assert_success(&output);
+    assert_eq!(
+        run_with_stdin(&sandbox, &["--plan", "-"], THREE)
+            .status
+            .code(),
+        Some(0)
+    );
+    let bad = run_with_stdin(&sandbox, &["--plan", "-"], "x = 1\n");
+    assert_eq!(stderr(&bad), "postmulti: fatal: -:1:1: unknown key x\n");
+
+    // Export to stdout: only non-default directories.
+    let exported = assert_success(&sandbox.run(&["--export"]));
+    assert_eq!(
+        exported.replace(sandbox.root_str(), "@ROOT@"),
+        "# The Postfix instances of this host, in start order (postmulti --export).\n\
+         [[instance]]\nname = \"postfix-out\"\ngroup = \"mta\"\nenabled = true\n\n\
+         [[instance]]\nname = \"postfix-in\"\ngroup = \"mta\"\nenabled = false\n\n\
+         [[instance]]\nname = \"postfix-x\"\nenabled = true\n\n[instance.directories]\n\
+         config_directory = \"@ROOT@/etc/custom-x\"\nqueue_directory = \"@ROOT@/spool/custom-x\"\n"
+    );
+    // Exported, then applied: nothing to do.
+    let file = manifest(&sandbox, "exported.toml", &exported);
+    assert_eq!(run(&sandbox, &["--plan", &file]).0, 0);
+
+    // The admin's commented file, exported over: byte-identical, untouched.
+    let file = manifest(&sandbox, "m.toml", THREE);
+    let mtime = || std::fs::metadata(&file).unwrap().modified().unwrap();
+    let before = mtime();
+    assert_success(&sandbox.run(&["--export", &file]));
+    assert_eq!(sandbox.read("m.toml"), sandbox.expand(THREE));
+    assert_eq!(mtime(), before);
+
+    // An instance added by hand, a group changed: the comments stay, the
+    // new instance comes last, the change is made in place.
+    assert_success(&sandbox.run(&["-e", "create", "-I", "postfix-new", "-G", "late"]));
+    assert_success(&sandbox.run(&["-e", "assign", "-i", "postfix-in", "-G", "inbound"]));
+    assert_success(&sandbox.run(&["--export", &file]));
+    let updated = sandbox.read("m.toml");
+    let expected = sandbox.expand(THREE).replacen(
+        "group = \"mta\"\nenabled = false",
+        "group = \"inbound\"\nenabled = false",
+        1,
+    )
+        + "\n[[instance]]\nname = \"postfix-new\"\ngroup = \"late\"\nenabled = false\n";
+    assert_eq!(updated, expected);
+    assert_success(&sandbox.run(&["--export", &file]));
+    assert_eq!(sandbox.read("m.toml"), updated);
+    assert_eq!(run(&sandbox, &["--plan", &file]).0, 0);
+}
+
+/// A small deterministic random number generator (xorshift).
+struct Rng(u64);
+
+impl Rng {
+    // The next number below `bound`.
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % bound.max(1)
+    }
+}
+
+/// Every file below `etc/` of the sandbox with its text (root shown as
+/// `@ROOT@`), and the listing.
+fn configuration(sandbox: &Sandbox) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = walkdir(&sandbox.path("etc"))
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            (
+                path.display()
+                    .to_string()
+                    .replace(sandbox.root_str(), "@ROOT@"),
+                text.replace(sandbox.root_str(), "@ROOT@"),
+            )
+        })
+        .collect();
+    let listing = assert_success(&sandbox.run(&["-l"]));
+    files.push(("-l".into(), listing.replace(sandbox.root_str(), "@ROOT@")));
+    files
+}
+
+/// The regular files below `dir`, sorted.
+fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(entry.path());
+            } else {
+                out.push(entry.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn apply_killed_at_random_points_leaves_a_valid_host_and_a_rerun_converges() {
+    let text = format!(
+        "{THREE}\n[[instance]]\nname = \"postfix-d\"\ngroup = \"late\"\n[instance.main_cf]\nmynetworks = \"127.0.0.0/8\"\n"
+    );
+    let reference = Sandbox::new();
+    let file = manifest(&reference, "m.toml", &text);
+    let start = Instant::now();
+    assert_success(&reference.run(&["--apply", &file]));
+    let duration = start.elapsed().as_micros().max(1) as u64;
+    let expected = configuration(&reference);
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let budget = Instant::now();
+    let mut trials = 0;
+    let mut interrupted = 0;
+    while trials < 100 && budget.elapsed() < Duration::from_secs(30) {
+        trials += 1;
+        let sandbox = Sandbox::new();
+        let file = manifest(&sandbox, "m.toml", &text);
+        let mut child = sandbox
+            .command(&["--apply", &file])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(rng.below(duration * 12 / 10)));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        if !status.success() {
+            interrupted += 1;
+        }
+        // Valid: it lists, and a plan is made.
+        assert_success(&sandbox.run(&["-l"]));
+        let (code, _, err) = run(&sandbox, &["--plan", &file]);
+        assert!(code == 0 || code == 2, "trial {trials}: plan failed: {err}");
+        let _ = assert_success(&sandbox.run(&["--apply", &file]));
+        assert_eq!(run(&sandbox, &["--plan", &file]).0, 0, "trial {trials}");
+        assert_eq!(configuration(&sandbox), expected, "trial {trials}");
+    }
+    eprintln!("{trials} trials, {interrupted} interrupted by kill -9");
+    assert!(
+        trials >= 10 && interrupted * 4 >= trials,
+        "{trials} trials, {interrupted} interrupted"
+    );
+}
+
+/// One instance of a random manifest or starting host.
+#[derive(Debug, Clone)]
+struct Sketch {
+    name: usize,
+    group: Option<usize>,
+    enabled: bool,
+    relayhost: Option<usize>,
+}
+
+fn sketch() -> impl Strategy<Value = Sketch> {
+    (
+        0..5usize,
+        proptest::option::of(0..2usize),
+        any::<bool>(),
+        proptest::option::of(0..2usize),
+    )
+        .prop_map(|(name, group, enabled, relayhost)| Sketch {
+            name,
+            group,
+            enabled,
+            relayhost,
+        })
+}
+
+/// Distinct names, in the order drawn.
+fn distinct(sketches: Vec<Sketch>) -> Vec<Sketch> {
+    let mut seen = Vec::new();
+    sketches
+        .into_iter()
+        .filter(|s| {
+            let new = !seen.contains(&s.name);
+            seen.push(s.name);
+            new
+        })
+        .collect()
+}
+
+/// For random starting hosts and manifests (a bounded number of cases),
+/// apply then plan reports no change, and so does a plan of the host's
+/// export.
+fn apply_then_plan_reports_no_change() {
+    let config = ProptestConfig {
+        cases: 16,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let strategy = (
+        proptest::collection::vec(sketch(), 0..4),
+        proptest::collection::vec(sketch(), 0..5),
+        0..3usize,
+    );
+    let mut runner = TestRunner::new(config);
+    let result = runner.run(&strategy, |(host, wanted, prune)| {
+        converges(host, wanted, prune)
+    });
+    if let Err(error) = result {
+        panic!("{error}");
+    }
+}
+
+/// One case of [`apply_then_plan_reports_no_change`].
+fn converges(host: Vec<Sketch>, wanted: Vec<Sketch>, prune: usize) -> Result<(), TestCaseError> {
+    let sandbox = Sandbox::new();
+    assert_success(&sandbox.run(&["-e", "init"]));
+    for s in distinct(host) {
+        let name = format!("postfix-{}", s.name);
+        let group = s.group.map(|g| format!("g{g}")).unwrap_or_default();
+        assert_success(&sandbox.run(&["-e", "create", "-I", &name, "-G", &group]));
+        if s.enabled {
+            assert_success(&sandbox.run(&["-e", "enable", "-i", &name]));
+        }
+        if let Some(r) = s.relayhost {
+            let cf = sandbox.path(&format!("etc/{name}/main.cf"));
+            let text = std::fs::read_to_string(&cf).unwrap();
+            std::fs::write(&cf, format!("{text}relayhost = [r{r}]\n")).unwrap();
+        }
+    }
+    let mut text = format!("prune = \"{}\"\n", ["none", "deport", "destroy"][prune]);
+    for s in distinct(wanted) {
+        text.push_str(&format!(
+            "[[instance]]\nname = \"postfix-{}\"\nenabled = {}\n",
+            s.name, s.enabled
+        ));
+        if let Some(g) = s.group {
+            text.push_str(&format!("group = \"g{g}\"\n"));
+        }
+        if let Some(r) = s.relayhost {
+            text.push_str(&format!("main_cf.relayhost = \"[r{r}]:25\"\n"));
+        }
+    }
+    let file = manifest(&sandbox, "m.toml", &text);
+    let (code, _, err) = run(&sandbox, &["--apply", &file]);
+    prop_assert_eq!(code, 0, "{}", err);
+    let (code, out, _) = run(&sandbox, &["--plan", &file]);
+    prop_assert_eq!(code, 0, "{}\n{}", text, out);
+    let exported = assert_success(&sandbox.run(&["--export"]));
+    let file = manifest(&sandbox, "exported.toml", &exported);
+    prop_assert_eq!(run(&sandbox, &["--plan", &file]).0, 0, "{}", exported);
+    Ok(())
+}
+
+/// The imperative commands a manifest stands for, run with the real
+/// postmulti and postconf.
+const IMPERATIVE: &str = "\
+step init postmulti -e init
+step create-out postmulti -I postfix-out -G mta -e create
+step enable-out postmulti -i postfix-out -e enable
+step set-out postconf -c /etc/postfix-out -e 'relayhost = [relay.example.com]:587' 'inet_interfaces = 127.0.0.1'
+step create-in postmulti -I postfix-in -G mta -e create
+step create-x postmulti -I postfix-x -e create config_directory=/etc/custom-x queue_directory=/var/spool/custom-x
+step enable-x postmulti -i postfix-x -e enable
+snapshot converged
+step assign-in postmulti -i postfix-in -G inbound -e assign
+step set-out-2 postconf -c /etc/postfix-out -e 'relayhost = [relay.example.com]:25'
+snapshot changed
+";
+
+/// The same with ours, as manifests; then ours alone with real master
+/// daemons: `--start`, `--reload`, and a prune refused for a running
+/// instance.
+fn declarative() -> String {
+    let first = THREE
+        .replace("@ROOT@/etc/", "/etc/")
+        .replace("@ROOT@/spool/", "/var/spool/");
+    let second = first
+        .replacen(
+            "group = \"mta\"\nenabled = false",
+            "group = \"inbound\"\nenabled = false",
+            1,
+        )
+        .replace("[relay.example.com]:587", "[relay.example.com]:25");
+    let third = second.replace(
+        "127.0.0.1\"",
+        "127.0.0.1\"\nsmtpd_banner = \"$myhostname ESMTP\"",
+    );
+    let fourth = "prune = \"destroy\"\n[[instance]]\nname = \"postfix-in\"\ngroup = \"inbound\"\nenabled = false\n";
+    format!(
+        "cat >$SCRATCH/m1.toml <<'EOF'\n{first}EOF\n\
+         cat >$SCRATCH/m2.toml <<'EOF'\n{second}EOF\n\
+         cat >$SCRATCH/m3.toml <<'EOF'\n{third}EOF\n\
+         cat >$SCRATCH/m4.toml <<'EOF'\n{fourth}EOF\n\
+         step plan-1 postmulti --plan $SCRATCH/m1.toml\n\
+         step apply-1 postmulti --apply $SCRATCH/m1.toml\n\
+         step plan-1-again postmulti --plan $SCRATCH/m1.toml\n\
+         snapshot converged\n\
+         step apply-2 postmulti --apply $SCRATCH/m2.toml\n\
+         snapshot changed\n\
+         step start postmulti --apply $SCRATCH/m2.toml --start -j\n\
+         step status-out postmulti -i postfix-out -p status\n\
+         step status-in postmulti -i postfix-in -p status\n\
+         step reload postmulti --apply $SCRATCH/m3.toml --reload -j\n\
+         step plan-3 postmulti --plan $SCRATCH/m3.toml --start\n\
+         step prune-running postmulti --apply $SCRATCH/m4.toml\n\
+         step stop postmulti -p stop\n"
+    )
+}
+
+fn apply_leaves_the_trees_the_imperative_commands_leave() {
+    use postmulti_e2e::namespace::{self, Flavour};
+    let script = declarative();
+    let ours = std::thread::spawn(move || namespace::run(Flavour::Ours, &script));
+    let real = namespace::run(Flavour::Real, IMPERATIVE);
+    let ours = ours.join().expect("ours namespace");
+    for step in &real.steps {
+        assert_eq!(step.status, 0, "real: {step}");
+    }
+    let status = |name: &str| ours.step(name).status;
+    assert_eq!(status("plan-1"), 2, "{}", ours.step("plan-1"));
+    assert_eq!(status("apply-1"), 0, "{}", ours.step("apply-1"));
+    assert_eq!(ours.step("plan-1-again").stdout, "no changes\n");
+    assert_eq!(status("apply-2"), 0, "{}", ours.step("apply-2"));
+    let volatile = |path: &str| path.ends_with("/.tmp");
+    for label in ["converged", "changed"] {
+        let r = real.snapshot(label).without(volatile);
+        let o = ours.snapshot(label).without(volatile);
+        assert_eq!(
+            r.diff(&o),
+            Vec::<String>::new(),
+            "snapshot {label}: left real, right ours"
+        );
+    }
+    // --start started exactly the enabled instances, with real masters.
+    let started: Value = serde_json::from_str(&ours.step("start").stdout).expect("JSON");
+    assert_eq!(
+        kinds(&started),
+        ["start", "start"],
+        "{}",
+        ours.step("start")
+    );
+    assert_eq!(status("status-out"), 0, "{}", ours.step("status-out"));
+    assert_ne!(status("status-in"), 0, "{}", ours.step("status-in"));
+    // A running instance's main.cf changed: --reload reloads it.
+    let reloaded: Value = serde_json::from_str(&ours.step("reload").stdout).expect("JSON");
+    assert_eq!(
+        kinds(&reloaded),
+        ["set", "reload"],
+        "{}",
+        ours.step("reload")
+    );
+    assert_eq!(reloaded["actions"][1]["instance"], "postfix-out");
+    assert_eq!(ours.step("plan-3").stdout, "no changes\n");
+    // prune = "destroy" refuses a running instance, naming it.
+    let [refusal] = &ours.step("prune-running").stderr_fatals()[..] else {
+        panic!("{}", ours.step("prune-running"));
+    };
+    assert!(
+        refusal.starts_with(
+            "prune = \"destroy\": instance postfix-out (/etc/postfix-out) is running; \
+             stop it, or name it in "
+        ) && refusal.ends_with("/m4.toml"),
+        "{refusal}"
+    );
+}
+
+postmulti_e2e::e2e_tests! {
+    RootAndPostfix: [
+        apply_converges_and_a_second_run_changes_nothing,
+        unmanaged_instances_are_reported_and_pruned_on_request,
+        bad_manifests_are_refused_with_their_place_and_change_nothing,
+        manifests_come_from_standard_input_and_export_round_trips,
+        apply_killed_at_random_points_leaves_a_valid_host_and_a_rerun_converges,
+        apply_then_plan_reports_no_change
+    ];
+    Namespace: [apply_leaves_the_trees_the_imperative_commands_leave];
+}
