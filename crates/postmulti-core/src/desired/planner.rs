@@ -743,6 +743,7 @@ mod tests {
                     write("/same/main.cf", Some("x\n"), "y\n"),
                     write("/same/main.cf", Some("y\n"), "x\n"),
                 ],
+                ..Plan::default()
             },
             ..DesiredPlan::default()
         };
