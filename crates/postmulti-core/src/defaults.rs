@@ -9,8 +9,15 @@
 //! and the host name, so a run on an unchanged installation starts no
 //! process at all; a Postfix upgrade replaces the binary and so renews the
 //! cache. Failing to read or write the cache only costs the `postconf` run.
+//!
+//! The cache names programs that run as root (`command_directory`), so it
+//! is trusted only when it and its directory are what this program would
+//! have made: not symbolic links, owned by root (or by the user running
+//! postmulti), writable by nobody else. Otherwise it is ignored (once, with
+//! a warning), `postconf -d` is asked instead, and nothing is written there.
 
 use std::ops::Range;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -68,6 +75,8 @@ const BUILTIN: &[(&str, &str)] = &[
 #[derive(Debug, Default)]
 pub struct Defaults {
     table: OnceLock<Table>,
+    /// Where a warning about an untrusted cache goes (nowhere when unset).
+    warn: Option<fn(&str)>,
     /// Never run `postconf`: the cache or the built-in values answer.
     cache_only: bool,
 }
@@ -116,9 +125,19 @@ impl Defaults {
         Defaults::default()
     }
 
+    /// [`Defaults::new`] that hands `warn` the warning, given at most once,
+    /// when the cache of `postconf -d` is not trusted.
+    pub fn reporting(warn: fn(&str)) -> Defaults {
+        Defaults {
+            warn: Some(warn),
+            ..Defaults::default()
+        }
+    }
+
     /// Defaults that never start a process: the cache when it was written
-    /// for the installed `postconf` on this host, else the built-in values
-    /// (for the systemd generator, which runs before the system is up).
+    /// for the installed `postconf` on this host (and is trusted), else the
+    /// built-in values (for the systemd generator, which runs before the
+    /// system is up).
     pub fn cache_only() -> Defaults {
         Defaults {
             cache_only: true,
@@ -133,7 +152,7 @@ impl Defaults {
             return Some(value);
         }
         self.table
-            .get_or_init(|| load_table(self.cache_only))
+            .get_or_init(|| load_table(self.cache_only, self.warn))
             .get(name)
             .or_else(|| builtin(name))
     }
@@ -148,26 +167,108 @@ fn builtin(name: &str) -> Option<&'static str> {
 }
 
 /// The answer of `postconf -d` (cached, or asked once unless `cache_only`);
-/// empty when Postfix cannot be asked.
-fn load_table(cache_only: bool) -> Table {
+/// empty when Postfix cannot be asked. An untrusted cache is reported to
+/// `warn` when `postconf -d` is asked instead.
+fn load_table(cache_only: bool, warn: Option<fn(&str)>) -> Table {
     let cache = Path::new(CACHE_FILE);
     let output = find_postconf().and_then(|postconf| {
         if cache_only {
-            cached_defaults(&postconf, cache)
-        } else {
-            postconf_defaults(&postconf, cache)
+            return cached_defaults(&postconf, cache);
         }
+        let (output, distrust) = postconf_defaults(&postconf, cache);
+        if let (Some(warn), Some(reason)) = (warn, distrust) {
+            warn(&reason);
+        }
+        output
     });
     Table::new(output.unwrap_or_default())
 }
 
 /// What `postconf -d` prints: from the cache when it was written for this
-/// very binary and host, else by running it (and renewing the cache).
-fn postconf_defaults(postconf: &Path, cache: &Path) -> Option<String> {
+/// very binary and host and is trusted, else by running it (and renewing
+/// the cache where its directory is trusted); with the reason the cache was
+/// not trusted, if it was not.
+fn postconf_defaults(postconf: &Path, cache: &Path) -> (Option<String>, Option<String>) {
+    let Some(key) = cache_key(postconf) else {
+        return (None, None);
+    };
+    let distrust = distrust(cache);
     if let Some(output) = cached_defaults(postconf, cache) {
-        return Some(output);
+        return (Some(output), None);
     }
-    let key = cache_key(postconf)?;
+    let output = ask_postconf(postconf);
+    if let (Some(output), Some(dir)) = (&output, cache.parent()) {
+        if !dir.exists() {
+            let _ = std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(dir);
+        }
+        if distrust_dir(dir).is_none() {
+            let meta = crate::fsutil::FileMeta {
+                mode: Some(0o644),
+                owner: Some((
+                    nix::unistd::geteuid().as_raw(),
+                    nix::unistd::getegid().as_raw(),
+                )),
+            };
+            let _ = crate::fsutil::write_atomic(cache, format!("{key}{output}").as_bytes(), meta);
+        }
+    }
+    let warning = distrust.map(|reason| {
+        format!(
+            "ignoring {}: {reason}; asking postconf -d instead",
+            cache.display()
+        )
+    });
+    (output, warning)
+}
+
+/// Why the cache file or its directory may not be trusted, if they exist
+/// and may not: a symbolic link, another owner than root or us, or group or
+/// other write permission.
+fn distrust(cache: &Path) -> Option<String> {
+    if let Some(reason) = cache.parent().and_then(distrust_dir) {
+        return Some(reason);
+    }
+    let meta = std::fs::symlink_metadata(cache).ok()?;
+    if meta.file_type().is_symlink() {
+        return Some("it is a symbolic link".to_string());
+    }
+    if !meta.is_file() {
+        return Some("it is not a regular file".to_string());
+    }
+    unsafe_ownership(&meta).map(|reason| format!("it is {reason}"))
+}
+
+/// Why the cache's directory may not be trusted, if it exists and may not.
+fn distrust_dir(dir: &Path) -> Option<String> {
+    let meta = std::fs::symlink_metadata(dir).ok()?;
+    if meta.file_type().is_symlink() {
+        return Some(format!("{} is a symbolic link", dir.display()));
+    }
+    if !meta.is_dir() {
+        return Some(format!("{} is not a directory", dir.display()));
+    }
+    unsafe_ownership(&meta).map(|reason| format!("{} is {reason}", dir.display()))
+}
+
+/// How `meta` lets someone other than root (or us) change the file, if it
+/// does.
+fn unsafe_ownership(meta: &std::fs::Metadata) -> Option<String> {
+    let uid = meta.uid();
+    if uid != 0 && uid != nix::unistd::geteuid().as_raw() {
+        return Some(format!("owned by uid {uid}"));
+    }
+    match meta.mode() & 0o022 {
+        0 => None,
+        0o020 => Some("writable by its group".to_string()),
+        _ => Some("writable by others".to_string()),
+    }
+}
+
+/// Runs `postconf -d`; its output, or `None` when it fails.
+fn ask_postconf(postconf: &Path) -> Option<String> {
     let output = Command::new(postconf)
         .arg("-d")
         .env_remove("MAIL_CONFIG")
@@ -176,21 +277,15 @@ fn postconf_defaults(postconf: &Path, cache: &Path) -> Option<String> {
         .output()
         .ok()
         .filter(|output| output.status.success())?;
-    let output = String::from_utf8_lossy(&output.stdout).into_owned();
-    if let Some(dir) = cache.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let meta = crate::fsutil::FileMeta {
-        mode: Some(0o644),
-        owner: None,
-    };
-    let _ = crate::fsutil::write_atomic(cache, format!("{key}{output}").as_bytes(), meta);
-    Some(output)
+    Some(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// What the cache holds, when it was written for this very `postconf` and
-/// host.
+/// host and is trusted.
 fn cached_defaults(postconf: &Path, cache: &Path) -> Option<String> {
+    if distrust(cache).is_some() {
+        return None;
+    }
     let key = cache_key(postconf)?;
     let text = std::fs::read_to_string(cache).ok()?;
     text.strip_prefix(&key).map(str::to_string)
@@ -198,7 +293,6 @@ fn cached_defaults(postconf: &Path, cache: &Path) -> Option<String> {
 
 /// The first line of a cache written for `postconf` on this host.
 fn cache_key(postconf: &Path) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
     let meta = postconf.metadata().ok()?;
     let host = nix::unistd::gethostname().ok()?;
     Some(format!(
@@ -263,17 +357,128 @@ mod tests {
                 .count()
         };
         for _ in 0..3 {
-            let output = postconf_defaults(&postconf, &cache).unwrap();
-            assert_eq!(output, "queue_directory = /q\n");
+            let (output, distrust) = postconf_defaults(&postconf, &cache);
+            assert_eq!(output.unwrap(), "queue_directory = /q\n");
+            assert_eq!(distrust, None);
         }
         assert_eq!(runs(), 1);
         // A new binary (here: a new size) renews the cache.
         let mut script = std::fs::read_to_string(&postconf).unwrap();
         script.push_str("echo 'data_directory = /d'\n");
         std::fs::write(&postconf, script).unwrap();
-        let output = postconf_defaults(&postconf, &cache).unwrap();
+        let output = postconf_defaults(&postconf, &cache).0.unwrap();
         assert!(output.contains("data_directory = /d"));
         assert_eq!(runs(), 2);
+    }
+
+    /// A fake postconf printing `command_directory = /usr/sbin` and
+    /// counting its runs, and a cache path beside it; returns (postconf,
+    /// cache, run counter file).
+    fn fake_postconf(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+        let postconf = dir.join("postconf");
+        let count = dir.join("count");
+        std::fs::write(
+            &postconf,
+            format!(
+                "#!/bin/sh\necho run >> {}\necho 'command_directory = /usr/sbin'\n",
+                count.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&postconf, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (postconf, dir.join("cache/defaults"), count)
+    }
+
+    // Rewrites the cached command_directory as an attacker would.
+    fn poison(cache: &Path) {
+        let text = std::fs::read_to_string(cache).unwrap();
+        let poisoned = text.replace("/usr/sbin", "/tmp/evil");
+        assert_ne!(text, poisoned);
+        std::fs::write(cache, poisoned).unwrap();
+    }
+
+    #[test]
+    fn a_cache_in_a_directory_others_can_write_is_ignored_and_not_renewed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (postconf, cache, count) = fake_postconf(dir.path());
+        assert_eq!(postconf_defaults(&postconf, &cache).1, None);
+        poison(&cache);
+        let parent = cache.parent().unwrap();
+        for mode in [0o777, 0o775, 0o1777] {
+            std::fs::set_permissions(parent, std::fs::Permissions::from_mode(mode)).unwrap();
+            let (output, distrust) = postconf_defaults(&postconf, &cache);
+            assert_eq!(output.unwrap(), "command_directory = /usr/sbin\n");
+            let distrust = distrust.expect("a warning");
+            assert!(distrust.starts_with(&format!("ignoring {}: ", cache.display())));
+            assert!(
+                distrust.contains(&parent.display().to_string()),
+                "{distrust}"
+            );
+            // Not renewed: the poisoned file is still there, asked each time.
+            assert!(std::fs::read_to_string(&cache)
+                .unwrap()
+                .contains("/tmp/evil"));
+        }
+        assert_eq!(std::fs::read_to_string(count).unwrap().lines().count(), 4);
+    }
+
+    #[test]
+    fn a_writable_or_symlinked_cache_file_is_ignored_and_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (postconf, cache, _) = fake_postconf(dir.path());
+        postconf_defaults(&postconf, &cache);
+        poison(&cache);
+        std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let (output, distrust) = postconf_defaults(&postconf, &cache);
+        assert_eq!(output.unwrap(), "command_directory = /usr/sbin\n");
+        assert!(distrust
+            .unwrap()
+            .ends_with(": it is writable by others; asking postconf -d instead"));
+        // Renewed in its trusted directory: trusted and right again.
+        assert_eq!(
+            postconf_defaults(&postconf, &cache),
+            (Some("command_directory = /usr/sbin\n".to_string()), None)
+        );
+        // A symbolic link to a well-formed cache is not read either.
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::copy(&cache, &elsewhere).unwrap();
+        poison(&elsewhere);
+        std::fs::remove_file(&cache).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &cache).unwrap();
+        let (output, distrust) = postconf_defaults(&postconf, &cache);
+        assert_eq!(output.unwrap(), "command_directory = /usr/sbin\n");
+        assert!(distrust.unwrap().contains(": it is a symbolic link;"));
+        assert!(!std::fs::symlink_metadata(&cache)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+
+    #[test]
+    fn a_cache_owned_by_another_user_is_ignored() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: chown needs root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (postconf, cache, _) = fake_postconf(dir.path());
+        postconf_defaults(&postconf, &cache);
+        poison(&cache);
+        let nobody = Some(nix::unistd::Uid::from_raw(65534));
+        nix::unistd::chown(&cache, nobody, None).unwrap();
+        let (output, distrust) = postconf_defaults(&postconf, &cache);
+        assert_eq!(output.unwrap(), "command_directory = /usr/sbin\n");
+        assert!(distrust.unwrap().contains(": it is owned by uid 65534;"));
+        // Renewed as ours.
+        assert_eq!(std::fs::metadata(&cache).unwrap().uid(), 0);
+        let parent = cache.parent().unwrap();
+        poison(&cache);
+        nix::unistd::chown(parent, nobody, None).unwrap();
+        let (output, distrust) = postconf_defaults(&postconf, &cache);
+        assert_eq!(output.unwrap(), "command_directory = /usr/sbin\n");
+        assert!(distrust
+            .unwrap()
+            .contains(&format!(": {} is owned by uid 65534;", parent.display())));
     }
 
     #[test]
@@ -293,7 +498,7 @@ mod tests {
         let cache = dir.path().join("defaults");
         assert_eq!(cached_defaults(&postconf, &cache), None);
         assert!(!count.exists());
-        postconf_defaults(&postconf, &cache).unwrap();
+        postconf_defaults(&postconf, &cache).0.unwrap();
         assert_eq!(
             cached_defaults(&postconf, &cache).as_deref(),
             Some("queue_directory = /q\n")

@@ -90,8 +90,29 @@ pub fn examine(
         .with_configs()
         .map(|(instance, config)| (instance, config, selection.matches(instance)))
         .collect();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
     for (instance, config, _) in configs.iter().filter(|(_, _, selected)| *selected) {
         let dir = instance.config_directory.as_str();
+        // A directory listed again is reported once, and examined once.
+        let times = seen.entry(dir).or_insert(0);
+        *times += 1;
+        if *times > 1 {
+            if *times == 2 {
+                let listed = configs
+                    .iter()
+                    .filter(|(other, _, _)| other.config_directory == dir)
+                    .count();
+                finding(
+                    Severity::Error,
+                    dir,
+                    format!(
+                        "listed {listed} times in multi_instance_directories: \
+                         -p and -x run its commands {listed} times"
+                    ),
+                );
+            }
+            continue;
+        }
         for file in ["main.cf", "master.cf"] {
             if !Path::new(dir).join(file).is_file() {
                 finding(Severity::Error, dir, format!("{file} is missing"));
@@ -227,8 +248,12 @@ fn pair_findings(
     let mut findings = Vec::new();
     let mut syslog_names: HashMap<String, (&str, bool)> = HashMap::new();
     let mut endpoints: Vec<((String, String), &str, bool)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (instance, config, selected) in configs {
         let dir = instance.config_directory.as_str();
+        if !seen.insert(dir) {
+            continue; // listed again: not a pair of instances
+        }
         let syslog_name = config.expanded("syslog_name")?;
         match syslog_names.get(&syslog_name) {
             Some(&(other, other_selected)) => {

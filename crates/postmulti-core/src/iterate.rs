@@ -1,6 +1,13 @@
 //! Iterator mode: `-p` runs a postfix(1) command and `-x` any command once
 //! per selected instance, with Postfix postmulti's ordering, skipping and
 //! environment rules; a Ctrl-C stops further launches.
+//!
+//! Each command's environment is ours plus, as Postfix's postmulti gives it,
+//! `MAIL_LOGTAG` (the primary's `syslog_name`) and `MAIL_CONFIG`, and with
+//! `-x` the instance's settings and `$command_directory` first in `PATH`.
+//! A signal the caller ignored (a background job's SIGINT, `trap "" TERM`)
+//! stays ignored, for us and the commands: only a signal the caller could
+//! deliver stops the loop.
 
 use crate::instance::Instance;
 use crate::registry::{split_list, Registry};
@@ -92,6 +99,7 @@ pub fn plan(registry: &Registry<'_>, request: &IterateRequest) -> Result<Vec<Run
     };
     let reverse = request.reverse ^ (class == CommandClass::Stop);
     let skip_disabled = matches!(class, CommandClass::Stop | CommandClass::Control);
+    let log_tag = registry.primary_config.expanded("syslog_name")?;
     let mut instances: Vec<&Instance> = registry.instances.iter().collect();
     if reverse {
         instances.reverse();
@@ -101,7 +109,10 @@ pub fn plan(registry: &Registry<'_>, request: &IterateRequest) -> Result<Vec<Run
         if (skip_disabled && !instance.enabled) || !selection.matches(instance) {
             continue;
         }
-        let mut env = vec![("MAIL_CONFIG".to_string(), instance.config_directory.clone())];
+        let mut env = vec![
+            ("MAIL_LOGTAG".to_string(), log_tag.clone()),
+            ("MAIL_CONFIG".to_string(), instance.config_directory.clone()),
+        ];
         if request.verbose {
             env.push(("MAIL_VERBOSE".to_string(), String::new()));
         }
@@ -166,6 +177,25 @@ fn instance_environment(
         .collect())
 }
 
+/// The signals ignored by this process (as the caller left them), as the
+/// `SigIgn` mask of `/proc/self/status`; none when it cannot be read.
+fn ignored_signals() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let mask = status
+                .lines()
+                .find_map(|line| line.strip_prefix("SigIgn:"))?;
+            u64::from_str_radix(mask.trim(), 16).ok()
+        })
+        .unwrap_or(0)
+}
+
+/// The bit of `signal` in a `SigIgn` mask.
+fn signal_bit(signal: i32) -> u64 {
+    1 << (signal - 1)
+}
+
 /// What running the commands came to.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Report {
@@ -179,12 +209,16 @@ pub struct Report {
 }
 
 /// Runs each command in turn, children sharing our stdin, stdout and
-/// stderr; an interrupt (SIGINT, SIGTERM) stops launching further ones.
+/// stderr; an interrupt (SIGINT, SIGTERM) stops launching further ones,
+/// unless the caller ignored it.
 pub fn execute(runs: &[Run]) -> Report {
     let interrupted = Arc::new(AtomicBool::new(false));
+    let ignored = ignored_signals();
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // Registration only fails for forbidden signals, not these.
-        let _ = signal_hook::flag::register(signal, Arc::clone(&interrupted));
+        if ignored & signal_bit(signal) == 0 {
+            // Registration only fails for forbidden signals, not these.
+            let _ = signal_hook::flag::register(signal, Arc::clone(&interrupted));
+        }
     }
     let path = match std::env::var("PATH") {
         Ok(path) if !path.is_empty() => path,

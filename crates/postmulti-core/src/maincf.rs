@@ -10,6 +10,11 @@
 //! file `postconf` would have written (one deliberate difference: a new entry
 //! appended to a file without a final newline starts on a line of its own,
 //! where `postconf` glues it to the last line).
+//!
+//! Postfix reads a logical line as a C string: a NUL byte ends it. So does
+//! this reader (`a = b<NUL>c` is `a = b`; a line that starts with NUL has no
+//! name, which Postfix refuses), while edits copy every byte as postconf
+//! does.
 
 use std::ops::Range;
 use std::path::Path;
@@ -161,11 +166,11 @@ fn without_newline(line: &[u8]) -> &[u8] {
 }
 
 /// The name `postconf -e` matches a logical line's first physical line by:
-/// its text up to the first white space or `=`.
+/// its text up to the first white space, `=` or NUL.
 fn edit_key(line: &[u8]) -> &[u8] {
     let len = line
         .iter()
-        .position(|&b| is_space(b) || b == b'=')
+        .position(|&b| is_space(b) || b == b'=' || b == 0)
         .unwrap_or(line.len());
     &line[..len]
 }
@@ -182,6 +187,7 @@ impl Logical {
     // Records the logical line as an entry or a syntax error.
     fn record(self, bytes: &[u8], entries: &mut Vec<Entry>, errors: &mut Vec<SyntaxError>) {
         let text = self.joined.as_deref().unwrap_or(&bytes[self.span.clone()]);
+        let text = &text[..memchr::memchr(0, text).unwrap_or(text.len())];
         match split_name_value(text) {
             Ok((name, value)) => entries.push(match &self.joined {
                 Some(joined) => Entry {
@@ -300,6 +306,12 @@ impl MainCf {
     /// are left as they are).
     pub fn comment_out(&mut self, name: &str) {
         self.edit(name, Edit::CommentOut);
+    }
+
+    /// The 1-based number of the first physical line holding a NUL byte, if
+    /// any: `postconf -e` would cut that line there (newline included).
+    pub fn nul_line(&self) -> Option<usize> {
+        memchr::memchr(0, &self.bytes).map(|at| line_number(&self.bytes, at))
     }
 
     /// The logical lines Postfix would refuse (no `=`, empty name), in file
@@ -470,6 +482,34 @@ mod tests {
         assert!(d.syntax_errors().is_empty());
         assert_eq!(d.get("lead"), None);
         assert_eq!(d.get("x"), Some("1"));
+    }
+
+    #[test]
+    fn a_nul_byte_ends_the_logical_line_as_in_postfix() {
+        let doc = doc("a = b\0c\nf = g\0\n  h\n");
+        assert_eq!(doc.get("a"), Some("b"));
+        assert_eq!(doc.get("f"), Some("g"));
+        assert!(doc.syntax_errors().is_empty());
+        let doc = MainCf::parse(b"a = b\n\0x = y\nd\0 = e\n");
+        let errors: Vec<(usize, &str, String)> = doc
+            .syntax_errors()
+            .into_iter()
+            .map(|error| (error.line, error.reason, error.text))
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                (2, "missing attribute name", String::new()),
+                (3, "missing '=' after attribute name", "d".to_string())
+            ]
+        );
+        // Edits keep the bytes after a NUL, and match names up to it.
+        let mut doc = MainCf::parse(b"a = b\0c\nd\0x = 1\n");
+        doc.set("d", "2");
+        assert_eq!(doc.to_bytes(), b"a = b\0c\nd = 2\n");
+        assert_eq!(doc.nul_line(), Some(1));
+        assert_eq!(MainCf::parse(b"a = b\n\n#\0\n").nul_line(), Some(3));
+        assert_eq!(MainCf::parse(b"a = b\n").nul_line(), None);
     }
 
     #[test]

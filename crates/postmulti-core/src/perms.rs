@@ -141,12 +141,14 @@ pub fn instance_entries_for(config: &crate::config::Config<'_>) -> Result<Vec<Pe
 /// error naming the entry. An entry that does not exist once the `c`
 /// directories are made is an error, as post-install's `chown` makes it; a
 /// `c` directory whose parent is missing is one too. The entry's own path is
-/// followed when it is a symbolic link (as `chown` and `chmod` do), except
-/// for recursive entries, which, like `chown -R` and `find`, never follow a
-/// symbolic link: links are re-owned themselves and never chmod-ed through.
-/// Files that vanish below a recursive entry while it is walked (a running
+/// `c` directory whose parent is missing is one too. No symbolic link is
+/// ever followed (where `chown` and `chmod` would): an entry that is one is
+/// an error before anything changes ([`refuse_symlinks`]), and recursive
+/// entries re-own links themselves and never chmod through them. Files
+/// that vanish below a recursive entry while it is walked (a running
 /// Postfix) are passed over.
 pub fn apply(entries: &[PermEntry]) -> Result<()> {
+    refuse_symlinks(entries)?;
     let ids = entries
         .iter()
         .map(|entry| Ok((user_id(entry)?, group_id(entry)?)))
@@ -165,6 +167,54 @@ pub fn apply(entries: &[PermEntry]) -> Result<()> {
         chmod_entry(entry)?;
     }
     Ok(())
+}
+
+/// Refuses entries whose path is a symbolic link (`postfix set-permissions`
+/// would chown and chmod its target, any directory on the host), naming
+/// the first one.
+pub fn refuse_symlinks(entries: &[PermEntry]) -> Result<()> {
+    for entry in entries {
+        if std::fs::symlink_metadata(&entry.path).is_ok_and(|meta| meta.file_type().is_symlink()) {
+            return Err(Error::fatal(format!(
+                "{}: is a symbolic link; postmulti does not set owners and modes through one",
+                entry.path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Warnings for the directories above `path` that let another user swap
+/// what lies below them: writable by group or others and not sticky, or
+/// sticky but holding the next component owned by someone other than root.
+/// `what` names the directory in the warning (`queue_directory`, ...).
+pub fn exposed_ancestors(what: &str, path: &Path) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut warnings = Vec::new();
+    let ancestors: Vec<&Path> = path.ancestors().skip(1).collect();
+    for (index, dir) in ancestors.iter().enumerate() {
+        let Ok(meta) = std::fs::symlink_metadata(dir) else {
+            continue;
+        };
+        if meta.mode() & 0o022 == 0 {
+            continue;
+        }
+        let child = if index == 0 {
+            path
+        } else {
+            ancestors[index - 1]
+        };
+        let child_owner = std::fs::symlink_metadata(child).map(|meta| meta.uid());
+        let sticky = meta.mode() & 0o1000 != 0;
+        if !sticky || child_owner.map_or(true, |uid| uid != 0) {
+            warnings.push(format!(
+                "{what}={}: {} is writable by other users, who could replace what is below it",
+                path.display(),
+                dir.display()
+            ));
+        }
+    }
+    warnings
 }
 
 // Parses one postfix-files text, appending its instance entries.
@@ -343,11 +393,18 @@ fn account_id(
     }
 }
 
-// chown [-R] owner path; chgrp [-R] group path (when the entry has a group).
+// chown [-R] owner path; chgrp [-R] group path (when the entry has a group),
+// never through a symbolic link.
 fn chown_entry(entry: &PermEntry, uid: Uid, gid: Option<Gid>) -> Result<()> {
     if !entry.recursive {
-        return nix::unistd::chown(&entry.path, Some(uid), gid)
-            .map_err(|errno| Error::errno(Op::Chown, &entry.path, errno));
+        return nix::unistd::fchownat(
+            AT_FDCWD,
+            &entry.path,
+            Some(uid),
+            gid,
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        )
+        .map_err(|errno| Error::errno(Op::Chown, &entry.path, errno));
     }
     for_each_below(&entry.path, Op::Chown, |path, _| {
         nix::unistd::fchownat(AT_FDCWD, path, Some(uid), gid, AtFlags::AT_SYMLINK_NOFOLLOW)
@@ -355,25 +412,19 @@ fn chown_entry(entry: &PermEntry, uid: Uid, gid: Option<Gid>) -> Result<()> {
     })
 }
 
-// chmod mode path, or for a recursive directory every directory below it.
+// chmod mode path, or for a recursive directory every directory below it,
+// as GNU chmod applies a numeric mode: a directory keeps its set-user-id and
+// set-group-id bits (an imported Debian queue keeps `public` 2710).
 fn chmod_entry(entry: &PermEntry) -> Result<()> {
-    let permissions = Permissions::from_mode(entry.mode);
     if !(entry.is_dir && entry.recursive) {
-        return std::fs::set_permissions(&entry.path, permissions)
+        return chmod_nofollow(&entry.path, entry.is_dir, entry.mode)
             .map_err(|e| Error::io_op(Op::Chmod, &entry.path, e));
     }
     for_each_below(&entry.path, Op::Chmod, |path, file_type| {
         if !file_type.is_dir() {
             return Ok(());
         }
-        // Through a descriptor that is surely this directory, never a link
-        // swapped in since the walk looked at it.
-        let changed = OpenOptions::new()
-            .read(true)
-            .custom_flags(nix::libc::O_DIRECTORY | nix::libc::O_NOFOLLOW)
-            .open(path)
-            .and_then(|dir| dir.set_permissions(permissions.clone()));
-        match changed {
+        match chmod_nofollow(path, true, entry.mode) {
             Err(e)
                 if matches!(
                     e.raw_os_error(),
@@ -385,6 +436,24 @@ fn chmod_entry(entry: &PermEntry) -> Result<()> {
             other => other,
         }
     })
+}
+
+// chmod through a descriptor that is surely the file itself, never a link
+// swapped in since it was looked at; a directory keeps its set-id bits.
+fn chmod_nofollow(path: &Path, is_dir: bool, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let directory = if is_dir { nix::libc::O_DIRECTORY } else { 0 };
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(directory | nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    let kept = if meta.is_dir() {
+        meta.mode() & 0o6000
+    } else {
+        0
+    };
+    file.set_permissions(Permissions::from_mode(mode | kept))
 }
 
 // Calls `action` (operation `op`) on `root` and everything below it, never
@@ -819,8 +888,8 @@ mod tests {
     }
 
     #[test]
-    fn recursive_entry_that_is_a_link_is_not_followed() {
-        if !can_set_owners("recursive_entry_that_is_a_link_is_not_followed") {
+    fn an_entry_that_is_a_link_is_refused_before_anything_changes() {
+        if !can_set_owners("an_entry_that_is_a_link_is_refused_before_anything_changes") {
             return;
         }
         let base = tempfile::tempdir().unwrap();
@@ -828,15 +897,65 @@ mod tests {
         std::fs::create_dir(&target).unwrap();
         std::fs::set_permissions(&target, Permissions::from_mode(0o755)).unwrap();
         std::fs::write(target.join("f"), b"").unwrap();
-        let link = base.path().join("hold");
-        std::os::unix::fs::symlink(&target, &link).unwrap();
-        let recursive = PermEntry {
-            recursive: true,
-            ..entry(&link, true, "postfix", None, 0o700)
-        };
-        apply(&[recursive]).unwrap();
-        assert_eq!(status(&link).0, "postfix");
-        assert_eq!(status(&target), ("root".into(), "root".into(), 0o755));
-        assert_eq!(status(&target.join("f")).0, "root");
+        let first = base.path().join("first");
+        std::fs::create_dir(&first).unwrap();
+        std::fs::set_permissions(&first, Permissions::from_mode(0o755)).unwrap();
+        for recursive in [true, false] {
+            let link = base.path().join(format!("hold-{recursive}"));
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            let entries = [
+                entry(&first, true, "postfix", None, 0o700),
+                PermEntry {
+                    recursive,
+                    ..entry(&link, true, "postfix", None, 0o700)
+                },
+            ];
+            let error = apply(&entries).unwrap_err().to_string();
+            assert_eq!(
+                error,
+                format!(
+                    "{}: is a symbolic link; postmulti does not set owners and modes through one",
+                    link.display()
+                )
+            );
+            assert_eq!(status(&link).0, "root");
+            assert_eq!(status(&first), ("root".into(), "root".into(), 0o755));
+            assert_eq!(status(&target), ("root".into(), "root".into(), 0o755));
+            assert_eq!(status(&target.join("f")).0, "root");
+        }
+    }
+
+    #[test]
+    fn directories_keep_their_set_id_bits_as_with_gnu_chmod() {
+        if !can_set_owners("directories_keep_their_set_id_bits_as_with_gnu_chmod") {
+            return;
+        }
+        let base = tempfile::tempdir().unwrap();
+        let public = base.path().join("public");
+        let deferred = base.path().join("deferred");
+        let below = deferred.join("A");
+        let file = base.path().join("main.cf");
+        std::fs::create_dir_all(&below).unwrap();
+        std::fs::create_dir(&public).unwrap();
+        std::fs::write(&file, b"").unwrap();
+        for path in [&public, &below] {
+            std::fs::set_permissions(path, Permissions::from_mode(0o2755)).unwrap();
+        }
+        std::fs::set_permissions(&deferred, Permissions::from_mode(0o4777)).unwrap();
+        std::fs::set_permissions(&file, Permissions::from_mode(0o2755)).unwrap();
+        apply(&[
+            entry(&public, true, "root", None, 0o710),
+            PermEntry {
+                recursive: true,
+                ..entry(&deferred, true, "root", None, 0o700)
+            },
+            entry(&file, false, "root", None, 0o644),
+        ])
+        .unwrap();
+        assert_eq!(status(&public).2, 0o2710);
+        assert_eq!(status(&deferred).2, 0o4700);
+        assert_eq!(status(&below).2, 0o2700);
+        // A file gets the mode as it is.
+        assert_eq!(status(&file).2, 0o644);
     }
 }

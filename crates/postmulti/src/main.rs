@@ -11,6 +11,7 @@ mod dry_run;
 mod listing;
 mod metrics_output;
 mod report;
+mod timestamp;
 
 use anyhow::{bail, Result};
 use cli::{HiArgs, Mode, Special};
@@ -54,7 +55,7 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
         Ok(hi) => hi,
         Err(special) => return Ok(special_mode(special)),
     };
-    let defaults = Defaults::new();
+    let defaults = Defaults::reporting(|message| report(Level::Warning, message));
     match &hi.mode {
         Mode::List(request) => list(&hi, &defaults, request),
         Mode::Doctor(selection) => examine(&hi, &defaults, selection),

@@ -38,12 +38,16 @@ pub fn report(level: Level, message: &str) {
     }
 }
 
-/// Sends one record to the local syslog socket, if there is one. The
-/// timestamp is left to the syslog daemon.
+/// Sends one record to the local syslog socket, if there is one, stamped
+/// as Postfix's syslog(3) stamps it (`<18>Nov 25 20:17:50 postmulti[PID]: ...`).
 fn send_to_syslog(priority: u8, text: &str) {
     let Ok(socket) = UnixDatagram::unbound() else {
         return;
     };
-    let record = format!("<{priority}>postmulti[{}]: {text}", std::process::id());
+    let record = format!(
+        "<{priority}>{} postmulti[{}]: {text}",
+        crate::timestamp::syslog_timestamp(std::time::SystemTime::now()),
+        std::process::id()
+    );
     let _ = socket.send_to(record.as_bytes(), "/dev/log");
 }

@@ -544,7 +544,7 @@ impl Planner<'_> {
         }
         let mut plan = Plan::default();
         let settings: Vec<(&str, &str)> = settings.iter().map(|(p, v)| (*p, v.as_str())).collect();
-        plan.edit_main_cf(&config, &settings);
+        plan.edit_main_cf(&config, &settings)?;
         host.absorb(&plan)?;
         self.out.plan.steps.extend(plan.steps);
         Ok(true)
@@ -576,7 +576,7 @@ impl Planner<'_> {
         plan.edit_main_cf(
             &host.registry.primary_config,
             &[("multi_instance_directories", &list)],
-        );
+        )?;
         host.absorb(&plan)?;
         self.out.plan.steps.extend(plan.steps);
         let primary = host.registry.primary_config.dir().to_string();
@@ -743,6 +743,7 @@ mod tests {
                     write("/same/main.cf", Some("x\n"), "y\n"),
                     write("/same/main.cf", Some("y\n"), "x\n"),
                 ],
+                ..Plan::default()
             },
             ..DesiredPlan::default()
         };

@@ -4,6 +4,7 @@
 //! the job (files, master.cf last; then permissions; then registration).
 
 use super::checks::require_init;
+use super::install;
 use super::names::{changed_names, check_assignments};
 use super::paths::{check_private_path, derive_private_path};
 use super::plan::{Plan, Step};
@@ -15,7 +16,7 @@ use crate::defaults::Defaults;
 use crate::error::SelectionError;
 use crate::fsutil::FileMeta;
 use crate::instance::Instance;
-use crate::perms::instance_entries_for;
+use crate::perms::{self, instance_entries_for};
 use crate::registry::{instance_from_config, Registry};
 use crate::select::Selection;
 use crate::{Error, Result};
@@ -50,10 +51,13 @@ pub fn plan(
     let complete = config_dir.join("main.cf").is_file() && config_dir.join("master.cf").is_file();
     let instance_config = if complete {
         let config = Config::load(&new.config_directory, defaults)?;
-        if !name_edits.is_empty() {
-            let edits: Vec<(&str, &str)> =
-                name_edits.iter().map(|(n, v)| (*n, v.as_str())).collect();
-            plan.edit_main_cf(&config, &edits);
+        // The names, and the install parameters set-permissions would write.
+        let mut edits: Vec<(&str, String)> =
+            name_edits.iter().map(|(n, v)| (*n, v.clone())).collect();
+        edits.extend(install::overrides(&config)?.unwrap_or_default());
+        if !edits.is_empty() {
+            let edits: Vec<(&str, &str)> = edits.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            plan.edit_main_cf(&config, &edits)?;
         }
         config
     } else {
@@ -70,15 +74,25 @@ pub fn plan(
         }
         plan_new_files(&mut plan, registry, &new, &name_edits, options)?
     };
-    plan.steps.push(Step::SetPermissions(instance_entries_for(
-        &instance_config,
-    )?));
-    plan_registration(&mut plan, registry, &new, position);
+    let entries = instance_entries_for(&instance_config)?;
+    perms::refuse_symlinks(&entries)?;
+    for (what, path) in [
+        ("queue_directory", &new.queue_directory),
+        ("data_directory", &new.data_directory),
+    ] {
+        plan.warnings
+            .extend(perms::exposed_ancestors(what, Path::new(path)));
+    }
+    plan.steps.push(Step::SetPermissions(entries));
+    plan_registration(&mut plan, registry, &new, position)?;
     Ok(plan)
 }
 
-/// The new instance as the command line and (for import) its main.cf
-/// describe it, before name assignment.
+/// The new instance as the command line and (for import, or a create over
+/// an existing main.cf and master.cf, which takes them as they are) its
+/// main.cf describe it, before name assignment: an existing instance's
+/// directories are those its main.cf gives, so import's checks and the
+/// registry's conflict rules apply to them.
 fn new_instance(
     registry: &Registry<'_>,
     defaults: &Defaults,
@@ -99,7 +113,9 @@ fn new_instance(
             config_directory,
         });
     }
-    if request.action == Action::Import {
+    let dir = Path::new(&config_directory);
+    let complete = dir.join("main.cf").is_file() && dir.join("master.cf").is_file();
+    if request.action == Action::Import || complete {
         let config = Config::load(&config_directory, defaults)?;
         return instance_from_config(&config, false);
     }
@@ -183,6 +199,12 @@ fn plan_new_files<'d>(
     for (param, value) in name_edits {
         doc.set(param, value);
     }
+    // What set-permissions would write after it (install parameters cloned
+    // from the primary with `$name` references in them).
+    let written = Config::from_doc(&new.config_directory, doc.clone(), primary.defaults())?;
+    for (param, value) in install::overrides(&written)?.unwrap_or_default() {
+        doc.set(param, &value);
+    }
     let main_cf_path = config_dir.join("main.cf");
     plan.steps.push(Step::WriteFile {
         path: main_cf_path.clone(),
@@ -215,8 +237,13 @@ fn plan_new_files<'d>(
 
 /// Plans the registration: the new `multi_instance_directories` and the
 /// directory dropped from `alternate_config_directories`, in one write.
-fn plan_registration(plan: &mut Plan, registry: &Registry<'_>, new: &Instance, position: usize) {
+fn plan_registration(
+    plan: &mut Plan,
+    registry: &Registry<'_>,
+    new: &Instance,
+    position: usize,
+) -> Result<()> {
     let mut dirs = registry.secondary_dirs();
     dirs.insert(position, new.config_directory.clone());
-    plan.edit_directory_lists(registry, dirs, &new.config_directory, false);
+    plan.edit_directory_lists(registry, dirs, &new.config_directory, false)
 }

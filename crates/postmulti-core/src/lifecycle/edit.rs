@@ -8,7 +8,7 @@ use crate::registry::Registry;
 use crate::Result;
 
 /// init: hook the wrapper into the primary's main.cf.
-pub fn plan_init(registry: &Registry<'_>) -> Plan {
+pub fn plan_init(registry: &Registry<'_>) -> Result<Plan> {
     let mut plan = Plan::default();
     plan.edit_main_cf(
         &registry.primary_config,
@@ -19,8 +19,8 @@ pub fn plan_init(registry: &Registry<'_>) -> Plan {
             ),
             ("multi_instance_enable", "yes"),
         ],
-    );
-    plan
+    )?;
+    Ok(plan)
 }
 
 /// enable, disable: flip `multi_instance_enable` of the selected instance.
@@ -33,7 +33,7 @@ pub fn plan_enable(registry: &Registry<'_>, request: &EditRequest) -> Result<Pla
         "no"
     };
     let mut plan = Plan::default();
-    plan.edit_main_cf(config, &[("multi_instance_enable", value)]);
+    plan.edit_main_cf(config, &[("multi_instance_enable", value)])?;
     Ok(plan)
 }
 
@@ -50,6 +50,6 @@ pub fn plan_assign(registry: &Registry<'_>, request: &EditRequest) -> Result<Pla
     }
     require_init(registry)?;
     let edits: Vec<(&str, &str)> = edits.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    plan.edit_main_cf(config, &edits);
+    plan.edit_main_cf(config, &edits)?;
     Ok(plan)
 }

@@ -9,6 +9,7 @@
 mod checks;
 mod create;
 mod edit;
+mod install;
 mod names;
 mod paths;
 mod plan;
@@ -45,11 +46,10 @@ pub fn run(
     };
     let registry = Registry::load(primary_dir, defaults, strictness)?;
     let plan = plan(&registry, defaults, request, options)?;
-    let warnings = if options.dry_run {
-        Vec::new()
-    } else {
-        plan.execute()?
-    };
+    let mut warnings = plan.warnings.clone();
+    if !options.dry_run {
+        warnings.extend(plan.execute()?);
+    }
     Ok(Outcome { plan, warnings })
 }
 
@@ -63,7 +63,7 @@ pub fn plan(
     options: &EditOptions,
 ) -> Result<Plan> {
     match request.action {
-        Action::Init => Ok(edit::plan_init(registry)),
+        Action::Init => edit::plan_init(registry),
         Action::Create | Action::Import => create::plan(registry, defaults, request, options),
         Action::Deport | Action::Destroy => remove::plan(registry, request),
         Action::Enable | Action::Disable => edit::plan_enable(registry, request),

@@ -33,7 +33,8 @@ pub enum Step {
         old: Option<Vec<u8>>,
         /// Its new bytes.
         new: Vec<u8>,
-        /// Mode and owner of a new file (an existing one keeps its own).
+        /// Mode and owner of the file written (parts left `None` keep an
+        /// existing file's).
         meta: FileMeta,
     },
     /// Copy a file keeping mode and times (`cp -p`), atomically.
@@ -57,11 +58,24 @@ pub enum Step {
 pub struct Plan {
     /// The steps, in the order they are carried out.
     pub steps: Vec<Step>,
+    /// What the administrator should know before it is carried out (a
+    /// directory above the new queue that others can write to, ...).
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
-    /// Adds an edit of `config`'s main.cf: each setting as `postconf -e`.
-    pub fn edit_main_cf(&mut self, config: &Config<'_>, settings: &[(&str, &str)]) {
+    /// Adds an edit of `config`'s main.cf: each setting as `postconf -e`,
+    /// which leaves a new file owned by the user running it with mode 0644
+    /// (under postmulti's umask 022), whatever owner and mode it had. A
+    /// main.cf holding a NUL byte is not edited: postconf would cut the line
+    /// there, newline included, and glue the next line to it.
+    pub fn edit_main_cf(&mut self, config: &Config<'_>, settings: &[(&str, &str)]) -> Result<()> {
+        if let Some(line) = config.doc().nul_line() {
+            return Err(Error::fatal(format!(
+                "{}, line {line}: NUL byte: not editing this file (postconf -e would cut the line there)",
+                config.path().display()
+            )));
+        }
         let mut doc = config.doc().clone();
         for (name, value) in settings {
             doc.set(name, value);
@@ -70,8 +84,15 @@ impl Plan {
             path: config.path(),
             old: Some(config.doc().to_bytes()),
             new: doc.to_bytes(),
-            meta: FileMeta::default(),
+            meta: FileMeta {
+                mode: Some(0o644),
+                owner: Some((
+                    nix::unistd::geteuid().as_raw(),
+                    nix::unistd::getegid().as_raw(),
+                )),
+            },
         });
+        Ok(())
     }
 
     /// Plans the primary's edit for a registry change: the new
@@ -83,7 +104,7 @@ impl Plan {
         dirs: Vec<String>,
         dir: &str,
         alternate: bool,
-    ) {
+    ) -> Result<()> {
         let primary = &registry.primary_config;
         let mut settings = vec![("multi_instance_directories", dirs.join(" "))];
         let alternates = split_list(
@@ -101,7 +122,7 @@ impl Plan {
             settings.push(("alternate_config_directories", kept.join(" ")));
         }
         let settings: Vec<(&str, &str)> = settings.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        self.edit_main_cf(primary, &settings);
+        self.edit_main_cf(primary, &settings)
     }
 
     /// Carries out every step in order; returns the warnings of steps that

@@ -9,7 +9,7 @@ use super::plan::{Plan, Step};
 use super::request::{Action, EditRequest};
 use crate::maincf::MainCf;
 use crate::registry::{split_list, Registry};
-use crate::select::Selection;
+use crate::select::{Selection, NAME_PREFIX};
 use crate::status::master_pid;
 use crate::{Error, Result};
 use std::path::Path;
@@ -24,7 +24,7 @@ const QUEUE_SUBDIRS: &[&str] = &[
 pub fn plan(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
     let target = match select_existing(registry, &request.selection) {
         Ok((target, _)) => target,
-        Err(error) => return interrupted_destroy(registry, request).ok_or(error),
+        Err(error) => return interrupted_destroy(registry, request).unwrap_or(Err(error)),
     };
     if target.primary {
         return Err(Error::fatal("Cannot remove the primary instance"));
@@ -47,6 +47,17 @@ pub fn plan(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
             target.config_directory
         )));
     }
+    if destroy {
+        let queue = Path::new(&target.queue_directory);
+        let paths = [&target.config_directory, &target.data_directory]
+            .into_iter()
+            .map(Path::new)
+            .flat_map(Path::ancestors)
+            .chain(queue.ancestors())
+            .map(Path::to_path_buf)
+            .chain(QUEUE_SUBDIRS.iter().map(|subdir| queue.join(subdir)));
+        refuse_symlinks(&target.config_directory, paths)?;
+    }
     let dirs: Vec<String> = registry
         .secondary_dirs()
         .into_iter()
@@ -67,7 +78,7 @@ pub fn plan(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
         plan.steps
             .push(Step::RemoveFile(config_dir.join("master.cf")));
     }
-    plan.edit_directory_lists(registry, dirs, &target.config_directory, !destroy);
+    plan.edit_directory_lists(registry, dirs, &target.config_directory, !destroy)?;
     if destroy {
         plan.steps
             .push(Step::RemoveFile(config_dir.join("main.cf")));
@@ -81,17 +92,23 @@ pub fn plan(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
 /// no registered instance, but NAME's default configuration directory is
 /// listed nowhere, has no master.cf any more, and holds either a main.cf
 /// naming NAME or nothing at all. Only that main.cf and the then empty
-/// directory are removed.
-fn interrupted_destroy(registry: &Registry<'_>, request: &EditRequest) -> Option<Plan> {
+/// directory are removed. NAME may be given in the short form (`-i b` for
+/// `postfix-b`), as for a registered instance.
+fn interrupted_destroy(registry: &Registry<'_>, request: &EditRequest) -> Option<Result<Plan>> {
     let Selection::Name(name) = &request.selection else {
         return None;
     };
     if request.action != Action::Destroy || name.contains('/') || name == "-" {
         return None;
     }
+    let name = if name.starts_with(NAME_PREFIX) {
+        name.clone()
+    } else {
+        format!("{NAME_PREFIX}{name}")
+    };
     let primary = registry.primary();
     let dir =
-        derive_private_path("config_directory", &primary.config_directory, Some(name)).ok()?;
+        derive_private_path("config_directory", &primary.config_directory, Some(&name)).ok()?;
     let alternates = registry
         .primary_config
         .explicit("alternate_config_directories")
@@ -100,12 +117,15 @@ fn interrupted_destroy(registry: &Registry<'_>, request: &EditRequest) -> Option
         return None;
     }
     let config_dir = Path::new(&dir);
+    if let Err(error) = refuse_symlinks(&dir, config_dir.ancestors().map(Path::to_path_buf)) {
+        return Some(Err(error));
+    }
     if config_dir.join("master.cf").exists() {
         return None;
     }
     let main_cf = config_dir.join("main.cf");
-    let names_it = MainCf::read(&main_cf)
-        .is_ok_and(|doc| doc.get("multi_instance_name") == Some(name.as_str()));
+    let names_it =
+        MainCf::read(&main_cf).is_ok_and(|doc| doc.get("multi_instance_name") == Some(&*name));
     let empty = std::fs::read_dir(config_dir).ok()?.next().is_none();
     if !names_it && !empty {
         return None;
@@ -115,5 +135,23 @@ fn interrupted_destroy(registry: &Registry<'_>, request: &EditRequest) -> Option
         plan.steps.push(Step::RemoveFile(main_cf));
     }
     plan.steps.push(Step::RemoveDir(config_dir.into()));
-    Some(plan)
+    Some(Ok(plan))
+}
+
+/// Refuses to destroy the instance in `config_directory` when one of
+/// `paths` is a symbolic link: destroy never follows one, and checks them
+/// all before it removes anything.
+fn refuse_symlinks(
+    config_directory: &str,
+    paths: impl Iterator<Item = std::path::PathBuf>,
+) -> Result<()> {
+    for path in paths {
+        if std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.file_type().is_symlink()) {
+            return Err(Error::fatal(format!(
+                "cannot destroy instance {config_directory}: {} is a symbolic link, and destroy does not follow symbolic links",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,252 @@
+//! Symbolic links and existing instances, end to end in sandboxes:
+//!
+//! - destroy never follows a symbolic link: a symlinked queue, data or
+//!   configuration directory, any symlinked component above them, or a
+//!   symlinked queue subdirectory stops it before anything is removed, with
+//!   a message naming the link;
+//! - a destroy cut short after it unregistered the instance (main.cf left)
+//!   or at its final rmdir (an empty configuration directory left) is
+//!   finished by running it again, with the name or its short form;
+//! - permissions never follow a symbolic link: an existing queue directory
+//!   holding links named like queue subdirectories makes create and import
+//!   refuse, naming the link, with nothing changed; a queue directory under
+//!   a directory others can write to is warned about;
+//! - `-e create` over an existing main.cf and master.cf takes them as
+//!   import does: a symlinked `queue_directory` there is refused, and so is
+//!   a `data_directory` another instance has;
+//! - import of an instance whose queue directory is missing creates it.
+
+use postmulti_e2e::sandbox::{
+    assert_fatal, assert_success, owner_and_mode, stderr, stdout, Sandbox,
+};
+use std::os::unix::fs::{symlink, PermissionsExt};
+
+/// An initialized sandbox with `postfix-a` and `postfix-b` created.
+fn two_instances() -> Sandbox {
+    let sandbox = Sandbox::new();
+    assert_success(&sandbox.run(&["-e", "init"]));
+    assert_success(&sandbox.run(&["-I", "postfix-a", "-e", "create"]));
+    assert_success(&sandbox.run(&["-I", "postfix-b", "-e", "create"]));
+    sandbox
+}
+
+/// Removes a created instance's empty queue tree.
+fn remove_queue(sandbox: &Sandbox, queue: &str) {
+    let path = sandbox.path(queue);
+    for entry in std::fs::read_dir(&path).unwrap() {
+        std::fs::remove_dir(entry.unwrap().path()).unwrap();
+    }
+    std::fs::remove_dir(&path).unwrap();
+}
+
+/// The refusal of destroying `postfix-b` because of the link at `link`.
+fn refusal(link: &str) -> String {
+    format!(
+        "cannot destroy instance @ROOT@/etc/postfix-b: @ROOT@/{link} is a symbolic link, \
+         and destroy does not follow symbolic links"
+    )
+}
+
+fn destroy_stops_at_a_symlinked_queue_before_removing_anything() {
+    let sandbox = two_instances();
+    // b's queue directory becomes a link to a's (empty) queue.
+    remove_queue(&sandbox, "spool/postfix-b");
+    symlink(
+        sandbox.path("spool/postfix-a"),
+        sandbox.path("spool/postfix-b"),
+    )
+    .unwrap();
+    sandbox.assert_refused(&["-i", "b", "-e", "destroy"], &refusal("spool/postfix-b"));
+    assert!(sandbox.path("spool/postfix-a/maildrop").is_dir());
+}
+
+fn destroy_stops_at_a_symlinked_queue_subdirectory_or_data_directory() {
+    let sandbox = two_instances();
+    std::fs::remove_dir(sandbox.path("spool/postfix-b/maildrop")).unwrap();
+    symlink(
+        sandbox.path("spool/postfix-a/maildrop"),
+        sandbox.path("spool/postfix-b/maildrop"),
+    )
+    .unwrap();
+    sandbox.assert_refused(
+        &["-i", "b", "-e", "destroy"],
+        &refusal("spool/postfix-b/maildrop"),
+    );
+    std::fs::remove_file(sandbox.path("spool/postfix-b/maildrop")).unwrap();
+    std::fs::create_dir(sandbox.path("spool/postfix-b/maildrop")).unwrap();
+    std::fs::remove_dir(sandbox.path("lib/postfix-b")).unwrap();
+    symlink(sandbox.path("lib/postfix-a"), sandbox.path("lib/postfix-b")).unwrap();
+    sandbox.assert_refused(&["-i", "b", "-e", "destroy"], &refusal("lib/postfix-b"));
+    assert!(sandbox.path("lib/postfix-a").is_dir());
+}
+
+fn destroy_stops_at_a_symlinked_component_above_the_instance() {
+    let sandbox = two_instances();
+    // b's queue moves below a link to the spool directory.
+    std::fs::rename(
+        sandbox.path("spool/postfix-b"),
+        sandbox.path("spool/moved-b"),
+    )
+    .unwrap();
+    symlink(sandbox.path("spool"), sandbox.path("spool-link")).unwrap();
+    let main_cf = sandbox.read("etc/postfix-b/main.cf");
+    let root = sandbox.root_str();
+    sandbox.write(
+        "etc/postfix-b/main.cf",
+        &main_cf.replace(
+            &format!("queue_directory = {root}/spool/postfix-b"),
+            "queue_directory = @ROOT@/spool-link/moved-b",
+        ),
+    );
+    sandbox.assert_refused(&["-i", "b", "-e", "destroy"], &refusal("spool-link"));
+}
+
+fn an_unregistered_destroy_is_finished_by_the_short_form() {
+    let sandbox = two_instances();
+    let main_cf = sandbox.read("etc/postfix-b/main.cf");
+    assert_success(&sandbox.run(&["-i", "postfix-b", "-e", "destroy"]));
+    // Cut short after unregistering: only main.cf is left.
+    sandbox.write("etc/postfix-b/main.cf", &main_cf);
+    assert_success(&sandbox.run(&["-i", "b", "-e", "destroy"]));
+    assert!(!sandbox.path("etc/postfix-b").exists());
+    // Cut short at the final rmdir: an empty configuration directory.
+    for name in ["b", "postfix-b"] {
+        std::fs::create_dir(sandbox.path("etc/postfix-b")).unwrap();
+        assert_success(&sandbox.run(&["-i", name, "-e", "destroy"]));
+        assert!(!sandbox.path("etc/postfix-b").exists(), "-i {name}");
+    }
+    // A directory that holds something else is not an unfinished destroy.
+    sandbox.write("etc/postfix-z/notes", "mine\n");
+    sandbox.assert_refused(&["-i", "z", "-e", "destroy"], "No instance named z");
+    // Nor is a link in its place.
+    symlink(sandbox.path("elsewhere"), sandbox.path("etc/postfix-y")).unwrap();
+    sandbox.assert_refused(
+        &["-i", "y", "-e", "destroy"],
+        "cannot destroy instance @ROOT@/etc/postfix-y: @ROOT@/etc/postfix-y is a symbolic link, \
+         and destroy does not follow symbolic links",
+    );
+}
+
+fn create_and_import_refuse_queue_subdirectories_that_are_links() {
+    let sandbox = two_instances();
+    let victim = sandbox.path("victim");
+    std::fs::create_dir(&victim).unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::create_dir(sandbox.path("spool/postfix-c")).unwrap();
+    symlink(&victim, sandbox.path("spool/postfix-c/maildrop")).unwrap();
+    sandbox.assert_refused(
+        &["-I", "postfix-c", "-e", "create"],
+        "@ROOT@/spool/postfix-c/maildrop: is a symbolic link; \
+         postmulti does not set owners and modes through one",
+    );
+    // Import of a deported instance whose queue gained a link.
+    assert_success(&sandbox.run(&["-i", "b", "-e", "deport"]));
+    std::fs::remove_dir(sandbox.path("spool/postfix-b/pid")).unwrap();
+    symlink(&victim, sandbox.path("spool/postfix-b/pid")).unwrap();
+    sandbox.assert_refused(
+        &["-e", "import", "config_directory=@ROOT@/etc/postfix-b"],
+        "@ROOT@/spool/postfix-b/pid: is a symbolic link; \
+         postmulti does not set owners and modes through one",
+    );
+    assert_eq!(
+        owner_and_mode(&victim),
+        ("root".to_string(), "root".to_string(), 0o755)
+    );
+}
+
+fn a_queue_under_a_directory_others_can_write_is_warned_about() {
+    let sandbox = two_instances();
+    std::fs::create_dir(sandbox.path("open")).unwrap();
+    std::fs::set_permissions(sandbox.path("open"), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let output = sandbox.run(&[
+        "-I",
+        "postfix-c",
+        "-e",
+        "create",
+        "queue_directory=@ROOT@/open/postfix-c",
+    ]);
+    assert_eq!(
+        (output.status.code(), stdout(&output), stderr(&output)),
+        (
+            Some(0),
+            String::new(),
+            sandbox.expand(
+                "postmulti: warning: queue_directory=@ROOT@/open/postfix-c: @ROOT@/open is \
+                 writable by other users, who could replace what is below it\n"
+            )
+        )
+    );
+    assert!(sandbox.path("open/postfix-c/maildrop").is_dir());
+}
+
+/// Prepares `etc/DIR` as an existing instance: master.cf and a main.cf
+/// holding `settings`.
+fn existing(sandbox: &Sandbox, dir: &str, settings: &str) {
+    let master_cf = sandbox.read("etc/postfix/master.cf");
+    sandbox.write(&format!("etc/{dir}/master.cf"), &master_cf);
+    sandbox.write(&format!("etc/{dir}/main.cf"), settings);
+}
+
+fn create_over_an_existing_instance_applies_import_checks() {
+    let sandbox = two_instances();
+    symlink(sandbox.path("spool/postfix-a"), sandbox.path("spool/qlink")).unwrap();
+    existing(
+        &sandbox,
+        "postfix-e",
+        "queue_directory = @ROOT@/spool/qlink\ndata_directory = @ROOT@/lib/postfix-e\n",
+    );
+    sandbox.assert_refused(
+        &["-I", "postfix-e", "-e", "create"],
+        "queue_directory=@ROOT@/spool/qlink: is a symbolic link; \
+         give the directory it points to, if that is meant",
+    );
+    // The primary's data directory, as a main.cf without data_directory
+    // would have on a real host.
+    existing(
+        &sandbox,
+        "postfix-f",
+        "queue_directory = @ROOT@/spool/postfix-f\ndata_directory = @ROOT@/lib/postfix\n",
+    );
+    let before = sandbox.snapshot();
+    let output = sandbox.run(&["-I", "postfix-f", "-e", "create"]);
+    assert_fatal(
+        &output,
+        &sandbox.expand(
+            "instance @ROOT@/etc/postfix-f, data_directory=@ROOT@/lib/postfix conflicts with \
+             instance @ROOT@/etc/postfix, data_directory=@ROOT@/lib/postfix",
+        ),
+    );
+    sandbox.assert_unchanged(&before);
+    // Taken as it is: its own queue directory, not the one derived.
+    existing(
+        &sandbox,
+        "postfix-g",
+        "queue_directory = @ROOT@/spool/own-g\ndata_directory = @ROOT@/lib/own-g\n",
+    );
+    std::fs::create_dir(sandbox.path("lib/own-g")).unwrap();
+    assert_success(&sandbox.run(&["-I", "postfix-g", "-e", "create"]));
+    assert!(sandbox.path("spool/own-g/maildrop").is_dir());
+    assert!(!sandbox.path("spool/postfix-g").exists());
+}
+
+fn import_of_an_instance_without_its_queue_creates_it() {
+    let sandbox = two_instances();
+    existing(
+        &sandbox,
+        "postfix-h",
+        "queue_directory = @ROOT@/spool/postfix-h\ndata_directory = @ROOT@/lib/postfix-h\n",
+    );
+    assert_success(&sandbox.run(&["-e", "import", "config_directory=@ROOT@/etc/postfix-h"]));
+    assert_eq!(
+        owner_and_mode(&sandbox.path("spool/postfix-h/maildrop")),
+        ("postfix".to_string(), "postdrop".to_string(), 0o730)
+    );
+    assert_eq!(
+        owner_and_mode(&sandbox.path("lib/postfix-h")),
+        ("postfix".to_string(), "root".to_string(), 0o700)
+    );
+}
+
+postmulti_e2e::e2e_tests! {
+    RootAndPostfix: [destroy_stops_at_a_symlinked_queue_before_removing_anything, destroy_stops_at_a_symlinked_queue_subdirectory_or_data_directory, destroy_stops_at_a_symlinked_component_above_the_instance, an_unregistered_destroy_is_finished_by_the_short_form, create_and_import_refuse_queue_subdirectories_that_are_links, a_queue_under_a_directory_others_can_write_is_warned_about, create_over_an_existing_instance_applies_import_checks, import_of_an_instance_without_its_queue_creates_it];
+}
