@@ -9,6 +9,7 @@
 //! run anyway and fails, saying what is missing: CI must run every test.
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -79,18 +80,6 @@ pub fn in_ci() -> bool {
     std::env::var("CI").as_deref() == Ok("true")
 }
 
-/// The gate of a test on the default libtest harness: `true` when `needs`
-/// are met; else panics under `CI=true`, or prints `skipped: TEST NEEDS`
-/// and returns `false`.
-pub fn require(test: &str, needs: Needs) -> bool {
-    let Err(why) = needs.check() else {
-        return true;
-    };
-    assert!(!in_ci(), "{test} {why}, and CI=true requires it to run");
-    eprintln!("skipped: {test} {why}");
-    false
-}
-
 /// One registered test.
 #[derive(Debug, Clone, Copy)]
 pub struct Test {
@@ -109,6 +98,7 @@ pub struct Test {
 /// those whose needs are not met here unless `CI=true`, where they fail.
 pub fn run(tests: Vec<Test>) -> ExitCode {
     let args = Arguments::from_args();
+    let _cache = private_cache_directory();
     let ci = in_ci();
     let mut skipped = Vec::new();
     let trials = tests
@@ -140,6 +130,21 @@ pub fn run(tests: Vec<Test>) -> ExitCode {
         );
     }
     libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// Points every postmulti the tests start outside a namespace at a cache
+/// directory of this test process (root's, mode 0755, removed when the
+/// returned guard is dropped), so that no test writes the host's
+/// `/var/cache/postmulti`. Set before any test thread starts.
+fn private_cache_directory() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("postmulti-e2e-cache.")
+        .tempdir()
+        .expect("a temporary cache directory");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod the temporary cache directory");
+    std::env::set_var(postmulti_core::cache::CACHE_DIRECTORY_VARIABLE, dir.path());
+    dir
 }
 
 /// The `main` of an end-to-end test file: a table of its tests by what

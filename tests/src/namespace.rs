@@ -45,7 +45,6 @@
 //! fatal: MSG` on stderr and logs it too. [`Step::fatals`] picks the right
 //! source for the flavour, so the two can be compared.
 
-use crate::harness::Needs;
 use crate::tree::Tree;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -89,13 +88,6 @@ impl fmt::Display for Flavour {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// Whether a namespace test on the default libtest harness called `name`
-/// can run here ([`Needs::Namespace`]); see
-/// [`crate::sandbox::require_root_and_postfix`].
-pub fn require_root_and_postfix(name: &str) -> bool {
-    crate::harness::require(name, Needs::Namespace)
 }
 
 /// How to run a namespace.

@@ -15,7 +15,7 @@
 //! Texts handed to the sandbox may use `@ROOT@` for the sandbox's root
 //! directory; it is replaced before they are written.
 
-use crate::harness::{Needs, DEBIAN_MAIN_CF};
+use crate::harness::DEBIAN_MAIN_CF;
 /// The snapshot types, where sandbox tests have always found them.
 pub use crate::tree::{Content, Node, Tree};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -88,15 +88,6 @@ pub fn postmulti_bin() -> PathBuf {
         path.display()
     );
     path
-}
-
-/// Whether a test on the default libtest harness that needs root and an
-/// installed Postfix can run here ([`Needs::RootAndPostfix`]). When it
-/// cannot, prints `skipped: TEST needs root and Postfix (missing: ...)` and
-/// returns `false`, except under `CI=true`, where it panics. Test files on
-/// [`crate::e2e_tests!`] name their needs in its table instead.
-pub fn require_root_and_postfix(test: &str) -> bool {
-    crate::harness::require(test, Needs::RootAndPostfix)
 }
 
 /// A primary instance in a temporary directory; removed on drop.

@@ -5,7 +5,7 @@
 //! inside the queue file: opening every deferred file costs about ten
 //! times what listing the directories does. A message keeps its queue id,
 //! inode and arrival time while it waits in the deferred queue, so they
-//! are kept in [`MEMO_FILE`] (root's, mode 0600; a cache, safe to delete),
+//! are kept in [`MEMO_FILE`] of the cache directory ([`crate::cache`]; root's, mode 0600; a cache, safe to delete),
 //! per queue directory, as `IDHASH INODE ARRIVAL` lines (the queue id's
 //! 64-bit FNV-1a hash in hex, so that nothing is allocated per message),
 //! and a later run opens only the files whose id and inode it does not
@@ -20,7 +20,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 /// Where the arrival times are kept between runs.
-pub const MEMO_FILE: &str = "/var/cache/postmulti/deferred-arrivals";
+pub const MEMO_FILE: &str = "deferred-arrivals";
 
 /// The first line of the memo.
 const HEADER: &str = "# postmulti: arrival times of deferred messages (a cache, safe to delete)\n";

@@ -4,7 +4,7 @@
 //!
 //! The multi-instance parameters' defaults are fixed by Postfix itself (all
 //! empty, `multi_instance_enable = no`) and answered without asking. The
-//! answer of `postconf -d` is kept in [`CACHE_FILE`], keyed on the identity
+//! answer of `postconf -d` is kept in [`CACHE_FILE`] of the cache directory ([`crate::cache`]), keyed on the identity
 //! of the `postconf` binary (path, device, inode, size, modification time)
 //! and the host name, so a run on an unchanged installation starts no
 //! process at all; a Postfix upgrade replaces the binary and so renews the
@@ -29,8 +29,9 @@ pub const DEFAULT_CONFIG_DIRECTORY: &str = "/etc/postfix";
 /// Where `postconf` is looked for before `$PATH`.
 const POSTCONF_PATHS: &[&str] = &["/usr/sbin/postconf", "/usr/local/sbin/postconf"];
 
-/// Where the answer of `postconf -d` is kept between runs.
-pub const CACHE_FILE: &str = "/var/cache/postmulti/postconf-defaults";
+/// The cache file that keeps the answer of `postconf -d` between runs
+/// (in [`crate::cache::cache_file`]'s directory).
+pub const CACHE_FILE: &str = "postconf-defaults";
 
 /// Defaults that do not depend on how Postfix was built.
 const FIXED: &[(&str, &str)] = &[
@@ -170,7 +171,7 @@ fn builtin(name: &str) -> Option<&'static str> {
 /// empty when Postfix cannot be asked. An untrusted cache is reported to
 /// `warn` when `postconf -d` is asked instead.
 fn load_table(cache_only: bool, warn: Option<fn(&str)>) -> Table {
-    let cache = Path::new(CACHE_FILE);
+    let cache = &crate::cache::cache_file(CACHE_FILE);
     let output = find_postconf().and_then(|postconf| {
         if cache_only {
             return cached_defaults(&postconf, cache);

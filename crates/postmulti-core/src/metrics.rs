@@ -87,8 +87,8 @@ impl Scrape {
             .iter()
             .filter(|instance| selection.matches(instance))
             .collect();
-        let memo_path = Path::new(MEMO_FILE);
-        let mut memo = ArrivalMemo::load(memo_path);
+        let memo_path = crate::cache::cache_file(MEMO_FILE);
+        let mut memo = ArrivalMemo::load(&memo_path);
         let (states, found) = states(&instances, &memo);
         for (instance, found) in instances.iter().zip(found) {
             if let Some(found) = found {
@@ -101,7 +101,7 @@ impl Scrape {
                 .iter()
                 .any(|instance| instance.queue_directory == queue)
         });
-        memo.save(memo_path);
+        memo.save(&memo_path);
         Scrape {
             instances: states,
             broken: registry

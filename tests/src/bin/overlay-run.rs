@@ -140,6 +140,8 @@ fn enter_namespace(args: &[String]) -> String {
         .arg(me)
         .args(args)
         .env(INSIDE, "1")
+        // Inside, /var/cache is an overlay: postmulti uses its own default.
+        .env_remove(postmulti_core::cache::CACHE_DIRECTORY_VARIABLE)
         .exec();
     format!("cannot run unshare: {error}")
 }
