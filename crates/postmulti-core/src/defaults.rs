@@ -339,18 +339,7 @@ mod tests {
     #[test]
     fn postconf_runs_once_per_binary_and_the_cache_answers_after() {
         let dir = tempfile::tempdir().unwrap();
-        let postconf = dir.path().join("postconf");
-        let count = dir.path().join("count");
-        std::fs::write(
-            &postconf,
-            format!(
-                "#!/bin/sh\necho run >> {}\necho 'queue_directory = /q'\n",
-                count.display()
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&postconf, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let cache = dir.path().join("cache/defaults");
+        let (postconf, cache, count) = fake_postconf_printing(dir.path(), "queue_directory = /q");
         let runs = || {
             std::fs::read_to_string(&count)
                 .unwrap_or_default()
@@ -376,12 +365,19 @@ mod tests {
     /// counting its runs, and a cache path beside it; returns (postconf,
     /// cache, run counter file).
     fn fake_postconf(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+        fake_postconf_printing(dir, "command_directory = /usr/sbin")
+    }
+
+    /// A fake postconf printing `setting` and counting its runs (a line
+    /// each in the counter file), and a cache path beside it; returns
+    /// (postconf, cache, run counter file).
+    fn fake_postconf_printing(dir: &Path, setting: &str) -> (PathBuf, PathBuf, PathBuf) {
         let postconf = dir.join("postconf");
         let count = dir.join("count");
         std::fs::write(
             &postconf,
             format!(
-                "#!/bin/sh\necho run >> {}\necho 'command_directory = /usr/sbin'\n",
+                "#!/bin/sh\necho run >> {}\necho '{setting}'\n",
                 count.display()
             ),
         )
@@ -485,18 +481,7 @@ mod tests {
     #[test]
     fn cache_only_never_runs_postconf() {
         let dir = tempfile::tempdir().unwrap();
-        let postconf = dir.path().join("postconf");
-        let count = dir.path().join("count");
-        std::fs::write(
-            &postconf,
-            format!(
-                "#!/bin/sh\necho run >> {}\necho 'queue_directory = /q'\n",
-                count.display()
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&postconf, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let cache = dir.path().join("defaults");
+        let (postconf, cache, count) = fake_postconf_printing(dir.path(), "queue_directory = /q");
         assert_eq!(cached_defaults(&postconf, &cache), None);
         assert!(!count.exists());
         postconf_defaults(&postconf, &cache).0.unwrap();
