@@ -236,6 +236,16 @@ pub fn run(flavour: Flavour, script: &str) -> Outcome {
     run_with(flavour, script, &Options::default())
 }
 
+/// Runs `real_script` with Postfix's postmulti and `ours_script` with ours,
+/// in two namespaces at once; returns (real, ours).
+pub fn run_side_by_side(real_script: &str, ours_script: &str) -> (Outcome, Outcome) {
+    std::thread::scope(|scope| {
+        let ours = scope.spawn(|| run(Flavour::Ours, ours_script));
+        let real = run(Flavour::Real, real_script);
+        (real, ours.join().expect("ours namespace"))
+    })
+}
+
 /// [`run`] with options.
 pub fn run_with(flavour: Flavour, script: &str, options: &Options) -> Outcome {
     let ours = crate::sandbox::postmulti_bin();

@@ -600,11 +600,8 @@ fn declarative() -> String {
 }
 
 fn apply_leaves_the_trees_the_imperative_commands_leave() {
-    use postmulti_e2e::namespace::{self, Flavour};
-    let script = declarative();
-    let ours = std::thread::spawn(move || namespace::run(Flavour::Ours, &script));
-    let real = namespace::run(Flavour::Real, IMPERATIVE);
-    let ours = ours.join().expect("ours namespace");
+    use postmulti_e2e::namespace;
+    let (real, ours) = namespace::run_side_by_side(IMPERATIVE, &declarative());
     for step in &real.steps {
         assert_eq!(step.status, 0, "real: {step}");
     }

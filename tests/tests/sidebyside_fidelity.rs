@@ -19,8 +19,7 @@
 //! instances that are not broken and only warns about the broken one, where
 //! the real postmulti refuses every command.
 
-use postmulti_e2e::namespace::{self, Flavour, Outcome};
-use std::thread;
+use postmulti_e2e::namespace::{self, Outcome};
 
 /// Prints the environment a command gets, sorted, one variable a line.
 const ENV: &str = "sh -c 'env | LC_ALL=C sort'";
@@ -264,12 +263,7 @@ fn script() -> String {
 
 fn fidelity_classes_match_the_real_postmulti() {
     let script = script();
-    let ours = {
-        let script = script.clone();
-        thread::spawn(move || namespace::run(Flavour::Ours, &script))
-    };
-    let real = namespace::run(Flavour::Real, &script);
-    let ours = ours.join().expect("ours namespace");
+    let (real, ours) = namespace::run_side_by_side(&script, &script);
     let mut failures = Vec::new();
     compare(&real, &ours, &mut failures);
     check_broken(&real, &ours, &mut failures);

@@ -12,8 +12,7 @@
 //! what destroy had to leave, the real one's script also reports missing
 //! queue subdirectories and lets `rmdir` complain on stderr).
 
-use postmulti_e2e::namespace::{self, Flavour, Outcome};
-use std::thread;
+use postmulti_e2e::namespace::{self, Outcome};
 
 /// The sequence: (step name, shell command, exit status of the real
 /// postmulti). Names must be unique.
@@ -156,12 +155,7 @@ fn volatile(path: &str) -> bool {
 
 fn life_cycle_matches_the_real_postmulti() {
     let script = script();
-    let ours = {
-        let script = script.clone();
-        thread::spawn(move || namespace::run(Flavour::Ours, &script))
-    };
-    let real = namespace::run(Flavour::Real, &script);
-    let ours = ours.join().expect("ours namespace");
+    let (real, ours) = namespace::run_side_by_side(&script, &script);
     compare(&real, &ours);
 }
 
