@@ -35,5 +35,6 @@ pub mod select;
 pub mod status;
 pub mod supervise;
 pub mod systemd;
+pub mod trust;
 
 pub use error::{Error, Result};
