@@ -22,6 +22,7 @@ use crate::defaults::Defaults;
 use crate::error::Op;
 use crate::instance::Instance;
 use crate::registry::{Registry, Strictness};
+use crate::trust::replaceable;
 use crate::{Error, Result};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -125,6 +126,7 @@ pub fn write(normal_dir: &Path, generation: &Generation) -> Result<()> {
         return Ok(());
     }
     let wants = normal_dir.join(WANTS_DIRECTORY);
+    check_targets(normal_dir, generation)?;
     make_directory(&wants)?;
     for linked in &generation.units {
         let link = wants.join(&linked.unit);
@@ -238,6 +240,44 @@ fn unit_path(dir: &str) -> Option<String> {
         })
 }
 
+/// Refuses, before anything is written, a planted symbolic link or other
+/// file where the generator makes a directory, and one that is not a
+/// regular file where it writes a drop-in, so that it never writes through
+/// a link.
+fn check_targets(normal_dir: &Path, generation: &Generation) -> Result<()> {
+    directory_or_absent(&normal_dir.join(WANTS_DIRECTORY))?;
+    for linked in &generation.units {
+        let link = normal_dir.join(WANTS_DIRECTORY).join(&linked.unit);
+        if std::fs::symlink_metadata(&link).is_ok_and(|meta| meta.is_dir()) {
+            return Err(Error::fatal(format!("{}: is a directory", link.display())));
+        }
+        if linked.drop_in.is_some() {
+            let dir = normal_dir.join(format!("{}.d", linked.unit));
+            if directory_or_absent(&dir)? {
+                replaceable(&dir.join(DROP_IN_NAME))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses `dir` unless it is a directory (not a link to one) or absent;
+/// whether it is a directory.
+fn directory_or_absent(dir: &Path) -> Result<bool> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(Error::fatal(format!(
+            "{}: is a symbolic link; postmulti does not write through one",
+            dir.display()
+        ))),
+        Ok(meta) if !meta.is_dir() => Err(Error::fatal(format!(
+            "{}: is not a directory",
+            dir.display()
+        ))),
+        Ok(_) => Ok(true),
+        Err(_) => Ok(false),
+    }
+}
+
 /// Makes `dir` unless it exists as a directory.
 fn make_directory(dir: &Path) -> Result<()> {
     match std::fs::create_dir(dir) {
@@ -247,13 +287,19 @@ fn make_directory(dir: &Path) -> Result<()> {
 }
 
 /// Writes `text` to `path` (mode 0644), replacing a file but never following
-/// a symbolic link. systemd reads the generator's output only after it has
+/// a symbolic link nor writing into a planted hard link (the old name is
+/// removed first). systemd reads the generator's output only after it has
 /// exited, so the file need not be renamed into place.
 fn write_file(path: &Path, text: &str) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Error::io_op(Op::Write, path, e))
+        }
+        _ => {}
+    }
     let mut file = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o644)
         .custom_flags(nix::libc::O_NOFOLLOW)
         .open(path)
