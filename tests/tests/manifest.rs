@@ -5,6 +5,7 @@
 //! followed by a converging re-run, and a property: for random starting
 //! hosts and manifests, apply then plan reports no change.
 
+use postmulti_e2e::fixtures::TEMPLATES;
 use postmulti_e2e::sandbox::{
     assert_fatal, assert_success, entry, stderr, stdout, FakeMaster, Sandbox,
 };
@@ -880,6 +881,41 @@ fn concurrent_applies_take_turns_and_both_converge() {
     assert_eq!(dirs, expected);
 }
 
+fn a_template_others_could_write_is_refused() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir(sandbox.path("tpl")).unwrap();
+    for name in ["main.cf.proto", "master.cf.proto"] {
+        let proto = format!("{TEMPLATES}/outbound-relay/{name}");
+        std::fs::copy(proto, sandbox.path(&format!("tpl/{name}"))).unwrap();
+    }
+    let file = manifest(
+        &sandbox,
+        "m.toml",
+        "[[instance]]\nname = \"postfix-t\"\ntemplate = \"@ROOT@/tpl\"\n",
+    );
+    let refused = |reason: &str| {
+        format!(
+            "{file}:2:8: instance postfix-t: template @ROOT@/tpl: {reason}; its prototypes \
+             would become the instance's main.cf and master.cf"
+        )
+    };
+    own(&sandbox.path("tpl"), 0, 0o777);
+    for mode in ["--plan", "--apply"] {
+        sandbox.assert_refused(&[mode, &file], &refused("@ROOT@/tpl is writable by others"));
+    }
+    own(&sandbox.path("tpl"), 0, 0o755);
+    own(&sandbox.path("tpl/master.cf.proto"), 65534, 0o644);
+    for mode in ["--plan", "--apply"] {
+        sandbox.assert_refused(
+            &[mode, &file],
+            &refused("master.cf.proto: it is owned by uid 65534"),
+        );
+    }
+    own(&sandbox.path("tpl/master.cf.proto"), 0, 0o644);
+    assert_success(&sandbox.run(&["--apply", &file]));
+    assert!(sandbox.read("etc/postfix-t/master.cf").contains("10587"));
+}
+
 postmulti_e2e::e2e_tests! {
     RootAndPostfix: [
         apply_converges_and_a_second_run_changes_nothing,
@@ -891,7 +927,8 @@ postmulti_e2e::e2e_tests! {
         manifests_others_could_write_are_refused_by_apply_and_warned_of_by_plan,
         manifests_are_read_only_from_regular_files_of_sane_size,
         export_never_writes_through_a_link_nor_where_apply_would_refuse,
-        concurrent_applies_take_turns_and_both_converge
+        concurrent_applies_take_turns_and_both_converge,
+        a_template_others_could_write_is_refused
     ];
     Namespace: [apply_leaves_the_trees_the_imperative_commands_leave];
 }
