@@ -4,8 +4,8 @@
 //! logged); SIGTERM stops them all and exits 0; a master killed with
 //! SIGKILL stops the rest and fails naming the instance; as process 1 of
 //! its own pid namespace it leaves no zombie behind. On a sandbox: a pid
-//! file planted as a link to a FIFO is not read, and a missing master
-//! fails with its path.
+//! file planted as a link to a FIFO is not read, and a missing
+//! daemon_directory or master fails with its path.
 
 use postmulti_e2e::namespace::{self, Flavour, Outcome};
 use postmulti_e2e::sandbox::{assert_success, stderr, Sandbox};
@@ -279,6 +279,13 @@ fn a_planted_pid_file_and_a_missing_master_fail_cleanly() {
     let fifo = sandbox.path("fifo");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
     std::os::unix::fs::symlink(&fifo, sandbox.path("spool/postfix-h/pid/master.pid")).unwrap();
+    // A daemon_directory that is gone: refused before anything runs.
+    std::fs::rename(sandbox.path("daemon"), sandbox.path("daemon.gone")).unwrap();
+    sandbox.assert_refused(
+        &["--supervise", "-i", "postfix-h"],
+        "daemon_directory = '@ROOT@/daemon': directory not found: No such file or directory",
+    );
+    std::fs::rename(sandbox.path("daemon.gone"), sandbox.path("daemon")).unwrap();
     let output = run_within(&sandbox, &["--supervise", "-i", "postfix-h"], 20);
     let root = sandbox.root_str();
     assert_eq!(
