@@ -28,6 +28,7 @@ pub mod lifecycle;
 pub mod lock;
 pub mod maincf;
 pub mod metrics;
+pub mod parallel;
 pub mod perms;
 pub mod queues;
 pub mod registry;
