@@ -916,6 +916,41 @@ fn a_template_others_could_write_is_refused() {
     assert!(sandbox.read("etc/postfix-t/master.cf").contains("10587"));
 }
 
+fn export_leaves_out_names_and_groups_a_manifest_cannot_hold() {
+    let sandbox = Sandbox::new();
+    assert_success(&run_with_stdin(&sandbox, &["--apply", "-"], ONE));
+    for (dir, name, group) in [
+        ("postfix-q", "postfix-\"q x", "mta"),
+        ("postfix-g", "postfix-g", "m t"),
+    ] {
+        assert_success(&sandbox.run(&["-I", dir, "-e", "create"]));
+        let main_cf = format!("etc/{dir}/main.cf");
+        let edited = format!(
+            "{}multi_instance_name = {name}\nmulti_instance_group = {group}\n",
+            sandbox.read(&main_cf)
+        );
+        sandbox.write(&main_cf, &edited);
+    }
+    let output = sandbox.run(&["--export"]);
+    assert_eq!(
+        stderr(&output),
+        sandbox.expand(
+            "postmulti: warning: instance @ROOT@/etc/postfix-q not exported: \
+             Unsafe characters in new instance name: 'postfix-\"q x'\n\
+             postmulti: warning: instance @ROOT@/etc/postfix-g not exported: \
+             Unsafe characters in '-G m t'\n"
+        )
+    );
+    // What it exported, --apply takes: the others are unmanaged.
+    let exported = manifest(&sandbox, "exported.toml", &stdout(&output));
+    let (code, out, err) = run(&sandbox, &["--plan", &exported]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert!(
+        out.starts_with("no changes\nunmanaged postfix-\"q x:"),
+        "{out}"
+    );
+}
+
 postmulti_e2e::e2e_tests! {
     RootAndPostfix: [
         apply_converges_and_a_second_run_changes_nothing,
@@ -928,7 +963,8 @@ postmulti_e2e::e2e_tests! {
         manifests_are_read_only_from_regular_files_of_sane_size,
         export_never_writes_through_a_link_nor_where_apply_would_refuse,
         concurrent_applies_take_turns_and_both_converge,
-        a_template_others_could_write_is_refused
+        a_template_others_could_write_is_refused,
+        export_leaves_out_names_and_groups_a_manifest_cannot_hold
     ];
     Namespace: [apply_leaves_the_trees_the_imperative_commands_leave];
 }

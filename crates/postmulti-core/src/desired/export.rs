@@ -4,7 +4,7 @@
 //! comments, key order and formatting stay, only values that differ from
 //! the host change, so exporting an unchanged host gives the same bytes.
 
-use super::manifest::Manifest;
+use super::manifest::{check_name_and_group, Manifest};
 use crate::config::Config;
 use crate::defaults::Defaults;
 use crate::instance::Instance;
@@ -68,6 +68,13 @@ pub fn export(
             ));
             continue;
         };
+        if let Err(why) = check_name_and_group(name, instance.group.as_deref()) {
+            warnings.push(format!(
+                "instance {} not exported: {why}",
+                instance.config_directory
+            ));
+            continue;
+        }
         let found = old
             .iter()
             .position(|t| t.get("name").and_then(Item::as_str) == Some(name));
