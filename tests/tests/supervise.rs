@@ -4,7 +4,8 @@
 //! logged); SIGTERM stops them all and exits 0; a master killed with
 //! SIGKILL stops the rest and fails naming the instance; as process 1 of
 //! its own pid namespace it leaves no zombie behind. On a sandbox: a pid
-//! file planted as a link to a FIFO is not read, and a missing
+//! file planted as a link to a FIFO is not read, a quick-start link is
+//! no shortcut past `postfix check`, and a missing
 //! daemon_directory or master fails with its path.
 
 use postmulti_e2e::namespace::{self, Flavour, Outcome};
@@ -279,6 +280,13 @@ fn a_planted_pid_file_and_a_missing_master_fail_cleanly() {
     let fifo = sandbox.path("fifo");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
     std::os::unix::fs::symlink(&fifo, sandbox.path("spool/postfix-h/pid/master.pid")).unwrap();
+    // Nor is a quick-start shortcut that is a link: the checks run.
+    sandbox.write("started", "");
+    std::os::unix::fs::symlink(
+        sandbox.path("started"),
+        sandbox.path("spool/postfix-h/quick-start"),
+    )
+    .unwrap();
     // A daemon_directory that is gone: refused before anything runs.
     std::fs::rename(sandbox.path("daemon"), sandbox.path("daemon.gone")).unwrap();
     sandbox.assert_refused(
