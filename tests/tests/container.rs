@@ -9,7 +9,7 @@
 //!
 //! Everything runs through `overlay-run --host-network`
 //! ([`namespace::run_with`]): podman's storage, state, temporary files and
-//! runtime root live on a tmpfs mounted in the namespace, what podman
+//! runc's state live on a tmpfs mounted in the namespace, what podman
 //! writes to `/etc`, `/var/lib` and `/var/cache` lands on the namespace's
 //! overlays, every process is killed when the script ends, and the
 //! containers run with `--network none`, so their masters bind only inside
@@ -64,14 +64,20 @@ cgroup_manager = "cgroupfs"
 events_logger = "none"
 tmp_dir = "$files/libpod"
 image_copy_tmp_dir = "$TMPDIR"
+[engine.runtimes]
+runc = ["$files/bin/runc"]
 EOF
+# runc with its state beside podman's (its default is /run/runc), for every
+# podman process, conmon's clean-ups included.
+mkdir "$files/bin"
+printf '#!/bin/sh\nexec /usr/sbin/runc --root "%s" "$@"\n' "$files/runc" >"$files/bin/runc"
+chmod 0755 "$files/bin/runc"
 cat >"$CONTAINERS_STORAGE_CONF" <<EOF
 [storage]
 driver = "overlay"
 graphroot = "$files/storage"
 runroot = "$files/run"
 EOF
-podman() { command podman --runtime-flag "root=$files/runc" "$@"; }
 # The cgroup under which podman puts the build, the containers and conmon.
 cgroup="/postmulti-e2e-${SCRATCH##*/}"
 
