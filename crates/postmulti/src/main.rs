@@ -107,7 +107,7 @@ fn load_serving<'d>(
     if hi.verbose {
         report(
             Level::Verbose,
-            &format!(
+            format!(
                 "{} instances, {} broken",
                 registry.instances.len(),
                 registry.broken.len()

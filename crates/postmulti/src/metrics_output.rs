@@ -41,9 +41,11 @@ fn report_queue_errors(scrape: &Scrape) {
     for (instance, reason) in scrape.queue_errors() {
         report(
             Level::Warning,
-            &format!(
-                "instance {}: queues not counted: {reason}",
-                instance.config_directory
+            postmulti_core::bconcat!(
+                "instance ",
+                instance.config_directory,
+                ": queues not counted: ",
+                reason
             ),
         );
     }

@@ -82,6 +82,35 @@ fn send_to_syslog(priority: u8, text: &[u8]) {
         std::process::id()
     )
     .into_bytes();
-    record.extend_from_slice(text);
+    record.extend_from_slice(&printable(text));
     let _ = socket.send_to(&record, "/dev/log");
+}
+
+/// `text` as Postfix's syslog records carry it (its `printable()`): UTF-8
+/// characters kept, except ASCII control characters, and each byte of
+/// what is not UTF-8 replaced by `?`.
+fn printable(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    for chunk in text.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_ascii_control() {
+                out.push(b'?');
+            } else {
+                let mut buf = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+        out.resize(out.len() + chunk.invalid().len(), b'?');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syslog_text_is_printable_as_postfix_makes_it() {
+        assert_eq!(printable(b"-G \xe9t\xe9 \t \xc3\xa9"), b"-G ?t? ? \xc3\xa9");
+    }
 }
