@@ -75,7 +75,7 @@ pub fn examine(
             finding(
                 Severity::Error,
                 &broken.config_directory.to_string(),
-                broken.reason.clone(),
+                broken.reason.to_string(),
             );
         }
     }

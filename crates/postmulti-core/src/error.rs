@@ -37,7 +37,7 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
         /// The line.
-        text: String,
+        text: BString,
     },
     /// A parameter whose `$name` references cannot be expanded.
     #[error("{}: parameter {param}: {source}", path.display())]
@@ -277,6 +277,18 @@ impl Error {
                 owner_directory,
                 format!(", {owner_param}="),
                 config_directory
+            )
+            .into(),
+            Error::Syntax {
+                path,
+                line,
+                reason,
+                text,
+            } => crate::bconcat!(
+                crate::bytes::of_os(path),
+                format!(", line {line}: {reason}: \""),
+                text,
+                "\""
             )
             .into(),
             Error::Selection(SelectionError::NoInstanceNamed(name)) => {

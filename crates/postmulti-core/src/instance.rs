@@ -35,7 +35,7 @@ pub struct BrokenInstance {
     /// Its `multi_instance_group`, when its main.cf could be parsed.
     pub group: Option<BString>,
     /// Why it could not be used, as a fatal message would say it.
-    pub reason: String,
+    pub reason: BString,
 }
 
 /// `Some(value)` for a non-empty value, `None` for an empty one.

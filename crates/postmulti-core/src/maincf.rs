@@ -39,8 +39,8 @@ pub struct SyntaxError {
     /// Postfix's reason: `missing attribute name` or `missing '=' after
     /// attribute name`.
     pub reason: &'static str,
-    /// The logical line's text (continuations joined), lossily decoded.
-    pub text: String,
+    /// The logical line's text (continuations joined), as bytes.
+    pub text: bstr::BString,
 }
 
 /// One physical line of the file.
@@ -202,7 +202,7 @@ impl Logical {
             Err(reason) => errors.push(SyntaxError {
                 line: line_number(bytes, self.span.start),
                 reason,
-                text: String::from_utf8_lossy(text).into_owned(),
+                text: text.into(),
             }),
         }
     }
@@ -493,7 +493,7 @@ mod tests {
         assert_eq!(doc.get("f"), Some(BStr::new("g")));
         assert!(doc.syntax_errors().is_empty());
         let doc = MainCf::parse(b"a = b\n\0x = y\nd\0 = e\n");
-        let errors: Vec<(usize, &str, String)> = doc
+        let errors: Vec<(usize, &str, bstr::BString)> = doc
             .syntax_errors()
             .into_iter()
             .map(|error| (error.line, error.reason, error.text))
@@ -501,8 +501,8 @@ mod tests {
         assert_eq!(
             errors,
             [
-                (2, "missing attribute name", String::new()),
-                (3, "missing '=' after attribute name", "d".to_string())
+                (2, "missing attribute name", "".into()),
+                (3, "missing '=' after attribute name", "d".into())
             ]
         );
         // Edits keep the bytes after a NUL, and match names up to it.

@@ -192,7 +192,7 @@ impl<'d> Registry<'d> {
                 config_directory: dir.clone(),
                 name,
                 group,
-                reason: error.to_string(),
+                reason: error.to_bytes().into(),
             });
         }
         Ok(registry)
@@ -277,9 +277,10 @@ pub fn instance_from_config(config: &Config<'_>, primary: bool) -> Result<Instan
         b"yes" => true,
         b"no" => false,
         _ => {
-            return Err(Error::fatal(format!(
-                "Unexpected {}/main.cf entry: multi_instance_enable = {}",
+            return Err(Error::fatal(crate::bconcat!(
+                "Unexpected ",
                 config.dir(),
+                "/main.cf entry: multi_instance_enable = ",
                 enable
             )))
         }
@@ -386,14 +387,20 @@ fn check_shared_directories(primary: &Config<'_>, claims: &mut Claims) -> Result
         }
         match std::fs::metadata(bytes::path(&value)) {
             Err(e) => {
-                return Err(Error::fatal(format!(
-                    "{param} = '{value}': directory not found: {}",
+                return Err(Error::fatal(crate::bconcat!(
+                    param,
+                    " = '",
+                    value,
+                    "': directory not found: ",
                     strerror(&e)
                 )))
             }
             Ok(meta) if !meta.is_dir() => {
-                return Err(Error::fatal(format!(
-                    "{param} = '{value}' is not a directory"
+                return Err(Error::fatal(crate::bconcat!(
+                    param,
+                    " = '",
+                    value,
+                    "' is not a directory"
                 )))
             }
             Ok(_) => {}
