@@ -10,7 +10,8 @@
 //! runs commands across instances ([`iterate`]), answers whether an
 //! instance is running ([`status`]), writes systemd units at boot
 //! ([`systemd`]) and supervises master daemons in the foreground
-//! ([`supervise`]). Its errors ([`error`]) say what went wrong and where.
+//! ([`supervise`]). Independent per-instance steps are shared among the
+//! CPUs ([`parallel`]). Its errors ([`error`]) say what went wrong and where.
 //! The `postmulti` binary is a thin command-line layer over it.
 
 pub mod arrivals;
@@ -29,6 +30,7 @@ pub mod lifecycle;
 pub mod lock;
 pub mod maincf;
 pub mod metrics;
+pub mod parallel;
 pub mod perms;
 pub mod queues;
 pub mod registry;

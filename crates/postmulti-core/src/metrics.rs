@@ -19,6 +19,7 @@
 use crate::arrivals::{ArrivalMemo, Known, MEMO_FILE};
 use crate::bytes::ByteSlice;
 use crate::instance::{BrokenInstance, Instance};
+use crate::parallel;
 use crate::queues::{self, Queue, QueueCounts};
 use crate::registry::Registry;
 use crate::select::Selection;
@@ -225,34 +226,10 @@ fn states(instances: &[&Instance], memo: &ArrivalMemo) -> States {
                 .unwrap_or(&empty),
         )
     };
-    let most = instances.len() / MIN_INSTANCES_PER_THREAD;
-    // Only then is the CPU count asked for (it may read cgroup files).
-    let threads = if most < 2 {
-        1
-    } else {
-        std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .min(MAX_THREADS)
-            .min(most)
-    };
-    if threads == 1 {
-        return instances.iter().map(one).unzip();
-    }
-    let chunk = instances.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = instances
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().expect("a queue counting thread panicked"))
-            .unzip()
-    })
+    parallel::map_in_order(instances, MIN_INSTANCES_PER_THREAD, one)
+        .into_iter()
+        .unzip()
 }
-
-/// The most threads that count queues.
-const MAX_THREADS: usize = 8;
 
 /// The fewest instances worth a thread of their own.
 const MIN_INSTANCES_PER_THREAD: usize = 8;

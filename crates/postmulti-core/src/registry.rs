@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::defaults::Defaults;
 use crate::error::strerror;
 use crate::instance::{non_empty, BrokenInstance, Instance};
+use crate::parallel;
 use crate::{Error, Result};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -328,42 +329,10 @@ fn load_secondary<'d>(dir: &[u8], defaults: &'d Defaults) -> Loaded<'d> {
 /// threads; the claims are checked afterwards, in order, so errors are the
 /// ones a reading in turn would report.
 fn load_secondaries<'d>(dirs: &[BString], defaults: &'d Defaults) -> Vec<Loaded<'d>> {
-    let load = |dir: &BString| load_secondary(dir, defaults);
-    let threads = reader_threads(dirs.len());
-    if threads <= 1 {
-        return dirs.iter().map(load).collect();
-    }
-    let share = dirs.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = dirs
-            .chunks(share)
-            .map(|part| scope.spawn(move || part.iter().map(load).collect::<Vec<_>>()))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| match worker.join() {
-                Ok(instances) => instances,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
+    parallel::map_in_order(dirs, MIN_FILES_PER_THREAD, |dir| {
+        load_secondary(dir, defaults)
     })
 }
-
-/// How many threads read `count` main.cf files: one per CPU, at most
-/// [`MAX_READER_THREADS`], and none extra unless each gets at least
-/// [`MIN_FILES_PER_THREAD`] files (a thread costs about as much as reading a
-/// few dozen files). The CPUs (affinity and cgroup quota files) are only
-/// asked about when there are enough files for a second thread.
-fn reader_threads(count: usize) -> usize {
-    let useful = (count / MIN_FILES_PER_THREAD).min(MAX_READER_THREADS);
-    if useful <= 1 {
-        return 1;
-    }
-    std::thread::available_parallelism().map_or(1, |cpus| cpus.get().min(useful))
-}
-
-/// The most threads [`load_secondaries`] uses.
-const MAX_READER_THREADS: usize = 8;
 
 /// The fewest main.cf files worth a thread of their own.
 const MIN_FILES_PER_THREAD: usize = 64;

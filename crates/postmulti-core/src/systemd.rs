@@ -22,11 +22,16 @@ use crate::config::main_cf_path;
 use crate::defaults::Defaults;
 use crate::error::Op;
 use crate::instance::Instance;
+use crate::parallel;
 use crate::registry::{Registry, Strictness};
 use crate::{Error, Result};
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::stat::{fstatat, mkdirat, Mode, SFlag};
+use nix::unistd::{symlinkat, unlinkat, UnlinkatFlags};
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
 
 /// Debian's template unit, which the links point to.
 pub const TEMPLATE_UNIT: &str = "/lib/systemd/system/postfix@.service";
@@ -122,29 +127,116 @@ pub fn plan(primary_dir: &[u8], defaults: &Defaults) -> Generation {
 
 /// Writes the links and drop-ins of `generation` into `normal_dir`, which
 /// must exist (systemd makes it); an error here is the only fatal one.
+/// Everything is made relative to descriptors of the output directories
+/// (no path is looked up twice, no link is followed), and the units are
+/// shared among the CPUs: at boot the time goes to the kernel making the
+/// three file-system objects of each unit.
 pub fn write(normal_dir: &Path, generation: &Generation) -> Result<()> {
     if generation.units.is_empty() {
         return Ok(());
     }
-    let wants = normal_dir.join(WANTS_DIRECTORY);
-    make_directory(&wants)?;
-    for linked in &generation.units {
-        let link = wants.join(&linked.unit);
-        match std::os::unix::fs::symlink(TEMPLATE_UNIT, &link) {
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                std::fs::remove_file(&link).map_err(|e| Error::io(&link, e))?;
-                std::os::unix::fs::symlink(TEMPLATE_UNIT, &link)
-                    .map_err(|e| Error::io(&link, e))?;
-            }
-            other => other.map_err(|e| Error::io(&link, e))?,
+    let normal = OutputDir::open(normal_dir)?;
+    let wants = normal.subdirectory(WANTS_DIRECTORY)?;
+    let written = parallel::map_in_order(&generation.units, MIN_UNITS_PER_THREAD, |linked| {
+        wants.link_template(&linked.unit)?;
+        match &linked.drop_in {
+            Some(text) => normal.write_drop_in(&linked.unit, text),
+            None => Ok(()),
         }
-        if let Some(text) = &linked.drop_in {
-            let dir = normal_dir.join(format!("{}.d", linked.unit));
-            make_directory(&dir)?;
-            write_file(&dir.join(DROP_IN_NAME), text)?;
+    });
+    written.into_iter().collect()
+}
+
+/// The fewest units worth a writer thread of their own.
+const MIN_UNITS_PER_THREAD: usize = 32;
+
+/// A directory the generator writes into, open as a descriptor.
+struct OutputDir {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+impl OutputDir {
+    /// Opens `path`, which must be a directory (systemd hands it over).
+    fn open(path: &Path) -> Result<OutputDir> {
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        let fd = nix::fcntl::open(path, flags, Mode::empty())
+            .map_err(|e| Error::errno(Op::Open, path, e))?;
+        Ok(OutputDir {
+            fd,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Makes the directory `name` in this one unless it is there, and opens
+    /// it; a symbolic link there is refused, not followed.
+    fn subdirectory(&self, name: &str) -> Result<OutputDir> {
+        let path = self.path.join(name);
+        self.make_directory(name)?;
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let fd = nix::fcntl::openat(&self.fd, name, flags, Mode::empty())
+            .map_err(|e| Error::errno(Op::Open, &path, e))?;
+        Ok(OutputDir { fd, path })
+    }
+
+    /// Makes the directory `name` (mode 0755) unless a directory of that
+    /// name is there; anything else there, a link included, is an error.
+    fn make_directory(&self, name: &str) -> Result<()> {
+        let path = || self.path.join(name);
+        match mkdirat(&self.fd, name, Mode::from_bits_truncate(0o755)) {
+            Err(Errno::EEXIST) => {
+                let found = fstatat(&self.fd, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+                    .map_err(|e| Error::errno(Op::Read, path(), e))?;
+                if SFlag::from_bits_truncate(found.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR {
+                    Ok(())
+                } else {
+                    Err(Error::errno(Op::MakeDir, path(), Errno::EEXIST))
+                }
+            }
+            other => other.map_err(|e| Error::errno(Op::MakeDir, path(), e)),
         }
     }
-    Ok(())
+
+    /// Links `unit` here to Debian's template unit, replacing a link or file
+    /// of that name.
+    fn link_template(&self, unit: &str) -> Result<()> {
+        let link = || self.path.join(unit);
+        match symlinkat(TEMPLATE_UNIT, &self.fd, unit) {
+            Err(Errno::EEXIST) => {
+                unlinkat(&self.fd, unit, UnlinkatFlags::NoRemoveDir)
+                    .map_err(|e| Error::errno(Op::Remove, link(), e))?;
+                symlinkat(TEMPLATE_UNIT, &self.fd, unit)
+                    .map_err(|e| Error::errno(Op::Write, link(), e))
+            }
+            other => other.map_err(|e| Error::errno(Op::Write, link(), e)),
+        }
+    }
+
+    /// Writes `text` as `UNIT.d/postmulti.conf` here (mode 0644), replacing
+    /// a file but never following a symbolic link. systemd reads the
+    /// generator's output only after it has exited, so the file need not be
+    /// renamed into place.
+    fn write_drop_in(&self, unit: &str, text: &str) -> Result<()> {
+        let dir = format!("{unit}.d");
+        self.make_directory(&dir)?;
+        let name = format!("{dir}/{DROP_IN_NAME}");
+        let path = self.path.join(&name);
+        let flags = OFlag::O_WRONLY
+            | OFlag::O_CREAT
+            | OFlag::O_TRUNC
+            | OFlag::O_NOFOLLOW
+            | OFlag::O_CLOEXEC;
+        let fd = nix::fcntl::openat(
+            &self.fd,
+            name.as_str(),
+            flags,
+            Mode::from_bits_truncate(0o644),
+        )
+        .map_err(|e| Error::errno(Op::Open, &path, e))?;
+        std::fs::File::from(fd)
+            .write_all(text.as_bytes())
+            .map_err(|e| Error::io_op(Op::Write, &path, e))
+    }
 }
 
 /// The unit of `instance`, or why it cannot have one.
@@ -244,30 +336,6 @@ fn unit_path(dir: &[u8]) -> Option<String> {
         })
 }
 
-/// Makes `dir` unless it exists as a directory.
-fn make_directory(dir: &Path) -> Result<()> {
-    match std::fs::create_dir(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
-        other => other.map_err(|e| Error::io(dir, e)),
-    }
-}
-
-/// Writes `text` to `path` (mode 0644), replacing a file but never following
-/// a symbolic link. systemd reads the generator's output only after it has
-/// exited, so the file need not be renamed into place.
-fn write_file(path: &Path, text: &str) -> Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(|e| Error::io_op(Op::Open, path, e))?;
-    file.write_all(text.as_bytes())
-        .map_err(|e| Error::io_op(Op::Write, path, e))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,6 +403,53 @@ mod tests {
             "/back\\slash",
         ] {
             assert_eq!(unit_path(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    // Enough units for the writer threads, each with a drop-in.
+    fn many_units(count: usize) -> Generation {
+        let units = (0..count)
+            .map(|i| LinkedUnit {
+                unit: unit_name(&format!("postfix-{i}")),
+                drop_in: Some(format!("# unit {i}\n")),
+            })
+            .collect();
+        Generation {
+            units,
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn writing_twice_gives_the_same_links_and_drop_ins() {
+        let out = tempfile::tempdir().unwrap();
+        let generation = many_units(100);
+        write(out.path(), &generation).unwrap();
+        write(out.path(), &generation).unwrap();
+        let wants = out.path().join(WANTS_DIRECTORY);
+        assert_eq!(std::fs::read_dir(&wants).unwrap().count(), 100);
+        for (i, linked) in generation.units.iter().enumerate() {
+            let target = std::fs::read_link(wants.join(&linked.unit)).unwrap();
+            assert_eq!(target, Path::new(TEMPLATE_UNIT));
+            let drop_in = out.path().join(format!("{}.d/{DROP_IN_NAME}", linked.unit));
+            assert_eq!(
+                std::fs::read_to_string(drop_in).unwrap(),
+                format!("# unit {i}\n")
+            );
+        }
+    }
+
+    #[test]
+    fn planted_links_are_refused_not_followed() {
+        let elsewhere = tempfile::tempdir().unwrap();
+        let generation = many_units(1);
+        let unit = &generation.units[0].unit;
+        for planted in [format!("{unit}.d"), WANTS_DIRECTORY.to_string()] {
+            let out = tempfile::tempdir().unwrap();
+            std::os::unix::fs::symlink(elsewhere.path(), out.path().join(&planted)).unwrap();
+            let error = write(out.path(), &generation).unwrap_err().to_string();
+            assert!(error.contains(&planted), "{error}");
+            assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
         }
     }
 }

@@ -21,6 +21,11 @@
 //! counting instead: `postmulti --metrics` and `-l --queues -j` against the
 //! real `postmulti -x postqueue -j`, for that many instances each holding
 //! that many queued messages (see [`bench_queues`]).
+//!
+//! `bench --generator N` measures `--systemd-generator` against our own
+//! `-l` at N secondaries, interleaved run by run so that both see the same
+//! machine (see [`bench_generator`]); run it under `chrt -f 50` to keep
+//! other jobs of a shared machine off the CPUs meanwhile.
 
 use nix::sys::resource::{getrusage, UsageWho};
 use postmulti_e2e::tree::{Content, Tree};
@@ -200,10 +205,19 @@ enum Mode {
         /// Messages per instance, each measured in turn.
         messages: Vec<usize>,
     },
+    /// The systemd generator against `-l`, at this many secondaries.
+    Generator(usize),
 }
 
 /// The mode of the command line.
 fn parse_mode(args: &[String]) -> Result<Mode> {
+    if args.first().map(String::as_str) == Some("--generator") {
+        let usage = "usage: bench --generator N (1 to 9999 secondaries)";
+        return match args.get(1).map(|n| n.parse::<usize>()) {
+            Some(Ok(n)) if (1..=9999).contains(&n) && args.len() == 2 => Ok(Mode::Generator(n)),
+            _ => Err(usage.into()),
+        };
+    }
     if args.first().map(String::as_str) != Some("--queues") {
         return Ok(Mode::Lifecycle(parse_sizes(args)?));
     }
@@ -344,6 +358,7 @@ fn bench(mode: &Mode, ours: &Path) -> Result<()> {
             instances,
             messages,
         } => bench_queues(*instances, messages, ours),
+        Mode::Generator(n) => bench_generator(*n, ours, scratch.path()),
     }
 }
 
@@ -874,6 +889,67 @@ fn measure_generator(n: usize, ours: &Path, scratch: &Path, rows: &[Row]) -> Res
             _ => None,
         }),
     })
+}
+
+/// Runs of each command in [`bench_generator`].
+const GENERATOR_RUNS: usize = 41;
+
+/// `--systemd-generator` and `-l` of ours at `n` secondaries (the template
+/// enabled, so that every clone is linked), one after the other in each
+/// round, the generator into a fresh directory on a tmpfs; prints the
+/// medians and their ratio.
+fn bench_generator(n: usize, ours: &Path, scratch: &Path) -> Result<()> {
+    let template = prepare_primary_and_template(true)?;
+    let mut directories = vec![format!("/etc/{TEMPLATE}")];
+    grow(&template, &mut directories, n)?;
+    let base = scratch.join("generator");
+    fs::create_dir_all(&base).map_err(|e| format!("{}: {e}", base.display()))?;
+    let base_str = base.to_str().ok_or("scratch path is not UTF-8")?;
+    sh("mount", &["-t", "tmpfs", "tmpfs", base_str])?;
+    let dir = base.join("out");
+    let timed = |args: &[&std::ffi::OsStr]| -> Result<Duration> {
+        let begin = Instant::now();
+        let status = Command::new(ours)
+            .args(args)
+            .env_remove("MAIL_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| format!("{}: {e}", ours.display()))?;
+        let took = begin.elapsed();
+        status
+            .success()
+            .then_some(took)
+            .ok_or_else(|| format!("{} {args:?}: {status}", ours.display()))
+    };
+    let (mut lists, mut generators) = (Vec::new(), Vec::new());
+    for round in 0..=GENERATOR_RUNS {
+        let list = timed(&["-l".as_ref()])?;
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let generator = timed(&["--systemd-generator".as_ref(), dir.as_os_str()])?;
+        if round > 0 {
+            lists.push(list);
+            generators.push(generator);
+        }
+    }
+    let linked = fs::read_dir(dir.join("postfix.service.wants"))
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .count();
+    sh("umount", &[base_str])?;
+    if linked != n + 1 {
+        return Err(format!("our generator linked {linked} units at N={n}"));
+    }
+    let (list, generator) = (median(lists), median(generators));
+    println!("| op | N | ours median | our `-l` median | ratio |");
+    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| --systemd-generator | {n} | {} | {} | {:.2}× |",
+        human(generator),
+        human(list),
+        generator.as_secs_f64() / list.as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Times `argv` as [`time_runs`] does (after one warm-up run), with `dir`
