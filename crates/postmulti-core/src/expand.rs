@@ -259,10 +259,12 @@ impl Expander<'_, '_> {
     }
 }
 
+/// A braced text's inside (trimmed) and the text after its closing brace.
+type Braced<'t> = (&'t [u8], &'t [u8]);
+
 /// When `text` starts with `{`, the trimmed text inside the braces and the
 /// text after the closing brace.
-#[allow(clippy::type_complexity)]
-fn braced<'t>(text: &'t [u8], whole: &[u8]) -> Result<Option<(&'t [u8], &'t [u8])>, ExpandError> {
+fn braced<'t>(text: &'t [u8], whole: &[u8]) -> Result<Option<Braced<'t>>, ExpandError> {
     let Some(inner) = text.strip_prefix(b"{") else {
         return Ok(None);
     };

@@ -32,6 +32,7 @@ pub enum Level {
 pub struct Fatal(pub BString);
 
 impl std::fmt::Display for Fatal {
+    /// The message as text (bytes that are not UTF-8 as U+FFFD).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.0)
     }
