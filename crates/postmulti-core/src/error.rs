@@ -291,6 +291,16 @@ impl Error {
                 "\""
             )
             .into(),
+            Error::Expand {
+                path,
+                param,
+                source,
+            } => crate::bconcat!(
+                crate::bytes::of_os(path),
+                format!(": parameter {param}: "),
+                source.to_bytes()
+            )
+            .into(),
             Error::Selection(SelectionError::NoInstanceNamed(name)) => {
                 crate::bconcat!("No instance named ", name).into()
             }

@@ -32,6 +32,20 @@ pub enum ExpandError {
     Syntax(BString),
 }
 
+impl ExpandError {
+    /// The message with the value's bytes as they are (the `Display` form
+    /// shows bytes that are not UTF-8 as U+FFFD).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let (prefix, text) = match self {
+            ExpandError::Truncated(text) => ("truncated macro reference: \"", text),
+            ExpandError::EmptyName(text) => ("empty macro name: \"", text),
+            ExpandError::Nesting(text) => ("unreasonable macro call nesting: \"", text),
+            ExpandError::Syntax(text) => return text.to_vec(),
+        };
+        [prefix.as_bytes(), text, b"\""].concat()
+    }
+}
+
 /// Looks up a parameter's raw value; `None` when it is unset.
 pub type Lookup<'a> = dyn Fn(&str) -> Option<BString> + 'a;
 
@@ -380,6 +394,12 @@ mod tests {
             "\":\" expected at: \"...a}>>>x\""
         );
         assert!(matches!(x("$loop_a"), Err(ExpandError::Nesting(_))));
+        assert_eq!(
+            x("${e\u{e9}").unwrap_err().to_bytes(),
+            "truncated macro reference: \"${e\u{e9}\"".as_bytes()
+        );
+        let latin = expand(b"${e\xe9", &table).unwrap_err();
+        assert_eq!(latin.to_bytes(), b"truncated macro reference: \"${e\xe9\"");
         assert!(x("${{a} == {a}}").is_err());
     }
 }

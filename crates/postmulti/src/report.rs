@@ -46,8 +46,10 @@ pub fn fatal_message(error: &anyhow::Error) -> Vec<u8> {
     if let Some(fatal) = error.downcast_ref::<Fatal>() {
         return fatal.0.to_vec();
     }
+    // A core error's message names its cause already; one given a context
+    // is shown with it.
     match error.downcast_ref::<postmulti_core::Error>() {
-        Some(core) if error.chain().count() == 1 => core.to_bytes(),
+        Some(core) if error.to_string() == core.to_string() => core.to_bytes(),
         _ => format!("{error:#}").into_bytes(),
     }
 }
