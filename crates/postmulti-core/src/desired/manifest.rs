@@ -214,8 +214,8 @@ impl Parser<'_> {
         let request = EditRequest {
             action: Action::Create,
             selection: Default::default(),
-            assign_name: Some(name.clone()),
-            assign_group: group.clone(),
+            assign_name: Some(name.clone().into()),
+            assign_group: group.clone().map(Into::into),
             settings: Vec::new(),
         };
         if name.is_empty() {
@@ -306,7 +306,7 @@ impl Parser<'_> {
                 _ => return Err(self.error(span, format!("unknown key directories.{key}"))),
             };
             let value = self.string(item, &format!("directories.{key}"))?;
-            let paths = parse_settings(Action::Create, &[format!("{key}={value}")])
+            let paths = parse_settings(Action::Create, &[format!("{key}={value}").into()])
                 .map_err(|e| self.error(item.span(), e))?;
             let path = paths
                 .config_directory
@@ -314,7 +314,7 @@ impl Parser<'_> {
                 .or(paths.data_directory)
                 .unwrap_or_default();
             check_private_path(key, &path).map_err(|e| self.error(item.span(), e))?;
-            *slot = Some(path);
+            *slot = Some(path.to_string());
         }
         Ok(directories)
     }
