@@ -30,7 +30,13 @@ pub enum Needs {
     /// main.cf, `unshare` and `ip`: tests in a private mount namespace
     /// ([`crate::namespace`]).
     Namespace,
+    /// [`Needs::Namespace`], plus podman, runc and debootstrap: images
+    /// built and run in a namespace (`tests/tests/container.rs`).
+    Container,
 }
+
+/// The programs a [`Needs::Container`] test runs besides the namespace's.
+const CONTAINER_TOOLS: &[&str] = &["/usr/bin/podman", "/usr/sbin/runc", "/usr/sbin/debootstrap"];
 
 impl Needs {
     /// What is missing here for a test with these needs (empty when it can
@@ -46,7 +52,7 @@ impl Needs {
         if !Path::new("/usr/sbin/postconf").is_file() {
             missing.push("/usr/sbin/postconf");
         }
-        if self == Needs::Namespace {
+        if matches!(self, Needs::Namespace | Needs::Container) {
             for path in [REAL_POSTMULTI, DEBIAN_MAIN_CF, "/usr/bin/unshare"] {
                 if !Path::new(path).exists() {
                     missing.push(path);
@@ -56,6 +62,13 @@ impl Needs {
             if !ip.iter().any(|path| Path::new(path).exists()) {
                 missing.push("ip");
             }
+        }
+        if self == Needs::Container {
+            missing.extend(
+                CONTAINER_TOOLS
+                    .iter()
+                    .filter(|path| !Path::new(path).exists()),
+            );
         }
         missing
     }
@@ -69,6 +82,7 @@ impl Needs {
         }
         let what = match self {
             Needs::Namespace => "root, Postfix and a private namespace",
+            Needs::Container => "root, Postfix, a private namespace and podman",
             _ => "root and Postfix",
         };
         Err(format!("needs {what} (missing: {})", missing.join(", ")))
@@ -148,8 +162,9 @@ fn private_cache_directory() -> tempfile::TempDir {
 }
 
 /// The `main` of an end-to-end test file: a table of its tests by what
-/// they need (`Nothing`, `RootAndPostfix` or `Namespace`, see [`Needs`]),
-/// each group optionally ignored unless asked for, as `#[ignore]` does:
+/// they need (`Nothing`, `RootAndPostfix`, `Namespace` or `Container`, see
+/// [`Needs`]), each group optionally ignored unless asked for, as
+/// `#[ignore]` does:
 ///
 /// ```text
 /// postmulti_e2e::e2e_tests! {

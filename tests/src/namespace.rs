@@ -9,7 +9,8 @@
 //! Nothing on the host changes: every process started in the namespace
 //! (master daemons included) is killed when the script ends, and its own
 //! network namespace (only `lo`, brought up) keeps daemons off the host's
-//! ports.
+//! ports. With [`Options::host_network`] it shares the host's network
+//! instead (for a script that downloads packages).
 //!
 //! Inside the namespace:
 //!
@@ -95,12 +96,17 @@ impl fmt::Display for Flavour {
 pub struct Options {
     /// Kill the namespace after this long (the test then panics).
     pub timeout: Duration,
+    /// Share the host's network instead of a network namespace of its own
+    /// (`overlay-run --host-network`), for a script that downloads
+    /// packages; its daemons must then run in namespaces of their own.
+    pub host_network: bool,
 }
 
 impl Default for Options {
     fn default() -> Options {
         Options {
             timeout: DEFAULT_TIMEOUT,
+            host_network: false,
         }
     }
 }
@@ -269,6 +275,9 @@ pub fn run_with(flavour: Flavour, script: &str, options: &Options) -> Outcome {
         .arg(dir.join("layers"));
     if flavour == Flavour::Ours {
         command.arg("--ours").arg(&ours);
+    }
+    if options.host_network {
+        command.arg("--host-network");
     }
     let mut child = command
         .arg("--")

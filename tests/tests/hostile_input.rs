@@ -1,8 +1,9 @@
 //! Hostile input end to end: instance and group names and private paths
 //! with white space, commas, newlines, shell and path characters, `.` and
 //! `..` components, overlong names, symbolic links in place of the instance
-//! directory and bytes that are not UTF-8, given to `-I`, `-G`, `-e create`,
-//! `-e import`, `-e assign` and `-i`. Each is refused with
+//! directory and names that are not UTF-8 (bytes, as Postfix takes them),
+//! given to `-I`, `-G`, `-e create`, `-e import`, `-e assign` and `-i`.
+//! Each is refused with
 //! `postmulti: fatal: ...` and exit status 1, and leaves the sandbox exactly
 //! as it was.
 
@@ -114,28 +115,37 @@ fn io_errors_name_the_path_and_the_error_once() {
     assert!(!message.contains("os error"), "{message}");
 }
 
-fn non_utf8_arguments_are_refused() {
+// Arguments are bytes, as in Postfix: a name that is not UTF-8 is refused
+// by the rule it breaks, named with its bytes.
+fn non_utf8_names_are_refused_by_postfix_rules() {
     let sandbox = Sandbox::new();
     let before = sandbox.snapshot();
     let name = OsStr::from_bytes(b"postfix-\xff");
-    for args in [
-        [
-            OsStr::new("-I"),
-            name,
-            OsStr::new("-e"),
-            OsStr::new("create"),
-        ],
-        [
-            OsStr::new("-i"),
-            name,
-            OsStr::new("-e"),
-            OsStr::new("enable"),
-        ],
+    for (args, message) in [
+        (
+            [
+                OsStr::new("-I"),
+                name,
+                OsStr::new("-e"),
+                OsStr::new("create"),
+            ],
+            &b"Unsafe characters in new instance name: 'postfix-\xff'"[..],
+        ),
+        (
+            [
+                OsStr::new("-i"),
+                name,
+                OsStr::new("-e"),
+                OsStr::new("enable"),
+            ],
+            &b"No instance named postfix-\xff"[..],
+        ),
     ] {
         let output = sandbox.command(&[]).args(args).output().unwrap();
         assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-        assert!(
-            stderr(&output).contains("postmulti: fatal: "),
+        assert_eq!(
+            output.stderr,
+            [&b"postmulti: fatal: "[..], message, b"\n"].concat(),
             "{}",
             stderr(&output)
         );
@@ -212,7 +222,7 @@ fn dot_and_dot_dot_components_are_refused() {
 
 postmulti_e2e::e2e_tests! {
     Nothing: [
-        non_utf8_arguments_are_refused,
+        non_utf8_names_are_refused_by_postfix_rules,
     ];
     RootAndPostfix: [
         hostile_names_are_refused_by_create,

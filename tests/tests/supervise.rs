@@ -220,7 +220,7 @@ fn the_container_recipe_logs_to_stdout() {
             postmulti -I postfix-out -e create &&
             postmulti -i postfix-out -e enable &&
             postmulti -x postconf -F '*/*/chroot = n' &&
-            postmulti -x postconf -e maillog_file=/dev/stdout || exit 1
+            postmulti -x postconf -e myhostname=mail.example.com maillog_file=/dev/stdout || exit 1
         postmulti --supervise >"$SCRATCH/sup.out" 2>"$SCRATCH/sup.err" &
         sup=$!
         for _ in $(seq 300); do

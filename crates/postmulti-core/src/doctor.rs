@@ -1,6 +1,7 @@
 //! `postmulti --doctor`: checks a whole multi-instance setup and reports
 //! each finding with its severity.
 
+use crate::bytes::ByteSlice;
 use crate::config::Config;
 use crate::defaults::Defaults;
 use crate::error::SelectionError;
@@ -47,7 +48,7 @@ impl fmt::Display for Finding {
 
 /// Examines the instances `selection` picks (all when unspecified).
 pub fn examine(
-    primary_dir: &str,
+    primary_dir: &[u8],
     defaults: &Defaults,
     selection: &Selection,
 ) -> Result<Vec<Finding>> {
@@ -73,8 +74,8 @@ pub fn examine(
         if broken_selected(broken) {
             finding(
                 Severity::Error,
-                &broken.config_directory,
-                broken.reason.clone(),
+                &broken.config_directory.to_string(),
+                broken.reason.to_string(),
             );
         }
     }
@@ -82,7 +83,7 @@ pub fn examine(
         registry
             .primary_config
             .explicit("alternate_config_directories")
-            .unwrap_or(""),
+            .unwrap_or_default(),
     );
     // Every usable instance takes part in the pair checks, so that a
     // selected instance is compared with the unselected ones too.
@@ -90,17 +91,18 @@ pub fn examine(
         .with_configs()
         .map(|(instance, config)| (instance, config, selection.matches(instance)))
         .collect();
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut seen: HashMap<&[u8], usize> = HashMap::new();
     for (instance, config, _) in configs.iter().filter(|(_, _, selected)| *selected) {
-        let dir = instance.config_directory.as_str();
+        let shown = instance.config_directory.to_string();
+        let dir = shown.as_str();
         // A directory listed again is reported once, and examined once.
-        let times = seen.entry(dir).or_insert(0);
+        let times = seen.entry(&instance.config_directory).or_insert(0);
         *times += 1;
         if *times > 1 {
             if *times == 2 {
                 let listed = configs
                     .iter()
-                    .filter(|(other, _, _)| other.config_directory == dir)
+                    .filter(|(other, _, _)| other.config_directory == instance.config_directory)
                     .count();
                 finding(
                     Severity::Error,
@@ -114,11 +116,11 @@ pub fn examine(
             continue;
         }
         for file in ["main.cf", "master.cf"] {
-            if !Path::new(dir).join(file).is_file() {
+            if !instance.config_path().join(file).is_file() {
                 finding(Severity::Error, dir, format!("{file} is missing"));
             }
         }
-        if !instance.primary && alternates.iter().any(|a| a == dir) {
+        if !instance.primary && alternates.contains(&instance.config_directory) {
             finding(
                 Severity::Warning,
                 dir,
@@ -142,7 +144,7 @@ pub fn examine(
                 );
             }
         }
-        let running = master_pid(Path::new(&instance.queue_directory));
+        let running = master_pid(instance.queue_path());
         if let (Some(pid), false) = (running, instance.enabled) {
             finding(
                 Severity::Warning,
@@ -246,18 +248,18 @@ fn pair_findings(
     configs: &[(&Instance, &Config<'_>, bool)],
 ) -> Result<Vec<(Severity, String, String)>> {
     let mut findings = Vec::new();
-    let mut syslog_names: HashMap<String, (&str, bool)> = HashMap::new();
-    let mut endpoints: Vec<((String, String), &str, bool)> = Vec::new();
+    let mut syslog_names: HashMap<crate::bytes::BString, (String, bool)> = HashMap::new();
+    let mut endpoints: Vec<((String, String), String, bool)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (instance, config, selected) in configs {
-        let dir = instance.config_directory.as_str();
-        if !seen.insert(dir) {
+        let dir = instance.config_directory.to_string();
+        if !seen.insert(&instance.config_directory) {
             continue; // listed again: not a pair of instances
         }
         let syslog_name = config.expanded("syslog_name")?;
         match syslog_names.get(&syslog_name) {
-            Some(&(other, other_selected)) => {
-                if *selected || other_selected {
+            Some((other, other_selected)) => {
+                if *selected || *other_selected {
                     findings.push((
                         Severity::Warning,
                         dir.to_string(),
@@ -269,7 +271,7 @@ fn pair_findings(
                 }
             }
             None => {
-                syslog_names.insert(syslog_name, (dir, *selected));
+                syslog_names.insert(syslog_name, (dir.clone(), *selected));
             }
         }
         if !instance.enabled {
@@ -281,8 +283,8 @@ fn pair_findings(
                     && (*address == endpoint.0 || address == "*" || endpoint.0 == "*")
             });
             match clash {
-                Some(&(_, other, other_selected)) => {
-                    if *selected || other_selected {
+                Some((_, other, other_selected)) => {
+                    if *selected || *other_selected {
                         findings.push((
                             Severity::Error,
                             dir.to_string(),
@@ -293,7 +295,7 @@ fn pair_findings(
                         ))
                     }
                 }
-                None => endpoints.push((endpoint, dir, *selected)),
+                None => endpoints.push((endpoint, dir.clone(), *selected)),
             }
         }
     }
@@ -304,21 +306,24 @@ fn pair_findings(
 /// on, `*` for every address; none for a service `master_service_disable`
 /// turns off.
 fn inet_endpoints(config: &Config<'_>) -> Result<Vec<(String, String)>> {
-    let disabled = split_list(&config.expanded("master_service_disable")?);
+    let disabled: Vec<String> = split_list(&config.expanded("master_service_disable")?)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     let interfaces = split_list(&config.expanded("inet_interfaces")?);
     let addresses: Vec<String> = if interfaces.iter().any(|i| i == "all") || interfaces.is_empty() {
         vec!["*".to_string()]
     } else {
         interfaces
             .iter()
-            .map(|i| match i.as_str() {
+            .map(|i| match &*i.to_str_lossy() {
                 "loopback-only" | "localhost" => "127.0.0.1".to_string(),
                 other => other.trim_matches(['[', ']']).to_string(),
             })
             .collect()
     };
-    let master_cf =
-        std::fs::read_to_string(Path::new(config.dir()).join("master.cf")).unwrap_or_default();
+    let master_cf = std::fs::read_to_string(crate::bytes::path(config.dir()).join("master.cf"))
+        .unwrap_or_default();
     let mut endpoints = Vec::new();
     for line in master_cf.lines() {
         let fields: Vec<&str> = line.split_whitespace().collect();
@@ -381,7 +386,10 @@ mod tests {
     use super::*;
 
     fn list(text: &str) -> Vec<String> {
-        split_list(text)
+        split_list(text.as_bytes())
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! the system's text for an I/O error ([`strerror`]).
 
 use crate::expand::ExpandError;
+use bstr::BString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,9 +12,10 @@ use std::time::Duration;
 /// `postmulti: fatal: ` on stderr.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A refusal or check in its final wording (most of Postfix's own).
+    /// A refusal or check in its final wording (most of Postfix's own),
+    /// with the bytes of the paths and values it names.
     #[error("{0}")]
-    Message(String),
+    Message(BString),
     /// A system call on a path failed; shown as `PATH: strerror` (`open
     /// PATH: strerror` for [`Op::Open`], as Postfix shows it).
     #[error("{}{}: {}", op.prefix(), path.display(), strerror(error))]
@@ -35,7 +37,7 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
         /// The line.
-        text: String,
+        text: BString,
     },
     /// A parameter whose `$name` references cannot be expanded.
     #[error("{}: parameter {param}: {source}", path.display())]
@@ -51,13 +53,13 @@ pub enum Error {
     #[error("instance {config_directory}, {param}={value} conflicts with instance {owner_directory}, {owner_param}={value}")]
     Conflict {
         /// The instance making the claim.
-        config_directory: String,
+        config_directory: BString,
         /// The parameter it claims the value for.
         param: &'static str,
         /// The value.
-        value: String,
+        value: BString,
         /// The instance that claimed it first.
-        owner_directory: String,
+        owner_directory: BString,
         /// The parameter it claimed it as.
         owner_param: &'static str,
     },
@@ -65,9 +67,9 @@ pub enum Error {
     #[error("new config_directory={config_directory} is already in use by instance {owner_directory}, {owner_param}={config_directory}")]
     InUse {
         /// The new instance's configuration directory.
-        config_directory: String,
+        config_directory: BString,
         /// The instance that claimed it.
-        owner_directory: String,
+        owner_directory: BString,
         /// The parameter it claimed it as.
         owner_param: &'static str,
     },
@@ -151,7 +153,7 @@ pub enum SelectionError {
     NameRequired,
     /// `-i NAME` names no instance.
     #[error("No instance named {0}")]
-    NoInstanceNamed(String),
+    NoInstanceNamed(BString),
     /// `-g`/`-i` of create or import matches no secondary to go before.
     #[error("No matching secondary instances")]
     NoMatchingSecondary,
@@ -231,8 +233,79 @@ fn account_message(
 
 impl Error {
     /// An error with the given message, in its final wording.
-    pub fn fatal(message: impl Into<String>) -> Error {
+    pub fn fatal(message: impl Into<BString>) -> Error {
         Error::Message(message.into())
+    }
+
+    /// The message as bytes: the paths, names and values in it as they are
+    /// (the `Display` form shows bytes that are not UTF-8 as U+FFFD).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            Error::Message(message) => message.to_vec(),
+            Error::Io { op, path, error } => crate::bconcat!(
+                op.prefix(),
+                crate::bytes::of_os(path),
+                ": ",
+                strerror(error)
+            )
+            .into(),
+            Error::Conflict {
+                config_directory,
+                param,
+                value,
+                owner_directory,
+                owner_param,
+            } => crate::bconcat!(
+                "instance ",
+                config_directory,
+                format!(", {param}="),
+                value,
+                " conflicts with instance ",
+                owner_directory,
+                format!(", {owner_param}="),
+                value
+            )
+            .into(),
+            Error::InUse {
+                config_directory,
+                owner_directory,
+                owner_param,
+            } => crate::bconcat!(
+                "new config_directory=",
+                config_directory,
+                " is already in use by instance ",
+                owner_directory,
+                format!(", {owner_param}="),
+                config_directory
+            )
+            .into(),
+            Error::Syntax {
+                path,
+                line,
+                reason,
+                text,
+            } => crate::bconcat!(
+                crate::bytes::of_os(path),
+                format!(", line {line}: {reason}: \""),
+                text,
+                "\""
+            )
+            .into(),
+            Error::Expand {
+                path,
+                param,
+                source,
+            } => crate::bconcat!(
+                crate::bytes::of_os(path),
+                format!(": parameter {param}: "),
+                source.to_bytes()
+            )
+            .into(),
+            Error::Selection(SelectionError::NoInstanceNamed(name)) => {
+                crate::bconcat!("No instance named ", name).into()
+            }
+            other => other.to_string().into_bytes(),
+        }
     }
 
     /// An I/O error on `path` where the operation goes without saying

@@ -9,6 +9,7 @@
 //! stays ignored, for us and the commands: only a signal the caller could
 //! deliver stops the loop.
 
+use crate::bytes::{self, BString};
 use crate::instance::Instance;
 use crate::registry::{split_list, Registry};
 use crate::select::Selection;
@@ -47,13 +48,13 @@ pub enum Kind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Run {
     /// The instance's configuration directory.
-    pub config_directory: String,
+    pub config_directory: BString,
     /// The program and its arguments.
-    pub argv: Vec<String>,
+    pub argv: Vec<BString>,
     /// Variables set in its environment (on top of ours).
-    pub env: Vec<(String, String)>,
+    pub env: Vec<(String, BString)>,
     /// Prepended to `PATH` (with a `:`): `$command_directory` for `-x`.
-    pub path_prefix: Option<String>,
+    pub path_prefix: Option<BString>,
 }
 
 /// What an iteration asks for.
@@ -68,11 +69,11 @@ pub struct IterateRequest {
     /// `-v`: export `MAIL_VERBOSE`.
     pub verbose: bool,
     /// The command words.
-    pub args: Vec<String>,
+    pub args: Vec<BString>,
 }
 
 /// How a `-p` command word is classified by the primary's word lists.
-pub fn classify(registry: &Registry<'_>, word: &str) -> Result<CommandClass> {
+pub fn classify(registry: &Registry<'_>, word: &[u8]) -> Result<CommandClass> {
     let listed = |param: &str| -> Result<bool> {
         let list = registry.primary_config.expanded(param)?;
         Ok(split_list(&list).iter().any(|w| w == word))
@@ -114,14 +115,17 @@ pub fn plan(registry: &Registry<'_>, request: &IterateRequest) -> Result<Vec<Run
             ("MAIL_CONFIG".to_string(), instance.config_directory.clone()),
         ];
         if request.verbose {
-            env.push(("MAIL_VERBOSE".to_string(), String::new()));
+            env.push(("MAIL_VERBOSE".to_string(), BString::default()));
         }
         let argv = match request.kind {
             Kind::Postfix => {
-                let mut argv = vec![format!("{command_directory}/postfix"), "--".to_string()];
+                let mut argv = vec![
+                    crate::bconcat!(command_directory, "/postfix"),
+                    BString::from("--"),
+                ];
                 argv.extend(request.args.iter().cloned());
                 if class == CommandClass::Start && !instance.enabled {
-                    argv[2] = "check".to_string();
+                    argv[2] = BString::from("check");
                 }
                 argv
             }
@@ -149,12 +153,12 @@ pub fn plan(registry: &Registry<'_>, request: &IterateRequest) -> Result<Vec<Run
 fn instance_environment(
     registry: &Registry<'_>,
     instance: &Instance,
-    command_directory: &str,
-) -> Result<Vec<(String, String)>> {
+    command_directory: &[u8],
+) -> Result<Vec<(String, BString)>> {
     let primary = &registry.primary_config;
     let pairs = [
         ("daemon_directory", primary.expanded("daemon_directory")?),
-        ("command_directory", command_directory.to_string()),
+        ("command_directory", command_directory.into()),
         ("config_directory", instance.config_directory.clone()),
         ("queue_directory", instance.queue_directory.clone()),
         ("data_directory", instance.data_directory.clone()),
@@ -168,7 +172,7 @@ fn instance_environment(
         ),
         (
             "multi_instance_enable",
-            if instance.enabled { "yes" } else { "no" }.to_string(),
+            BString::from(if instance.enabled { "yes" } else { "no" }),
         ),
     ];
     Ok(pairs
@@ -202,10 +206,10 @@ pub struct Report {
     /// Whether any command failed (non-zero exit, killed, or not started).
     pub failed: bool,
     /// Commands that could not be started, with the reason.
-    pub spawn_errors: Vec<String>,
+    pub spawn_errors: Vec<BString>,
     /// Set when an interrupt stopped the iteration: the instances whose
     /// command was not run.
-    pub not_run: Option<Vec<String>>,
+    pub not_run: Option<Vec<BString>>,
 }
 
 /// Runs each command in turn, children sharing our stdin, stdout and
@@ -220,9 +224,9 @@ pub fn execute(runs: &[Run]) -> Report {
             let _ = signal_hook::flag::register(signal, Arc::clone(&interrupted));
         }
     }
-    let path = match std::env::var("PATH") {
-        Ok(path) if !path.is_empty() => path,
-        _ => ROOT_PATH.to_string(),
+    let path = match std::env::var_os("PATH") {
+        Some(path) if !path.is_empty() => BString::from(bytes::of_os(&path)),
+        _ => BString::from(ROOT_PATH),
     };
     let mut report = Report::default();
     for (index, run) in runs.iter().enumerate() {
@@ -236,19 +240,22 @@ pub fn execute(runs: &[Run]) -> Report {
             );
             break;
         }
-        let mut command = Command::new(&run.argv[0]);
-        command.args(&run.argv[1..]).envs(run.env.iter().cloned());
+        let mut command = Command::new(bytes::os(&run.argv[0]));
+        command
+            .args(run.argv[1..].iter().map(|arg| bytes::os(arg)))
+            .envs(run.env.iter().map(|(name, value)| (name, bytes::os(value))));
         if let Some(prefix) = &run.path_prefix {
-            command.env("PATH", format!("{prefix}:{path}"));
+            command.env("PATH", bytes::os(&crate::bconcat!(prefix, ":", path)));
         }
         match command.status() {
             Ok(status) if status.success() => {}
             Ok(_) => report.failed = true,
             Err(error) => {
                 report.failed = true;
-                report.spawn_errors.push(format!(
-                    "execvp {}: {}",
+                report.spawn_errors.push(crate::bconcat!(
+                    "execvp ",
                     run.argv[0],
+                    ": ",
                     crate::error::strerror(&error)
                 ));
             }

@@ -17,6 +17,7 @@
 //! The `postmulti` binary is a thin command-line layer over it.
 
 pub mod arrivals;
+pub mod bytes;
 pub mod cache;
 pub mod config;
 pub mod defaults;

@@ -16,6 +16,7 @@
 //! name, which Postfix refuses), while edits copy every byte as postconf
 //! does.
 
+use bstr::BStr;
 use std::ops::Range;
 use std::path::Path;
 
@@ -38,8 +39,8 @@ pub struct SyntaxError {
     /// Postfix's reason: `missing attribute name` or `missing '=' after
     /// attribute name`.
     pub reason: &'static str,
-    /// The logical line's text (continuations joined), lossily decoded.
-    pub text: String,
+    /// The logical line's text (continuations joined), as bytes.
+    pub text: bstr::BString,
 }
 
 /// One physical line of the file.
@@ -69,15 +70,14 @@ struct Entry {
     value: Text,
 }
 
-/// The text of a name or a value.
+/// The bytes of a name or a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Text {
-    /// Where it is in the document's bytes, which are UTF-8 there (the
-    /// usual case: a single physical line of plain text).
+    /// Where it is in the document's bytes (the usual case: a single
+    /// physical line).
     Span(Range<usize>),
-    /// A copy: continuation lines joined, or bytes that are not UTF-8
-    /// decoded lossily.
-    Owned(String),
+    /// A copy: continuation lines joined.
+    Owned(Vec<u8>),
 }
 
 /// Postfix's `ISSPACE()`: the ASCII white-space characters.
@@ -191,18 +191,18 @@ impl Logical {
         match split_name_value(text) {
             Ok((name, value)) => entries.push(match &self.joined {
                 Some(joined) => Entry {
-                    name: Text::Owned(String::from_utf8_lossy(&joined[name]).into_owned()),
-                    value: Text::Owned(String::from_utf8_lossy(&joined[value]).into_owned()),
+                    name: Text::Owned(joined[name].to_vec()),
+                    value: Text::Owned(joined[value].to_vec()),
                 },
                 None => Entry {
-                    name: text_at(bytes, shift(name, self.span.start)),
-                    value: text_at(bytes, shift(value, self.span.start)),
+                    name: Text::Span(shift(name, self.span.start)),
+                    value: Text::Span(shift(value, self.span.start)),
                 },
             }),
             Err(reason) => errors.push(SyntaxError {
                 line: line_number(bytes, self.span.start),
                 reason,
-                text: String::from_utf8_lossy(text).into_owned(),
+                text: text.into(),
             }),
         }
     }
@@ -213,20 +213,11 @@ fn shift(range: Range<usize>, by: usize) -> Range<usize> {
     range.start + by..range.end + by
 }
 
-/// The text at `span` of `bytes`: a span when it is UTF-8, else a copy
-/// decoded lossily.
-fn text_at(bytes: &[u8], span: Range<usize>) -> Text {
-    match std::str::from_utf8(&bytes[span.clone()]) {
-        Ok(_) => Text::Span(span),
-        Err(_) => Text::Owned(String::from_utf8_lossy(&bytes[span]).into_owned()),
-    }
-}
-
 /// How an edit treats the entries it matches.
 #[derive(Clone, Copy)]
 enum Edit<'a> {
     /// `postconf -e name=value`.
-    Set(&'a str),
+    Set(&'a [u8]),
     /// `postconf -# name`.
     CommentOut,
 }
@@ -262,7 +253,8 @@ impl MainCf {
     /// The raw (unexpanded) value of the last entry named `name`: the value
     /// Postfix holds after reading main.cf (continuations joined, leading and
     /// trailing white space trimmed).
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub fn get(&self, name: impl AsRef<[u8]>) -> Option<&BStr> {
+        let name = name.as_ref();
         self.entries
             .iter()
             .rev()
@@ -271,7 +263,8 @@ impl MainCf {
     }
 
     /// How many entries are named `name`.
-    pub fn count(&self, name: &str) -> usize {
+    pub fn count(&self, name: impl AsRef<[u8]>) -> usize {
+        let name = name.as_ref();
         self.entries
             .iter()
             .filter(|entry| self.text(&entry.name) == name)
@@ -279,33 +272,32 @@ impl MainCf {
     }
 
     /// Every `(name, raw value)` entry in file order.
-    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+    pub fn entries(&self) -> impl Iterator<Item = (&BStr, &BStr)> + '_ {
         self.entries
             .iter()
             .map(|entry| (self.text(&entry.name), self.text(&entry.value)))
     }
 
-    // The characters of a name or a value.
-    fn text<'a>(&'a self, text: &'a Text) -> &'a str {
+    // The bytes of a name or a value.
+    fn text<'a>(&'a self, text: &'a Text) -> &'a BStr {
         match text {
-            Text::Span(span) => std::str::from_utf8(&self.bytes[span.clone()])
-                .expect("a span is UTF-8, checked when it was parsed"),
-            Text::Owned(text) => text,
+            Text::Span(span) => BStr::new(&self.bytes[span.clone()]),
+            Text::Owned(text) => BStr::new(text),
         }
     }
 
     /// `postconf -e "name = value"`: each entry of that name is replaced in
     /// place by `name = value` (its continuation lines dropped); when there is
     /// none, the line is appended at the end.
-    pub fn set(&mut self, name: &str, value: &str) {
-        self.edit(name, Edit::Set(value));
+    pub fn set(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+        self.edit(name.as_ref(), Edit::Set(value.as_ref()));
     }
 
     /// `postconf -# name`: each entry of that name is commented out by
     /// prefixing `#` to each of its lines (comment and blank lines inside it
     /// are left as they are).
-    pub fn comment_out(&mut self, name: &str) {
-        self.edit(name, Edit::CommentOut);
+    pub fn comment_out(&mut self, name: impl AsRef<[u8]>) {
+        self.edit(name.as_ref(), Edit::CommentOut);
     }
 
     /// The 1-based number of the first physical line holding a NUL byte, if
@@ -357,7 +349,7 @@ impl MainCf {
     // Rewrites the document as postconf's edit_parameters() does: line by
     // line, comment and blank lines always copied, the lines of each matching
     // entry replaced or commented out.
-    fn edit(&mut self, name: &str, edit: Edit<'_>) {
+    fn edit(&mut self, name: &[u8], edit: Edit<'_>) {
         let mut out = Vec::with_capacity(self.bytes.len() + name.len() + 8);
         let mut in_match = false;
         let mut found = false;
@@ -377,7 +369,7 @@ impl MainCf {
                     }
                 },
                 LineKind::Start => {
-                    in_match = edit_key(bytes) == name.as_bytes();
+                    in_match = edit_key(bytes) == name;
                     if !in_match {
                         out.extend_from_slice(bytes);
                         continue;
@@ -405,10 +397,10 @@ impl MainCf {
 }
 
 /// Appends `name = value\n`, as postconf writes an entry.
-fn push_entry(out: &mut Vec<u8>, name: &str, value: &str) {
-    out.extend_from_slice(name.as_bytes());
+fn push_entry(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
     out.extend_from_slice(b" = ");
-    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(value);
     out.push(b'\n');
 }
 
@@ -445,6 +437,16 @@ mod tests {
     }
 
     #[test]
+    fn bytes_that_are_not_utf8_are_kept() {
+        let mut d = MainCf::parse(b"a = \xe9t\xe9\nb = x\n  \xff\n");
+        assert_eq!(d.get("a").unwrap(), &b"\xe9t\xe9"[..]);
+        assert_eq!(d.get("b").unwrap(), &b"x  \xff"[..]);
+        d.set("c", b"/etc/postfix-\xe9");
+        assert_eq!(d.get("c").unwrap(), &b"/etc/postfix-\xe9"[..]);
+        assert!(d.to_bytes().ends_with(b"c = /etc/postfix-\xe9\n"));
+    }
+
+    #[test]
     fn round_trip_is_byte_identical() {
         for input in [
             "",
@@ -462,17 +464,17 @@ mod tests {
     #[test]
     fn continuation_lines_join_across_comments_and_blank_lines() {
         let d = doc("a = b\n  c\n# int\n\n\td  \ne=f\n");
-        assert_eq!(d.get("a"), Some("b  c\td"));
-        assert_eq!(d.get("e"), Some("f"));
+        assert_eq!(d.get("a"), Some(BStr::new("b  c\td")));
+        assert_eq!(d.get("e"), Some(BStr::new("f")));
         assert_eq!(d.entries().count(), 2);
     }
 
     #[test]
     fn last_entry_wins_and_count_counts_all() {
         let d = doc("x = 1\nx= 2\ny =\n");
-        assert_eq!(d.get("x"), Some("2"));
+        assert_eq!(d.get("x"), Some(BStr::new("2")));
         assert_eq!(d.count("x"), 2);
-        assert_eq!(d.get("y"), Some(""));
+        assert_eq!(d.get("y"), Some(BStr::new("")));
         assert_eq!(d.get("z"), None);
     }
 
@@ -481,17 +483,17 @@ mod tests {
         let d = doc("  lead = 1\n   more\nx = 1\n");
         assert!(d.syntax_errors().is_empty());
         assert_eq!(d.get("lead"), None);
-        assert_eq!(d.get("x"), Some("1"));
+        assert_eq!(d.get("x"), Some(BStr::new("1")));
     }
 
     #[test]
     fn a_nul_byte_ends_the_logical_line_as_in_postfix() {
         let doc = doc("a = b\0c\nf = g\0\n  h\n");
-        assert_eq!(doc.get("a"), Some("b"));
-        assert_eq!(doc.get("f"), Some("g"));
+        assert_eq!(doc.get("a"), Some(BStr::new("b")));
+        assert_eq!(doc.get("f"), Some(BStr::new("g")));
         assert!(doc.syntax_errors().is_empty());
         let doc = MainCf::parse(b"a = b\n\0x = y\nd\0 = e\n");
-        let errors: Vec<(usize, &str, String)> = doc
+        let errors: Vec<(usize, &str, bstr::BString)> = doc
             .syntax_errors()
             .into_iter()
             .map(|error| (error.line, error.reason, error.text))
@@ -499,8 +501,8 @@ mod tests {
         assert_eq!(
             errors,
             [
-                (2, "missing attribute name", String::new()),
-                (3, "missing '=' after attribute name", "d".to_string())
+                (2, "missing attribute name", "".into()),
+                (3, "missing '=' after attribute name", "d".into())
             ]
         );
         // Edits keep the bytes after a NUL, and match names up to it.

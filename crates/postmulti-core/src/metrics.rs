@@ -17,6 +17,7 @@
 //! `queue` is the queue's name.
 
 use crate::arrivals::{ArrivalMemo, Known, MEMO_FILE};
+use crate::bytes::ByteSlice;
 use crate::instance::{BrokenInstance, Instance};
 use crate::parallel;
 use crate::queues::{self, Queue, QueueCounts};
@@ -25,7 +26,6 @@ use crate::select::Selection;
 use crate::status::master_pid;
 use prometheus_client::encoding::{EncodeMetric, MetricEncoder};
 use prometheus_client::metrics::MetricType;
-use std::path::Path;
 
 /// One selected, usable instance at the time of a scrape.
 #[derive(Debug, Clone)]
@@ -62,7 +62,7 @@ impl InstanceState {
     /// [`InstanceState::of`], with the arrival times of the deferred
     /// messages in `known`; also returns those found, when counted.
     fn knowing(instance: &Instance, known: &Known) -> (InstanceState, Option<Known>) {
-        let queue_directory = Path::new(&instance.queue_directory);
+        let queue_directory = instance.queue_path();
         let (queues, found) = match queues::count_knowing(queue_directory, known) {
             Ok((counts, found)) => (Ok(counts), Some(found)),
             Err(e) => (Err(e.to_string()), None),
@@ -92,8 +92,9 @@ impl Scrape {
         let mut memo = ArrivalMemo::load(&memo_path);
         let (states, found) = states(&instances, &memo);
         for (instance, found) in instances.iter().zip(found) {
-            if let Some(found) = found {
-                memo.update(&instance.queue_directory, found);
+            // The memo (a JSON file) keeps queue directories that are text.
+            if let (Some(found), Ok(queue)) = (found, instance.queue_directory.to_str()) {
+                memo.update(queue, found);
             }
         }
         memo.retain(|queue| {
@@ -146,9 +147,9 @@ impl Scrape {
         for state in &self.instances {
             let instance = &state.instance;
             let labels = labels(
-                instance.name.as_deref(),
-                instance.group.as_deref(),
-                &instance.config_directory,
+                instance.name.as_ref().map(ToString::to_string).as_deref(),
+                instance.group.as_ref().map(ToString::to_string).as_deref(),
+                &instance.config_directory.to_string(),
             );
             enabled.push(labels.clone(), i64::from(instance.enabled));
             up.push(labels.clone(), i64::from(state.master_pid.is_some()));
@@ -168,9 +169,9 @@ impl Scrape {
         }
         for broken in &self.broken {
             let labels = labels(
-                broken.name.as_deref(),
-                broken.group.as_deref(),
-                &broken.config_directory,
+                broken.name.as_ref().map(ToString::to_string).as_deref(),
+                broken.group.as_ref().map(ToString::to_string).as_deref(),
+                &broken.config_directory.to_string(),
             );
             errors.push(labels, 1);
         }
@@ -217,7 +218,12 @@ fn states(instances: &[&Instance], memo: &ArrivalMemo) -> States {
     let one = |instance: &&Instance| {
         InstanceState::knowing(
             instance,
-            memo.known(&instance.queue_directory).unwrap_or(&empty),
+            instance
+                .queue_directory
+                .to_str()
+                .ok()
+                .and_then(|queue| memo.known(queue))
+                .unwrap_or(&empty),
         )
     };
     parallel::map_in_order(instances, MIN_INSTANCES_PER_THREAD, one)
@@ -284,8 +290,8 @@ mod tests {
     fn instance(dir: &str, name: Option<&str>, group: Option<&str>, primary: bool) -> Instance {
         Instance {
             config_directory: dir.into(),
-            queue_directory: format!("/nonexistent{dir}"),
-            data_directory: String::new(),
+            queue_directory: format!("/nonexistent{dir}").into(),
+            data_directory: Default::default(),
             name: name.map(Into::into),
             group: group.map(Into::into),
             enabled: !primary,
@@ -356,12 +362,12 @@ mod tests {
         assert_eq!(text, expected);
         let errors: Vec<_> = scrape
             .queue_errors()
-            .map(|(instance, reason)| (instance.config_directory.as_str(), reason))
+            .map(|(instance, reason)| (instance.config_directory.to_string(), reason))
             .collect();
         assert_eq!(
             errors,
             [(
-                "/etc/postfix-odd",
+                "/etc/postfix-odd".to_string(),
                 "/nonexistent/etc/postfix-odd: No such file or directory"
             )]
         );

@@ -10,6 +10,7 @@
 //! every directory below it and never to files, whose mode bits carry queue
 //! file state).
 
+use crate::bytes::{self, BString, ByteSlice};
 use crate::error::{AccountKind, EntryProblem, Op};
 use crate::expand::{expand, ExpandError};
 use crate::{Error, Result};
@@ -123,13 +124,13 @@ pub fn instance_entries(meta_directory: &Path, ctx: &PermContext) -> Result<Vec<
 /// main.cf (or, where it is silent, the compiled-in defaults) gives them.
 pub fn instance_entries_for(config: &crate::config::Config<'_>) -> Result<Vec<PermEntry>> {
     let ctx = PermContext {
-        config_directory: config.dir().into(),
-        queue_directory: config.expanded("queue_directory")?.into(),
-        data_directory: config.expanded("data_directory")?.into(),
-        mail_owner: config.expanded("mail_owner")?,
-        setgid_group: config.expanded("setgid_group")?,
+        config_directory: bytes::path(config.dir()).into(),
+        queue_directory: bytes::path_buf(config.expanded("queue_directory")?),
+        data_directory: bytes::path_buf(config.expanded("data_directory")?),
+        mail_owner: config.expanded("mail_owner")?.to_string(),
+        setgid_group: config.expanded("setgid_group")?.to_string(),
     };
-    instance_entries(Path::new(&config.expanded("meta_directory")?), &ctx)
+    instance_entries(bytes::path(&config.expanded("meta_directory")?), &ctx)
 }
 
 /// Applies `entries` like `post-install create-missing set-permissions`:
@@ -263,28 +264,28 @@ fn parse_line(
         }
     };
     let path = field(path, ctx)?;
-    let owner = field(owner, ctx)?;
-    let group = field(group, ctx)?;
-    if path == "no" || path.starts_with("no/") {
+    let owner = field(owner, ctx)?.to_string();
+    let group = field(group, ctx)?.to_string();
+    if path == "no" || path.starts_with(b"no/") {
         return Ok(None);
     }
     let optional = flags.contains(['1', 'i']);
-    let unreadable = || nix::unistd::access(path.as_str(), AccessFlags::R_OK).is_err();
+    let unreadable = || nix::unistd::access(bytes::path(&path), AccessFlags::R_OK).is_err();
     if flags.contains('o') || (optional && unreadable()) {
         return Ok(None);
     }
     if owner.is_empty() {
-        return Err(EntryProblem::NoOwner(path));
+        return Err(EntryProblem::NoOwner(path.to_string()));
     }
     let mode = u32::from_str_radix(mode, 8)
         .ok()
         .filter(|mode| *mode <= 0o7777)
         .ok_or_else(|| EntryProblem::BadMode {
             mode: mode.to_string(),
-            path: path.clone(),
+            path: path.to_string(),
         })?;
     Ok(Some(PermEntry {
-        path: PathBuf::from(path),
+        path: bytes::path_buf(path),
         is_dir,
         owner,
         group: Some(group).filter(|group| !group.is_empty()),
@@ -295,21 +296,21 @@ fn parse_line(
 }
 
 // A field as post-install canonicalizes it: `$...` expanded, `-` empty.
-fn field(value: &str, ctx: &PermContext) -> std::result::Result<String, EntryProblem> {
+fn field(value: &str, ctx: &PermContext) -> std::result::Result<BString, EntryProblem> {
     match value {
-        "-" => Ok(String::new()),
+        "-" => Ok(BString::default()),
         _ if value.starts_with('$') => expand_field(value, ctx),
-        _ => Ok(value.to_string()),
+        _ => Ok(value.into()),
     }
 }
 
 // Expands the `$name` and `${name}` references of a field with the
 // crate's expander; a name that is not an instance parameter is an error.
-fn expand_field(value: &str, ctx: &PermContext) -> std::result::Result<String, EntryProblem> {
+fn expand_field(value: &str, ctx: &PermContext) -> std::result::Result<BString, EntryProblem> {
     let unknown = std::cell::RefCell::new(None);
     let lookup = |name: &str| match lookup(name, ctx) {
         // Values are literal: a `$` in a path is no reference.
-        Some(found) => Some(found.replace('$', "$$")),
+        Some(found) => Some(BString::from(found.replace("$", "$$"))),
         None => {
             unknown.borrow_mut().get_or_insert_with(|| name.to_string());
             None
@@ -326,14 +327,14 @@ fn expand_field(value: &str, ctx: &PermContext) -> std::result::Result<String, E
 }
 
 // The value of parameter `name`, if it is one an instance entry may use.
-fn lookup(name: &str, ctx: &PermContext) -> Option<String> {
-    let path = |p: &Path| p.to_string_lossy().into_owned();
+fn lookup(name: &str, ctx: &PermContext) -> Option<BString> {
+    let path = |p: &Path| BString::from(bytes::of_os(p));
     match name {
         "config_directory" => Some(path(&ctx.config_directory)),
         "queue_directory" => Some(path(&ctx.queue_directory)),
         "data_directory" => Some(path(&ctx.data_directory)),
-        "mail_owner" => Some(ctx.mail_owner.clone()),
-        "setgid_group" => Some(ctx.setgid_group.clone()),
+        "mail_owner" => Some(ctx.mail_owner.as_str().into()),
+        "setgid_group" => Some(ctx.setgid_group.as_str().into()),
         _ => None,
     }
 }

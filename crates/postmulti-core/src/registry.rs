@@ -2,6 +2,7 @@
 //! in its `multi_instance_directories`, each read natively, and the claims
 //! that make two instances sharing a name or a directory a fatal conflict.
 
+use crate::bytes::{self, BStr, BString};
 use crate::config::Config;
 use crate::defaults::Defaults;
 use crate::error::strerror;
@@ -47,14 +48,14 @@ pub struct Registry<'d> {
 /// Who claimed which name or directory.
 #[derive(Debug, Default, Clone)]
 pub struct Claims {
-    owners: HashMap<String, Claimant>,
+    owners: HashMap<BString, Claimant>,
 }
 
 /// The instance and parameter that claimed a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claimant {
     /// The claiming instance's `config_directory`.
-    pub config_directory: Arc<str>,
+    pub config_directory: Arc<[u8]>,
     /// The parameter whose value it is.
     pub param: &'static str,
 }
@@ -62,7 +63,7 @@ pub struct Claimant {
 impl std::fmt::Display for Claimant {
     /// As Postfix names it in a conflict: `config_dir, param_name`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}, {}", self.config_directory, self.param)
+        write!(f, "{}, {}", BStr::new(&self.config_directory), self.param)
     }
 }
 
@@ -71,22 +72,22 @@ impl Claims {
     /// `param`, or fails with Postfix's conflict message.
     pub fn claim(
         &mut self,
-        config_directory: &str,
+        config_directory: &[u8],
         param: &'static str,
-        value: &str,
+        value: &[u8],
     ) -> Result<()> {
         self.claim_all(config_directory, &[(param, value)])
     }
 
     /// Who claimed `value`.
-    pub fn owner(&self, value: &str) -> Option<&Claimant> {
-        self.owners.get(value)
+    pub fn owner(&self, value: &[u8]) -> Option<&Claimant> {
+        self.owners.get(BStr::new(value))
     }
 
     /// Claims an instance's name, config, queue and data directories, all or
     /// nothing.
     pub fn claim_instance(&mut self, instance: &Instance) -> Result<()> {
-        let mut values: Vec<(&'static str, &str)> = Vec::with_capacity(4);
+        let mut values: Vec<(&'static str, &[u8])> = Vec::with_capacity(4);
         if let Some(name) = &instance.name {
             values.push(("multi_instance_name", name));
         }
@@ -99,7 +100,11 @@ impl Claims {
     // Claims each (param, value) of one instance: each is checked against
     // earlier claims and the instance's own earlier values, in Postfix's
     // order, before any is recorded.
-    fn claim_all(&mut self, config_directory: &str, values: &[(&'static str, &str)]) -> Result<()> {
+    fn claim_all(
+        &mut self,
+        config_directory: &[u8],
+        values: &[(&'static str, &[u8])],
+    ) -> Result<()> {
         let is_requestor = |owner: &Claimant, param| {
             &*owner.config_directory == config_directory && owner.param == param
         };
@@ -114,24 +119,24 @@ impl Claims {
             match earlier_own.as_ref().or_else(|| self.owner(value)) {
                 Some(owner) if !is_requestor(owner, param) => {
                     return Err(Error::Conflict {
-                        config_directory: config_directory.to_string(),
+                        config_directory: config_directory.into(),
                         param,
-                        value: value.to_string(),
-                        owner_directory: owner.config_directory.to_string(),
+                        value: value.into(),
+                        owner_directory: owner.config_directory.as_ref().into(),
                         owner_param: owner.param,
                     })
                 }
                 _ => {}
             }
         }
-        let shared: Arc<str> = config_directory.into();
+        let shared: Arc<[u8]> = config_directory.into();
         for &(param, value) in values {
-            if !self.owners.contains_key(value) {
+            if !self.owners.contains_key(BStr::new(value)) {
                 let claimant = Claimant {
                     config_directory: Arc::clone(&shared),
                     param,
                 };
-                self.owners.insert(value.to_string(), claimant);
+                self.owners.insert(value.into(), claimant);
             }
         }
         Ok(())
@@ -142,7 +147,7 @@ impl<'d> Registry<'d> {
     /// Reads the primary instance in `primary_dir` and every secondary it
     /// lists, checking the shared directories and every claim.
     pub fn load(
-        primary_dir: &str,
+        primary_dir: &[u8],
         defaults: &'d Defaults,
         strictness: Strictness,
     ) -> Result<Registry<'d>> {
@@ -188,7 +193,7 @@ impl<'d> Registry<'d> {
                 config_directory: dir.clone(),
                 name,
                 group,
-                reason: error.to_string(),
+                reason: error.to_bytes().into(),
             });
         }
         Ok(registry)
@@ -252,8 +257,8 @@ impl<'d> Registry<'d> {
 
     /// The secondaries' configuration directories in registry order, broken
     /// ones where they were listed.
-    pub fn secondary_dirs(&self) -> Vec<String> {
-        let mut dirs: Vec<String> = self
+    pub fn secondary_dirs(&self) -> Vec<BString> {
+        let mut dirs: Vec<BString> = self
             .secondaries()
             .iter()
             .map(|i| i.config_directory.clone())
@@ -269,19 +274,20 @@ impl<'d> Registry<'d> {
 /// Builds the instance structure from an instance's main.cf.
 pub fn instance_from_config(config: &Config<'_>, primary: bool) -> Result<Instance> {
     let enable = config.expanded("multi_instance_enable")?;
-    let enabled = match enable.to_ascii_lowercase().as_str() {
-        "yes" => true,
-        "no" => false,
+    let enabled = match enable.to_ascii_lowercase().as_slice() {
+        b"yes" => true,
+        b"no" => false,
         _ => {
-            return Err(Error::fatal(format!(
-                "Unexpected {}/main.cf entry: multi_instance_enable = {}",
+            return Err(Error::fatal(crate::bconcat!(
+                "Unexpected ",
                 config.dir(),
+                "/main.cf entry: multi_instance_enable = ",
                 enable
             )))
         }
     };
     Ok(Instance {
-        config_directory: config.dir().to_string(),
+        config_directory: config.dir().into(),
         queue_directory: config.expanded("queue_directory")?,
         data_directory: config.expanded("data_directory")?,
         name: non_empty(config.expanded("multi_instance_name")?),
@@ -293,7 +299,7 @@ pub fn instance_from_config(config: &Config<'_>, primary: bool) -> Result<Instan
 
 /// The name and group of a secondary that could not be used, as far as its
 /// parsed main.cf tells them.
-fn known_identity(config: &Config<'_>) -> (Option<String>, Option<String>) {
+fn known_identity(config: &Config<'_>) -> (Option<BString>, Option<BString>) {
     let value = |param| config.expanded(param).ok().and_then(non_empty);
     (value("multi_instance_name"), value("multi_instance_group"))
 }
@@ -307,7 +313,7 @@ enum Loaded<'d> {
 }
 
 /// Reads one secondary's main.cf and builds its instance structure.
-fn load_secondary<'d>(dir: &str, defaults: &'d Defaults) -> Loaded<'d> {
+fn load_secondary<'d>(dir: &[u8], defaults: &'d Defaults) -> Loaded<'d> {
     let config = match Config::load(dir, defaults) {
         Ok(config) => config,
         Err(error) => return Loaded::Unusable(error, None),
@@ -322,7 +328,7 @@ fn load_secondary<'d>(dir: &str, defaults: &'d Defaults) -> Loaded<'d> {
 /// parsing is independent per instance, so many are shared among a few
 /// threads; the claims are checked afterwards, in order, so errors are the
 /// ones a reading in turn would report.
-fn load_secondaries<'d>(dirs: &[String], defaults: &'d Defaults) -> Vec<Loaded<'d>> {
+fn load_secondaries<'d>(dirs: &[BString], defaults: &'d Defaults) -> Vec<Loaded<'d>> {
     parallel::map_in_order(dirs, MIN_FILES_PER_THREAD, |dir| {
         load_secondary(dir, defaults)
     })
@@ -332,11 +338,11 @@ fn load_secondaries<'d>(dirs: &[String], defaults: &'d Defaults) -> Vec<Loaded<'
 const MIN_FILES_PER_THREAD: usize = 64;
 
 /// Splits a Postfix list on commas and white space, dropping empty elements.
-pub fn split_list(value: &str) -> Vec<String> {
+pub fn split_list(value: &[u8]) -> Vec<BString> {
     value
-        .split(|c: char| c == ',' || c.is_ascii_whitespace())
+        .split(|&c| c == b',' || c.is_ascii_whitespace())
         .filter(|element| !element.is_empty())
-        .map(str::to_string)
+        .map(BString::from)
         .collect()
 }
 
@@ -345,19 +351,25 @@ pub fn split_list(value: &str) -> Vec<String> {
 fn check_shared_directories(primary: &Config<'_>, claims: &mut Claims) -> Result<()> {
     for &param in SHARED_DIRECTORIES {
         let value = primary.expanded(param)?;
-        if !value.starts_with('/') {
+        if !value.starts_with(b"/") {
             continue; // "no" or another special value
         }
-        match std::fs::metadata(&value) {
+        match std::fs::metadata(bytes::path(&value)) {
             Err(e) => {
-                return Err(Error::fatal(format!(
-                    "{param} = '{value}': directory not found: {}",
+                return Err(Error::fatal(crate::bconcat!(
+                    param,
+                    " = '",
+                    value,
+                    "': directory not found: ",
                     strerror(&e)
                 )))
             }
             Ok(meta) if !meta.is_dir() => {
-                return Err(Error::fatal(format!(
-                    "{param} = '{value}' is not a directory"
+                return Err(Error::fatal(crate::bconcat!(
+                    param,
+                    " = '",
+                    value,
+                    "' is not a directory"
                 )))
             }
             Ok(_) => {}
@@ -417,7 +429,7 @@ mod tests {
             _ => text,
         });
         let defaults = Defaults::new();
-        let registry = Registry::load(&primary, &defaults, Strictness::Lenient).unwrap();
+        let registry = Registry::load(primary.as_bytes(), &defaults, Strictness::Lenient).unwrap();
         let names: Vec<_> = registry
             .secondaries()
             .iter()
@@ -444,7 +456,7 @@ mod tests {
             _ => text,
         });
         let defaults = Defaults::new();
-        let error = Registry::load(&primary, &defaults, Strictness::Strict).unwrap_err();
+        let error = Registry::load(primary.as_bytes(), &defaults, Strictness::Strict).unwrap_err();
         assert!(
             error
                 .to_string()
@@ -461,7 +473,7 @@ mod tests {
             150 | 290 => "not a setting\n".to_string(),
             _ => text,
         });
-        let error = Registry::load(&primary, &defaults, Strictness::Strict).unwrap_err();
+        let error = Registry::load(primary.as_bytes(), &defaults, Strictness::Strict).unwrap_err();
         assert!(
             error.to_string().contains("postfix-0150/main.cf, line 1"),
             "{error}"

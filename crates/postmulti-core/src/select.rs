@@ -1,5 +1,6 @@
 //! Instance selection with `-a`, `-g group` and `-i name`.
 
+use crate::bytes::BString;
 use crate::instance::{BrokenInstance, Instance};
 
 /// The prefix every non-empty instance name must have.
@@ -14,10 +15,10 @@ pub enum Selection {
     /// `-a`: all instances.
     All,
     /// `-g group`: the members of a group.
-    Group(String),
+    Group(BString),
     /// `-i name`: one instance by name, name suffix, config directory, or
     /// `-` for the primary.
-    Name(String),
+    Name(BString),
 }
 
 impl Selection {
@@ -37,8 +38,8 @@ impl Selection {
     pub fn matches(&self, instance: &Instance) -> bool {
         self.picks(
             &instance.config_directory,
-            instance.name.as_deref(),
-            instance.group.as_deref(),
+            instance.name.as_ref().map(|name| name.as_slice()),
+            instance.group.as_ref().map(|group| group.as_slice()),
             instance.primary,
         )
     }
@@ -51,8 +52,8 @@ impl Selection {
     pub fn reaches_broken(&self, broken: &BrokenInstance) -> bool {
         self.effective().picks(
             &broken.config_directory,
-            broken.name.as_deref(),
-            broken.group.as_deref(),
+            broken.name.as_ref().map(|name| name.as_slice()),
+            broken.group.as_ref().map(|group| group.as_slice()),
             false,
         )
     }
@@ -60,25 +61,25 @@ impl Selection {
     // The one rule behind matches and reaches_broken.
     fn picks(
         &self,
-        config_directory: &str,
-        name: Option<&str>,
-        group: Option<&str>,
+        config_directory: &[u8],
+        name: Option<&[u8]>,
+        group: Option<&[u8]>,
         primary: bool,
     ) -> bool {
         match self {
             Selection::Unspecified => false,
             Selection::All => true,
-            Selection::Group(wanted) => group == Some(wanted.as_str()),
+            Selection::Group(wanted) => group == Some(wanted.as_slice()),
             Selection::Name(wanted) => {
                 let compared = match name {
-                    _ if wanted.starts_with('/') => config_directory,
+                    _ if wanted.starts_with(b"/") => config_directory,
                     None => config_directory,
-                    Some(name) if !wanted.starts_with(NAME_PREFIX) => {
-                        name.strip_prefix(NAME_PREFIX).unwrap_or(name)
+                    Some(name) if !wanted.starts_with(NAME_PREFIX.as_bytes()) => {
+                        name.strip_prefix(NAME_PREFIX.as_bytes()).unwrap_or(name)
                     }
                     Some(name) => name,
                 };
-                compared == wanted || (primary && wanted == "-")
+                compared == wanted.as_slice() || (primary && wanted == "-")
             }
         }
     }
@@ -91,8 +92,8 @@ mod tests {
     fn instance(dir: &str, name: Option<&str>, group: Option<&str>, primary: bool) -> Instance {
         Instance {
             config_directory: dir.into(),
-            queue_directory: String::new(),
-            data_directory: String::new(),
+            queue_directory: BString::default(),
+            data_directory: BString::default(),
             name: name.map(Into::into),
             group: group.map(Into::into),
             enabled: true,
@@ -151,5 +152,19 @@ mod tests {
         }
         assert!(!sel("d").reaches_broken(&known));
         assert!(!Selection::Group("other".into()).reaches_broken(&known));
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_select() {
+        let latin = Instance {
+            config_directory: b"/etc/postfix-\xe9"[..].into(),
+            name: Some(b"postfix-\xe9"[..].into()),
+            group: Some(b"\xe9"[..].into()),
+            ..instance("", None, None, false)
+        };
+        assert!(Selection::Name(b"\xe9"[..].into()).matches(&latin));
+        assert!(Selection::Name(b"/etc/postfix-\xe9"[..].into()).matches(&latin));
+        assert!(Selection::Group(b"\xe9"[..].into()).matches(&latin));
+        assert!(!Selection::Group("\u{e9}".into()).matches(&latin));
     }
 }

@@ -18,6 +18,7 @@
 //! exits that was not asked to, the others are stopped and the run fails
 //! naming the instance.
 
+use crate::bytes::{self, BString};
 use crate::config::Config;
 use crate::error::strerror;
 use crate::instance::Instance;
@@ -52,9 +53,9 @@ struct Master {
     /// `instance DIR (NAME)`, for messages.
     label: String,
     /// The instance's configuration directory.
-    config_directory: String,
+    config_directory: BString,
     /// Its expanded `syslog_name`, the tag of `postfix-script`'s records.
-    syslog_name: String,
+    syslog_name: BString,
     /// The master's process id.
     pid: Pid,
 }
@@ -95,11 +96,11 @@ pub fn run(registry: &Registry<'_>, selection: &Selection, warn: &dyn Fn(&str)) 
         return Err(Error::fatal("No matching enabled instances"));
     }
     let primary = &registry.primary_config;
-    let command_directory = PathBuf::from(primary.expanded("command_directory")?);
+    let command_directory = bytes::path_buf(primary.expanded("command_directory")?);
     let mut supervisor = Supervisor {
         postfix: command_directory.join("postfix"),
         postlog: command_directory.join("postlog"),
-        master: PathBuf::from(primary.expanded("daemon_directory")?).join("master"),
+        master: bytes::path_buf(primary.expanded("daemon_directory")?).join("master"),
         masters: Vec::new(),
         warn,
     };
@@ -156,7 +157,7 @@ impl Supervisor<'_> {
     // Checks and starts one instance's master, waiting for its pid file.
     fn start(&mut self, instance: &Instance, config: &Config<'_>) -> Result<()> {
         let label = label(instance);
-        let queue = Path::new(&instance.queue_directory);
+        let queue = instance.queue_path();
         if let Some(pid) = master_pid(queue) {
             return Err(Error::fatal(format!(
                 "{label}: the Postfix mail system is already running (pid {pid})"
@@ -169,7 +170,7 @@ impl Supervisor<'_> {
         } else {
             let status = Command::new(&self.postfix)
                 .arg("check")
-                .env("MAIL_CONFIG", &instance.config_directory)
+                .env("MAIL_CONFIG", instance.config_path())
                 .stdin(Stdio::null())
                 .status()
                 .map_err(|e| spawn_error(&self.postfix, &e))?;
@@ -189,7 +190,7 @@ impl Supervisor<'_> {
         let child = Command::new(&self.master)
             .arg("-s")
             // The master keeps only its import_environment itself.
-            .env("MAIL_CONFIG", &instance.config_directory)
+            .env("MAIL_CONFIG", instance.config_path())
             .stdin(Stdio::null())
             .spawn()
             .map_err(|e| spawn_error(&self.master, &e))?;
@@ -294,7 +295,7 @@ impl Supervisor<'_> {
         for master in &self.masters {
             let status = Command::new(&self.postfix)
                 .arg("reload")
-                .env("MAIL_CONFIG", &master.config_directory)
+                .env("MAIL_CONFIG", bytes::os(&master.config_directory))
                 .stdin(Stdio::null())
                 .status();
             match status {
@@ -308,9 +309,13 @@ impl Supervisor<'_> {
     // Logs as postfix-script does: `postlog -t SYSLOG_NAME/postfix-script`.
     fn postlog(&self, master: &Master, level: &str, text: &str) {
         let status = Command::new(&self.postlog)
-            .args(["-t", &format!("{}/postfix-script", master.syslog_name)])
+            .arg("-t")
+            .arg(bytes::os(&crate::bconcat!(
+                master.syslog_name,
+                "/postfix-script"
+            )))
             .args(["-p", level, text])
-            .env("MAIL_CONFIG", &master.config_directory)
+            .env("MAIL_CONFIG", bytes::os(&master.config_directory))
             .stdin(Stdio::null())
             .status();
         if let Err(e) = status {

@@ -17,6 +17,7 @@
 //! values ([`Defaults::cache_only`]), and a broken, nameless or unnameable
 //! instance is skipped with a warning instead of failing the boot.
 
+use crate::bytes::ByteSlice;
 use crate::config::main_cf_path;
 use crate::defaults::Defaults;
 use crate::error::Op;
@@ -71,7 +72,7 @@ pub struct Generation {
 /// configured), a primary that cannot be read links its unit alone (so the
 /// failure shows when systemd starts it), and a secondary that cannot be
 /// linked is named in a warning.
-pub fn plan(primary_dir: &str, defaults: &Defaults) -> Generation {
+pub fn plan(primary_dir: &[u8], defaults: &Defaults) -> Generation {
     let mut generation = Generation::default();
     if std::fs::symlink_metadata(main_cf_path(primary_dir)).is_err() {
         return generation;
@@ -80,7 +81,8 @@ pub fn plan(primary_dir: &str, defaults: &Defaults) -> Generation {
         Ok(registry) => registry,
         Err(error) => {
             generation.warnings.push(format!(
-                "primary instance {primary_dir}: {error}; linking {} without a drop-in",
+                "primary instance {}: {error}; linking {} without a drop-in",
+                crate::bytes::BStr::new(primary_dir),
                 unit_name(PRIMARY_INSTANCE)
             ));
             generation.units.push(LinkedUnit {
@@ -290,8 +292,10 @@ fn instance_unit(instance: &Instance) -> std::result::Result<String, String> {
              postfix@.service needs one; name it with: postmulti -i {dir} -I postfix-NAME -e assign"
         ));
     };
-    let unit = unit_name(name);
-    if !is_unit_instance(name) || unit.len() > UNIT_NAME_MAX {
+    // A name that is not text is no unit instance either.
+    let text = name.to_str().unwrap_or_default();
+    let unit = unit_name(text);
+    if !is_unit_instance(text) || unit.len() > UNIT_NAME_MAX {
         return Err(format!(
             "instance {dir} skipped: its name {name} cannot be used in a systemd unit name \
              (letters, digits, ':', '_', '.', '-'); rename it with: \
@@ -328,7 +332,7 @@ fn drop_in(instance: &Instance, after: Option<&str>) -> std::result::Result<Stri
         let path = unit_path(dir).ok_or_else(|| {
             format!(
                 "instance {} skipped: directory '{dir}' cannot be written in a unit file \
-                 (not absolute, or white space, quotes, backslashes or control characters)",
+                 (not absolute, not UTF-8, or white space, quotes, backslashes or control characters)",
                 instance.config_directory
             )
         })?;
@@ -355,7 +359,9 @@ fn drop_in(instance: &Instance, after: Option<&str>) -> std::result::Result<Stri
 
 /// `dir` as a unit file value (`%` doubled), or `None` when it is not an
 /// absolute path that can be written there unquoted.
-fn unit_path(dir: &str) -> Option<String> {
+fn unit_path(dir: &[u8]) -> Option<String> {
+    // systemd ignores unit file lines that are not UTF-8.
+    let dir = dir.to_str().ok()?;
     let plain = dir.starts_with('/')
         && !dir
             .chars()
@@ -425,10 +431,11 @@ mod tests {
         let why = instance_unit(&instance(None, true)).unwrap_err();
         assert!(why.contains("-I postfix-NAME -e assign"), "{why}");
         assert_eq!(
-            unit_path("/var/spool/100%/").as_deref(),
+            unit_path(b"/var/spool/100%/").as_deref(),
             Some("/var/spool/100%%")
         );
-        assert_eq!(unit_path("/"), Some("/".to_string()));
+        assert_eq!(unit_path(b"/"), Some("/".to_string()));
+        assert_eq!(unit_path(b"/etc/postfix-\xe9"), None);
         for bad in [
             "relative",
             "/with space",
@@ -436,7 +443,7 @@ mod tests {
             "/quote\"",
             "/back\\slash",
         ] {
-            assert_eq!(unit_path(bad), None, "{bad}");
+            assert_eq!(unit_path(bad.as_bytes()), None, "{bad}");
         }
     }
 

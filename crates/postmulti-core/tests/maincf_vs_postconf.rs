@@ -3,6 +3,7 @@
 //! expanded values as `postconf -nh` and `postconf -xh`. Without Postfix
 //! these tests skip, except under CI=true, where they must run.
 
+use postmulti_core::bytes::{BStr, BString};
 use postmulti_core::expand::expand;
 use postmulti_core::maincf::MainCf;
 use proptest::prelude::*;
@@ -154,21 +155,22 @@ proptest! {
         let set: Vec<&str> = NAMES.iter().copied().filter(|n| doc.get(n).is_some()).collect();
         if set.is_empty() { return Ok(()); }
         // postconf refuses files whose references loop; so do we.
-        let lookup = |name: &str| doc.get(name).map(str::to_string);
-        let expanded: Result<Vec<String>, _> =
+        let lookup = |name: &str| doc.get(name).map(BString::from);
+        let expanded: Result<Vec<BString>, _> =
             set.iter().map(|n| expand(doc.get(n).unwrap(), &lookup)).collect();
         let Ok(expanded) = expanded else { return Ok(()); };
         let mut args = vec!["-nh"];
         args.extend(&set);
         let (_, raw) = postconf(text.as_bytes(), &args);
-        let ours: Vec<String> = set.iter().map(|n| fold(doc.get(n).unwrap())).collect();
+        let ours: Vec<String> =
+            set.iter().map(|n| fold(&doc.get(n).unwrap().to_string())).collect();
         let theirs: Vec<String> = raw.lines().map(fold).collect();
         prop_assert_eq!(ours, theirs);
         let mut args = vec!["-xh"];
         args.extend(&set);
         let (_, cooked) = postconf(text.as_bytes(), &args);
         let theirs: Vec<String> = cooked.lines().map(fold).collect();
-        prop_assert_eq!(expanded.iter().map(|v| fold(v)).collect::<Vec<_>>(), theirs);
+        prop_assert_eq!(expanded.iter().map(|v| fold(&v.to_string())).collect::<Vec<_>>(), theirs);
     }
 
     #[test]
@@ -176,7 +178,7 @@ proptest! {
         let doc = MainCf::parse(&bytes);
         prop_assert_eq!(doc.to_bytes(), bytes);
         let _ = doc.syntax_errors();
-        let lookup = |name: &str| doc.get(name).map(str::to_string);
+        let lookup = |name: &str| doc.get(name).map(BString::from);
         for (_, value) in doc.entries() {
             let _ = expand(value, &lookup);
         }
@@ -186,7 +188,7 @@ proptest! {
     fn edits_keep_every_other_line(text in document(), name in prop::sample::select(NAMES)) {
         let mut doc = MainCf::parse(text.as_bytes());
         doc.set(name, "edited");
-        prop_assert_eq!(doc.get(name), Some("edited"));
+        prop_assert_eq!(doc.get(name), Some(BStr::new("edited")));
         let unrelated = |d: &MainCf| d.entries()
             .filter(|(n, _)| *n != name)
             .map(|(n, v)| (n.to_string(), v.to_string()))
@@ -221,7 +223,7 @@ fn deep_and_looping_references_are_errors() {
     }
     text.push_str("p500 = $p0\n");
     let doc = MainCf::parse(text.as_bytes());
-    let lookup = |name: &str| doc.get(name).map(str::to_string);
+    let lookup = |name: &str| doc.get(name).map(BString::from);
     let error = expand("$p0", &lookup).unwrap_err();
     assert!(error
         .to_string()

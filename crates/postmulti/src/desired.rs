@@ -19,7 +19,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 /// `--plan FILE`: exit 0 when the host matches, 2 when changes are pending.
-pub fn plan(primary_dir: &str, defaults: &Defaults, args: &DesiredArgs) -> Result<ExitCode> {
+pub fn plan(primary_dir: &[u8], defaults: &Defaults, args: &DesiredArgs) -> Result<ExitCode> {
     let manifest = read_manifest(&args.file, Purpose::Plan)?;
     let plan = apply::plan(primary_dir, defaults, &manifest, &args.options)?;
     warn_all(&plan.notes);
@@ -37,7 +37,7 @@ pub fn plan(primary_dir: &str, defaults: &Defaults, args: &DesiredArgs) -> Resul
 }
 
 /// `--apply FILE`: converge, then say what changed.
-pub fn apply(primary_dir: &str, defaults: &Defaults, args: &DesiredArgs) -> Result<ExitCode> {
+pub fn apply(primary_dir: &[u8], defaults: &Defaults, args: &DesiredArgs) -> Result<ExitCode> {
     let manifest = read_manifest(&args.file, Purpose::Apply)?;
     let applied = apply::apply(
         primary_dir,
@@ -59,7 +59,7 @@ pub fn apply(primary_dir: &str, defaults: &Defaults, args: &DesiredArgs) -> Resu
 
 /// `--export [FILE]`: print the manifest, or write FILE (updated in place,
 /// left untouched when nothing changed).
-pub fn export(primary_dir: &str, defaults: &Defaults, file: Option<&str>) -> Result<ExitCode> {
+pub fn export(primary_dir: &[u8], defaults: &Defaults, file: Option<&str>) -> Result<ExitCode> {
     let Some(file) = file.filter(|file| *file != "-") else {
         let exported = export_host(primary_dir, defaults, None)?;
         warn_all(&exported.warnings);

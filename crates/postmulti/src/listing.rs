@@ -1,12 +1,14 @@
-//! The `-l` listing: Postfix's fixed-width lines, byte for byte; JSON lines
-//! (`-j`) with upstream postmulti's four members first; or a status table
-//! (`--status`).
+//! The `-l` listing: Postfix's fixed-width lines, byte for byte (names,
+//! groups and directories as the bytes they are, padded by byte count as
+//! printf's `%-15s` pads); JSON lines (`-j`) with upstream postmulti's four
+//! members first; or a status table (`--status`). JSON and the table are
+//! text: bytes that are not UTF-8 show there as U+FFFD.
 
+use postmulti_core::bytes::{BStr, BString};
 use postmulti_core::instance::Instance;
 use postmulti_core::registry::Registry;
 use postmulti_core::select::Selection;
 use postmulti_core::status::master_pid;
-use std::path::Path;
 use tabled::settings::Style;
 
 /// The shapes of a listing.
@@ -34,8 +36,10 @@ pub struct ListRequest {
 }
 
 /// A name or group as listed: `-` when empty.
-fn shown(value: &Option<String>) -> &str {
-    value.as_deref().unwrap_or("-")
+fn shown(value: &Option<BString>) -> &BStr {
+    value
+        .as_ref()
+        .map_or(BStr::new("-"), |value| value.as_ref())
 }
 
 /// `y` or `n`.
@@ -48,7 +52,7 @@ fn yes_no(enabled: bool) -> &'static str {
 }
 
 /// The listing `request` asks for of the instances of `registry`.
-pub fn render(registry: &Registry<'_>, request: &ListRequest) -> String {
+pub fn render(registry: &Registry<'_>, request: &ListRequest) -> Vec<u8> {
     let ListRequest {
         selection,
         reverse,
@@ -64,35 +68,46 @@ pub fn render(registry: &Registry<'_>, request: &ListRequest) -> String {
         instances.reverse();
     }
     match format {
-        ListFormat::Text => instances.into_iter().map(text_line).collect(),
-        ListFormat::Json => instances.into_iter().map(json_line).collect(),
-        ListFormat::Status => status_table(registry, selection, *reverse),
+        ListFormat::Text => instances.into_iter().flat_map(text_line).collect(),
+        ListFormat::Json => instances
+            .into_iter()
+            .map(json_line)
+            .collect::<String>()
+            .into_bytes(),
+        ListFormat::Status => status_table(registry, selection, *reverse).into_bytes(),
     }
 }
 
-/// One line of `postmulti -l`: `%-15s %-15s %-9s %s`.
-pub fn text_line(instance: &Instance) -> String {
-    format!(
-        "{:<15} {:<15} {:<9} {}\n",
-        shown(&instance.name),
-        shown(&instance.group),
-        yes_no(instance.enabled),
-        instance.config_directory
-    )
+/// One line of `postmulti -l`: `%-15s %-15s %-9s %s`, as the bytes printf
+/// writes (padding counts bytes, not characters).
+pub fn text_line(instance: &Instance) -> Vec<u8> {
+    let mut line = Vec::with_capacity(48 + instance.config_directory.len());
+    for (value, width) in [
+        (shown(&instance.name), 15_usize),
+        (shown(&instance.group), 15),
+        (BStr::new(yes_no(instance.enabled)), 9),
+    ] {
+        line.extend_from_slice(value);
+        line.resize(line.len() + width.saturating_sub(value.len()), b' ');
+        line.push(b' ');
+    }
+    line.extend_from_slice(&instance.config_directory);
+    line.push(b'\n');
+    line
 }
 
 /// One line of `postmulti -l -j`: upstream's
 /// `{"name": "N","group": "G","enabled": "y","config_directory": "D"` then
 /// our members (readers ignore members they don't know).
 pub fn json_line(instance: &Instance) -> String {
-    let quote = |value: &str| serde_json::Value::from(value).to_string();
-    let pid = master_pid(Path::new(&instance.queue_directory));
+    let quote = |value: &[u8]| serde_json::Value::from(BStr::new(value).to_string()).to_string();
+    let pid = master_pid(instance.queue_path());
     format!(
         "{{\"name\": {},\"group\": {},\"enabled\": {},\"config_directory\": {},\
          \"queue_directory\": {},\"data_directory\": {},\"running\": {},\"pid\": {},\"primary\": {}}}\n",
         quote(shown(&instance.name)),
         quote(shown(&instance.group)),
-        quote(yes_no(instance.enabled)),
+        quote(yes_no(instance.enabled).as_bytes()),
         quote(&instance.config_directory),
         quote(&instance.queue_directory),
         quote(&instance.data_directory),
@@ -118,7 +133,7 @@ fn status_table(registry: &Registry<'_>, selection: &Selection, reverse: bool) -
             "?".to_string(),
             "?".to_string(),
             format!("broken: {}", broken.reason),
-            broken.config_directory.clone(),
+            broken.config_directory.to_string(),
         ];
         // Row 0 is the primary; secondaries follow in listed order.
         let at = (broken.position + 1).min(rows.len());
@@ -140,7 +155,7 @@ fn status_table(registry: &Registry<'_>, selection: &Selection, reverse: bool) -
 
 /// The `--status` row of a usable instance.
 fn status_row(instance: &Instance) -> [String; 5] {
-    let status = match master_pid(Path::new(&instance.queue_directory)) {
+    let status = match master_pid(instance.queue_path()) {
         Some(pid) => format!("running (pid {pid})"),
         None => "stopped".to_string(),
     };
@@ -149,7 +164,7 @@ fn status_row(instance: &Instance) -> [String; 5] {
         shown(&instance.group).to_string(),
         yes_no(instance.enabled).to_string(),
         status,
-        instance.config_directory.clone(),
+        instance.config_directory.to_string(),
     ]
 }
 
@@ -170,8 +185,18 @@ mod tests {
         };
         assert_eq!(
             text_line(&instance),
-            "postfix-out     -               y         /etc/postfix-out\n"
+            b"postfix-out     -               y         /etc/postfix-out\n"
         );
+        let latin = Instance {
+            config_directory: b"/etc/postfix-\xe9"[..].into(),
+            group: Some(b"\xe9t\xe9"[..].into()),
+            ..instance.clone()
+        };
+        assert_eq!(
+            text_line(&latin),
+            b"postfix-out     \xe9t\xe9             y         /etc/postfix-\xe9\n"
+        );
+        assert!(json_line(&latin).contains("\"group\": \"\u{fffd}t\u{fffd}\""));
         assert_eq!(
             json_line(&instance),
             "{\"name\": \"postfix-out\",\"group\": \"-\",\"enabled\": \"y\",\"config_directory\": \"/etc/postfix-out\",\

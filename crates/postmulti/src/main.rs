@@ -16,42 +16,34 @@ mod timestamp;
 use anyhow::{bail, Result};
 use cli::{HiArgs, Mode, Special};
 use listing::ListRequest;
+use postmulti_core::bytes::{self, BString};
 use postmulti_core::defaults::Defaults;
 use postmulti_core::doctor;
 use postmulti_core::iterate::{self, IterateRequest};
 use postmulti_core::lifecycle::{self, EditOptions, EditRequest};
 use postmulti_core::registry::{Registry, Strictness};
 use postmulti_core::select::Selection;
-use report::{report, Level};
+use report::{fatal_message, report, Level};
+use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
-    match arguments().and_then(run) {
+    match run(std::env::args_os().collect()) {
         Ok(code) => code,
         Err(error) => {
-            report(Level::Fatal, &format!("{error:#}"));
+            report(Level::Fatal, fatal_message(&error));
             ExitCode::FAILURE
         }
     }
 }
 
-/// The command line, which must be UTF-8 text.
-fn arguments() -> Result<Vec<String>> {
-    std::env::args_os()
-        .map(|arg| {
-            arg.into_string().map_err(|arg| {
-                anyhow::anyhow!("argument is not UTF-8 text: {:?}", arg.to_string_lossy())
-            })
-        })
-        .collect()
-}
-
-/// Resolves the command line and runs the requested mode.
-fn run(args: Vec<String>) -> Result<ExitCode> {
-    let mail_config = std::env::var("MAIL_CONFIG").ok();
-    let hi = match cli::parse(args, mail_config.as_deref())? {
+/// Resolves the command line (bytes, as Postfix takes it) and runs the
+/// requested mode.
+fn run(args: Vec<OsString>) -> Result<ExitCode> {
+    let mail_config = std::env::var_os("MAIL_CONFIG").map(|dir| BString::from(bytes::of_os(&dir)));
+    let hi = match cli::parse(args, mail_config.as_ref().map(|dir| dir.as_slice()))? {
         Ok(hi) => hi,
         Err(special) => return Ok(special_mode(special)),
     };
@@ -103,9 +95,11 @@ fn load_serving<'d>(
     for broken in &registry.broken {
         report(
             Level::Warning,
-            &format!(
-                "instance {} skipped: {}",
-                broken.config_directory, broken.reason
+            postmulti_core::bconcat!(
+                "instance ",
+                broken.config_directory,
+                " skipped: ",
+                broken.reason
             ),
         );
         selected_broken |= selection.reaches_broken(broken);
@@ -113,7 +107,7 @@ fn load_serving<'d>(
     if hi.verbose {
         report(
             Level::Verbose,
-            &format!(
+            format!(
                 "{} instances, {} broken",
                 registry.instances.len(),
                 registry.broken.len()
@@ -134,13 +128,10 @@ fn list(hi: &HiArgs, defaults: &Defaults, request: &ListRequest) -> Result<ExitC
     Ok(exit_code(selected_broken))
 }
 
-/// Writes `out` to stdout and flushes it.
-fn write_stdout(out: &str) -> Result<()> {
+/// Writes `out` (bytes, as the listing holds them) to stdout and flushes it.
+fn write_stdout(out: &[u8]) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    if let Err(error) = stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    if let Err(error) = stdout.write_all(out).and_then(|()| stdout.flush()) {
         bail!("error writing output: {error}");
     }
     Ok(())
@@ -169,8 +160,9 @@ fn iterate(hi: &HiArgs, defaults: &Defaults, request: &IterateRequest) -> Result
     }
     if hi.verbose {
         for run in &runs {
-            let line = format!("{}: {}", run.config_directory, run.argv.join(" "));
-            report(Level::Verbose, &line);
+            let line =
+                postmulti_core::bconcat!(run.config_directory, ": ", bytes::join(&run.argv, " "));
+            report(Level::Verbose, line);
         }
     }
     let outcome = iterate::execute(&runs);
@@ -180,7 +172,7 @@ fn iterate(hi: &HiArgs, defaults: &Defaults, request: &IterateRequest) -> Result
     if let Some(not_run) = &outcome.not_run {
         report(
             Level::Fatal,
-            &format!("interrupted; not run for: {}", not_run.join(" ")),
+            postmulti_core::bconcat!("interrupted; not run for: ", bytes::join(not_run, " ")),
         );
     }
     Ok(exit_code(outcome.failed || selected_broken))
@@ -215,14 +207,14 @@ fn supervise(hi: &HiArgs, defaults: &Defaults, selection: &Selection) -> Result<
 /// `--systemd-generator`: link the units into `normal_dir`; only failing to
 /// write there is fatal. No `postconf` is run: compiled-in defaults come
 /// from the cache or the built-in values.
-fn systemd_generator(hi: &HiArgs, normal_dir: &str) -> Result<ExitCode> {
+fn systemd_generator(hi: &HiArgs, normal_dir: &[u8]) -> Result<ExitCode> {
     use postmulti_core::systemd;
     let defaults = Defaults::cache_only();
     let generation = systemd::plan(&hi.primary_dir, &defaults);
     for warning in &generation.warnings {
         report(Level::Warning, warning);
     }
-    systemd::write(std::path::Path::new(normal_dir), &generation)?;
+    systemd::write(bytes::path(normal_dir), &generation)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -43,9 +43,11 @@ fn report_queue_errors(scrape: &Scrape) {
     for (instance, reason) in scrape.queue_errors() {
         report(
             Level::Warning,
-            &format!(
-                "instance {}: queues not counted: {reason}",
-                instance.config_directory
+            postmulti_core::bconcat!(
+                "instance ",
+                instance.config_directory,
+                ": queues not counted: ",
+                reason
             ),
         );
     }
@@ -72,7 +74,7 @@ pub fn metrics(registry: &Registry<'_>, request: &MetricsRequest) -> Result<bool
                 },
             )?
         }
-        None => crate::write_stdout(&text)?,
+        None => crate::write_stdout(text.as_bytes())?,
     }
     Ok(scrape.has_errors())
 }
@@ -101,7 +103,7 @@ pub fn queue_listing(registry: &Registry<'_>, request: &ListRequest) -> Result<b
         ListFormat::Text => table(registry, &scrape, selection, reverse, false, now),
         ListFormat::Status => table(registry, &scrape, selection, reverse, true, now),
     };
-    crate::write_stdout(&out)?;
+    crate::write_stdout(out.as_bytes())?;
     let failed = scrape.queue_errors().next().is_some();
     Ok(failed)
 }
@@ -176,7 +178,7 @@ fn table(
                 let mut row = vec!["?".to_string(); 3];
                 row.push(format!("broken: {}", broken.reason));
                 row.extend(vec!["?".to_string(); Queue::ALL.len() + 1]);
-                row.push(broken.config_directory.clone());
+                row.push(broken.config_directory.to_string());
                 row
             });
             slots.insert(at, row);
@@ -207,7 +209,11 @@ fn table(
 /// The table row of a selected instance.
 fn instance_row(state: &InstanceState, status: bool, now: i64) -> Vec<String> {
     let instance = &state.instance;
-    let shown = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".to_string());
+    let shown = |value: &Option<postmulti_core::bytes::BString>| {
+        value
+            .as_ref()
+            .map_or_else(|| "-".to_string(), ToString::to_string)
+    };
     let mut row = vec![
         shown(&instance.name),
         shown(&instance.group),
@@ -220,6 +226,6 @@ fn instance_row(state: &InstanceState, status: bool, now: i64) -> Vec<String> {
         });
     }
     row.extend(queue_cells(&state.queues, now));
-    row.push(instance.config_directory.clone());
+    row.push(instance.config_directory.to_string());
     row
 }

@@ -2,6 +2,7 @@
 //! and the same to syslog through `/dev/log` when it exists, tagged
 //! `postmulti[PID]` with facility mail, as Postfix logs them.
 
+use postmulti_core::bytes::BString;
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 
@@ -25,29 +26,94 @@ pub enum Level {
     Verbose,
 }
 
-/// Reports `message` on stderr and to syslog.
-pub fn report(level: Level, message: &str) {
+/// A fatal error whose message holds bytes as they are (a path, a name or
+/// an argument that need not be UTF-8), as Postfix's msg_fatal() prints it.
+#[derive(Debug)]
+pub struct Fatal(pub BString);
+
+impl std::fmt::Display for Fatal {
+    /// The message as text (bytes that are not UTF-8 as U+FFFD).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::error::Error for Fatal {}
+
+/// The bytes of a fatal error's message: those of the paths, names and
+/// arguments it names as they are.
+pub fn fatal_message(error: &anyhow::Error) -> Vec<u8> {
+    if let Some(fatal) = error.downcast_ref::<Fatal>() {
+        return fatal.0.to_vec();
+    }
+    // A core error's message names its cause already; one given a context
+    // is shown with it.
+    match error.downcast_ref::<postmulti_core::Error>() {
+        Some(core) if error.to_string() == core.to_string() => core.to_bytes(),
+        _ => format!("{error:#}").into_bytes(),
+    }
+}
+
+/// Reports `message` (text or bytes) on stderr and to syslog.
+pub fn report(level: Level, message: impl AsRef<[u8]>) {
+    let message = message.as_ref();
     let (label, severity) = match level {
         Level::Fatal => ("fatal: ", LOG_CRIT),
         Level::Warning => ("warning: ", LOG_WARNING),
         Level::Verbose => ("", LOG_INFO),
     };
-    let _ = writeln!(std::io::stderr(), "postmulti: {label}{message}");
+    let mut line = format!("postmulti: {label}").into_bytes();
+    line.extend_from_slice(message);
+    line.push(b'\n');
+    let _ = std::io::stderr().write_all(&line);
     if level != Level::Verbose {
-        send_to_syslog(LOG_MAIL | severity, &format!("{label}{message}"));
+        let mut text = label.as_bytes().to_vec();
+        text.extend_from_slice(message);
+        send_to_syslog(LOG_MAIL | severity, &text);
     }
 }
 
 /// Sends one record to the local syslog socket, if there is one, stamped
 /// as Postfix's syslog(3) stamps it (`<18>Nov 25 20:17:50 postmulti[PID]: ...`).
-fn send_to_syslog(priority: u8, text: &str) {
+fn send_to_syslog(priority: u8, text: &[u8]) {
     let Ok(socket) = UnixDatagram::unbound() else {
         return;
     };
-    let record = format!(
-        "<{priority}>{} postmulti[{}]: {text}",
+    let mut record = format!(
+        "<{priority}>{} postmulti[{}]: ",
         crate::timestamp::syslog_timestamp(std::time::SystemTime::now()),
         std::process::id()
-    );
-    let _ = socket.send_to(record.as_bytes(), "/dev/log");
+    )
+    .into_bytes();
+    record.extend_from_slice(&printable(text));
+    let _ = socket.send_to(&record, "/dev/log");
+}
+
+/// `text` as Postfix's syslog records carry it (its `printable()`): UTF-8
+/// characters kept, except ASCII control characters, and each byte of
+/// what is not UTF-8 replaced by `?`.
+fn printable(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    for chunk in text.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_ascii_control() {
+                out.push(b'?');
+            } else {
+                let mut buf = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+        out.resize(out.len() + chunk.invalid().len(), b'?');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syslog_text_is_printable_as_postfix_makes_it() {
+        assert_eq!(printable(b"-G \xe9t\xe9 \t \xc3\xa9"), b"-G ?t? ? \xc3\xa9");
+    }
 }

@@ -5,13 +5,16 @@
 //! (`src/bin/bench.rs`) and `scripts/demo` all run through it.
 //!
 //! Usage: `overlay-run [--primary HOSTNAME] [--ours BIN] [--syslog FILE]
-//! [--layers DIR] -- COMMAND [ARG...]`
+//! [--layers DIR] [--host-network] -- COMMAND [ARG...]`
 //!
 //! It re-executes itself in `unshare --mount --propagation private --fork
 //! --pid --mount-proc --net --kill-child`, then:
 //!
 //! - brings up `lo` (the namespace's only network interface, so daemons stay
-//!   off the host's ports);
+//!   off the host's ports); with `--host-network` there is no `--net`: the
+//!   command shares the host's network, for one that downloads packages
+//!   and starts no daemon outside namespaces of its own (the container
+//!   test);
 //! - mounts overlays on `/etc`, `/var/spool`, `/var/lib`, `/var/cache` and
 //!   `/dev`, whose upper layers live in `--layers DIR` (default: a new
 //!   temporary directory, removed at the end);
@@ -68,6 +71,8 @@ struct Args {
     syslog: Option<PathBuf>,
     /// `--layers DIR`.
     layers: Option<PathBuf>,
+    /// `--host-network`: no network namespace of its own.
+    host_network: bool,
     /// The command and its arguments.
     command: Vec<String>,
 }
@@ -76,7 +81,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = parse(&args).and_then(|parsed| {
         if std::env::var_os(INSIDE).is_none() {
-            Err(enter_namespace(&args))
+            Err(enter_namespace(&args, parsed.host_network))
         } else {
             inside(&parsed)
         }
@@ -93,7 +98,7 @@ fn main() -> ExitCode {
 /// Reads the options and the command.
 fn parse(args: &[String]) -> Result<Args> {
     let usage = "usage: overlay-run [--primary HOSTNAME] [--ours BIN] [--syslog FILE] \
-                 [--layers DIR] -- COMMAND [ARG...]";
+                 [--layers DIR] [--host-network] -- COMMAND [ARG...]";
     let mut parsed = Args::default();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -103,6 +108,7 @@ fn parse(args: &[String]) -> Result<Args> {
             "--ours" => parsed.ours = Some(value()?.into()),
             "--syslog" => parsed.syslog = Some(value()?.into()),
             "--layers" => parsed.layers = Some(value()?.into()),
+            "--host-network" => parsed.host_network = true,
             "--" => {
                 parsed.command = args.cloned().collect();
                 break;
@@ -116,9 +122,9 @@ fn parse(args: &[String]) -> Result<Args> {
     Ok(parsed)
 }
 
-/// Re-executes this program in a new mount, PID and network namespace;
-/// returns only on failure.
-fn enter_namespace(args: &[String]) -> String {
+/// Re-executes this program in a new mount, PID and (unless
+/// `host_network`) network namespace; returns only on failure.
+fn enter_namespace(args: &[String], host_network: bool) -> String {
     if !nix::unistd::geteuid().is_root() {
         return "must run as root (it mounts overlays in a private namespace)".into();
     }
@@ -126,6 +132,7 @@ fn enter_namespace(args: &[String]) -> String {
         Ok(me) => me,
         Err(e) => return format!("cannot find this program: {e}"),
     };
+    let network: &[&str] = if host_network { &[] } else { &["--net"] };
     let error = Command::new("unshare")
         .args([
             "--mount",
@@ -134,9 +141,9 @@ fn enter_namespace(args: &[String]) -> String {
             "--fork",
             "--pid",
             "--mount-proc",
-            "--net",
-            "--kill-child",
         ])
+        .args(network)
+        .arg("--kill-child")
         .arg(me)
         .args(args)
         .env(INSIDE, "1")
@@ -183,7 +190,9 @@ fn inside(args: &Args) -> Result<u8> {
             (dir.path().to_path_buf(), Some(dir))
         }
     };
-    run("ip", &["link", "set", "lo", "up"])?;
+    if !args.host_network {
+        run("ip", &["link", "set", "lo", "up"])?;
+    }
     for dir in OVERLAID {
         let layer = layers.join(dir.trim_start_matches('/').replace('/', "_"));
         let (upper, work) = (layer.join("up"), layer.join("work"));

@@ -2,6 +2,7 @@
 //! date, in memory, with each life-cycle plan the planner adds, so that the
 //! next action is planned against the host as the earlier ones leave it.
 
+use crate::bytes::{self, BStr, BString};
 use crate::config::{main_cf_path, Config};
 use crate::defaults::Defaults;
 use crate::instance::Instance;
@@ -11,7 +12,7 @@ use crate::registry::{instance_from_config, Registry, Strictness};
 use crate::status::master_pid;
 use crate::{Error, Result};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The queue subdirectories that hold messages.
 const MESSAGE_QUEUES: &[&str] = &[
@@ -27,15 +28,30 @@ pub struct Host<'d> {
     written: HashMap<PathBuf, Option<Vec<u8>>>,
     /// Where each secondary is in the registry's instances, by
     /// configuration directory.
-    index: HashMap<String, usize>,
+    index: HashMap<BString, usize>,
 }
 
 impl<'d> Host<'d> {
     /// Reads the host whose primary is in `primary_dir`; any broken
-    /// secondary is an error, as for a life-cycle action.
-    pub fn load(primary_dir: &str, defaults: &'d Defaults) -> Result<Host<'d>> {
+    /// secondary is an error, as for a life-cycle action, and so is a name,
+    /// group or directory a manifest cannot hold (bytes that are not UTF-8).
+    pub fn load(primary_dir: &[u8], defaults: &'d Defaults) -> Result<Host<'d>> {
+        let registry = Registry::load(primary_dir, defaults, Strictness::Strict)?;
+        for instance in &registry.instances {
+            super::manifest_text(&instance.config_directory, "config_directory")?;
+            super::manifest_text(&instance.queue_directory, "queue_directory")?;
+            super::manifest_text(&instance.data_directory, "data_directory")?;
+            for (what, value) in [
+                ("instance name", &instance.name),
+                ("group", &instance.group),
+            ] {
+                if let Some(value) = value {
+                    super::manifest_text(value, what)?;
+                }
+            }
+        }
         let mut host = Host {
-            registry: Registry::load(primary_dir, defaults, Strictness::Strict)?,
+            registry,
             written: HashMap::new(),
             index: HashMap::new(),
         };
@@ -52,8 +68,10 @@ impl<'d> Host<'d> {
     }
 
     /// The secondary whose configuration directory is `dir`.
-    pub fn secondary(&self, dir: &str) -> Option<&Instance> {
-        self.index.get(dir).map(|&at| &self.registry.instances[at])
+    pub fn secondary(&self, dir: &[u8]) -> Option<&Instance> {
+        self.index
+            .get(BStr::new(dir))
+            .map(|&at| &self.registry.instances[at])
     }
 
     // Indexes the secondaries by configuration directory.
@@ -69,7 +87,7 @@ impl<'d> Host<'d> {
     }
 
     /// The main.cf of the instance in `dir` as the planned steps leave it.
-    pub fn config(&self, dir: &str) -> Result<Config<'d>> {
+    pub fn config(&self, dir: &[u8]) -> Result<Config<'d>> {
         let defaults = self.registry.primary_config.defaults();
         let path = main_cf_path(dir);
         match self.written.get(&path) {
@@ -106,11 +124,11 @@ impl<'d> Host<'d> {
     // Takes the primary's main.cf as written, and lists the secondaries in
     // its new order (dropping those it no longer lists).
     fn reread_primary(&mut self) -> Result<()> {
-        let dir = self.registry.primary_config.dir().to_string();
+        let dir = BString::from(self.registry.primary_config.dir());
         let primary = self.config(&dir)?;
         let listed = crate::registry::split_list(&primary.expanded("multi_instance_directories")?);
         self.registry.primary_config = primary;
-        let mut known: HashMap<String, (Instance, Config<'d>)> = self
+        let mut known: HashMap<BString, (Instance, Config<'d>)> = self
             .registry
             .take_secondaries()
             .into_iter()
@@ -141,7 +159,7 @@ impl<'d> Host<'d> {
             let Step::WriteFile { path, .. } = step else {
                 continue;
             };
-            let Some(dir) = path.parent().and_then(Path::to_str) else {
+            let Some(dir) = path.parent().map(bytes::of_os) else {
                 continue;
             };
             if let Some(&at) = self.index.get(dir).filter(|_| main_cf_path(dir) == *path) {
@@ -162,13 +180,13 @@ impl<'d> Host<'d> {
 
     /// Whether the master daemon of `instance` runs.
     pub fn running(instance: &Instance) -> bool {
-        master_pid(Path::new(&instance.queue_directory)).is_some()
+        master_pid(instance.queue_path()).is_some()
     }
 
     /// How many messages `instance`'s queue holds (files in its message
     /// queues).
     pub fn queued_messages(instance: &Instance) -> usize {
-        let queue = Path::new(&instance.queue_directory);
+        let queue = instance.queue_path();
         MESSAGE_QUEUES
             .iter()
             .map(|name| {

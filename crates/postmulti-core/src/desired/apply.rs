@@ -10,7 +10,7 @@ use crate::defaults::Defaults;
 use crate::iterate;
 use crate::lock::RegistryLock;
 use crate::{Error, Result};
-use std::path::Path;
+
 use std::time::Duration;
 
 /// What an apply did.
@@ -26,7 +26,7 @@ pub struct Applied {
 /// What applying `manifest` to the host whose primary is in `primary_dir`
 /// would do; changes nothing.
 pub fn plan(
-    primary_dir: &str,
+    primary_dir: &[u8],
     defaults: &Defaults,
     manifest: &Manifest,
     options: &Options,
@@ -37,14 +37,14 @@ pub fn plan(
 
 /// Converges the host whose primary is in `primary_dir` to `manifest`.
 pub fn apply(
-    primary_dir: &str,
+    primary_dir: &[u8],
     defaults: &Defaults,
     manifest: &Manifest,
     options: &Options,
     lock_timeout: Duration,
 ) -> Result<Applied> {
     let (plan, warnings) = {
-        let _lock = RegistryLock::acquire(Path::new(primary_dir), lock_timeout)?;
+        let _lock = RegistryLock::acquire(crate::bytes::path(primary_dir), lock_timeout)?;
         let mut host = Host::load(primary_dir, defaults)?;
         let plan = planner::plan(manifest, &mut host, defaults, options)?;
         let warnings = plan.plan.execute()?;

@@ -5,6 +5,7 @@
 //! the host change, so exporting an unchanged host gives the same bytes.
 
 use super::manifest::{check_name_and_group, Manifest};
+use super::manifest_text;
 use crate::config::Config;
 use crate::defaults::Defaults;
 use crate::instance::Instance;
@@ -30,7 +31,7 @@ pub struct Exported {
 /// is the current text of the file being updated (and its name for
 /// messages), if there is one.
 pub fn export(
-    primary_dir: &str,
+    primary_dir: &[u8],
     defaults: &Defaults,
     existing: Option<(&str, &str)>,
 ) -> Result<Exported> {
@@ -60,7 +61,7 @@ pub fn export(
         let Some(name) = instance
             .name
             .as_deref()
-            .filter(|n| n.starts_with(NAME_PREFIX))
+            .filter(|n| n.starts_with(NAME_PREFIX.as_bytes()))
         else {
             warnings.push(format!(
                 "instance {} not exported: a manifest instance needs a name starting with '{NAME_PREFIX}'",
@@ -68,7 +69,13 @@ pub fn export(
             ));
             continue;
         };
-        if let Err(why) = check_name_and_group(name, instance.group.as_deref()) {
+        let name = manifest_text(name, "instance name")?;
+        let group = instance
+            .group
+            .as_deref()
+            .map(|group| manifest_text(group, "group"))
+            .transpose()?;
+        if let Err(why) = check_name_and_group(name, group) {
             warnings.push(format!(
                 "instance {} not exported: {why}",
                 instance.config_directory
@@ -115,7 +122,7 @@ fn update(
     instance: &Instance,
     name: &str,
 ) -> Result<()> {
-    let group = instance.group.as_deref().unwrap_or("");
+    let group = manifest_text(instance.group.as_deref().map_or(&b""[..], |g| g), "group")?;
     if table.get("group").and_then(Item::as_str).unwrap_or("") != group {
         if group.is_empty() {
             table.remove("group");
@@ -134,7 +141,7 @@ fn update(
             &instance.config_directory,
             registry.primary_config.defaults(),
         )?;
-        update_main_cf(main_cf, &config);
+        update_main_cf(main_cf, &config)?;
     }
     Ok(())
 }
@@ -166,12 +173,9 @@ fn update_directories(
             &primary.data_directory,
         ),
     ] {
-        let derived = derive_private_path(param, primary_value, Some(name)).ok();
-        wanted.push((
-            param,
-            actual.as_str(),
-            derived.as_deref() != Some(actual.as_str()),
-        ));
+        let derived = derive_private_path(param, primary_value, Some(name.as_bytes())).ok();
+        let needed = derived.as_ref() != Some(actual);
+        wanted.push((param, manifest_text(actual, param)?, needed));
     }
     if !table.contains_key("directories") {
         if !wanted.iter().any(|(_, _, needed)| *needed) {
@@ -212,10 +216,14 @@ fn update_directories(
 
 /// Sets the parameters a manifest lists to their values in main.cf; drops
 /// those main.cf no longer sets.
-fn update_main_cf(main_cf: &mut dyn TableLike, config: &Config<'_>) {
+fn update_main_cf(main_cf: &mut dyn TableLike, config: &Config<'_>) -> Result<()> {
     let keys: Vec<String> = main_cf.iter().map(|(key, _)| key.to_string()).collect();
     for key in keys {
-        match config.explicit(&key) {
+        let explicit = match config.explicit(&key) {
+            Some(value) => Some(manifest_text(value, &key)?),
+            None => None,
+        };
+        match explicit {
             Some(actual) if main_cf.get(&key).and_then(Item::as_str) == Some(actual) => {}
             Some(actual) => {
                 let mut item = Value::from(actual);
@@ -229,6 +237,7 @@ fn update_main_cf(main_cf: &mut dyn TableLike, config: &Config<'_>) {
             }
         }
     }
+    Ok(())
 }
 
 /// Sets a value, keeping the decor (spacing, trailing comment) of the one

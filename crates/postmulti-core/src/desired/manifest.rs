@@ -125,8 +125,8 @@ pub fn check_name_and_group(name: &str, group: Option<&str>) -> Result<()> {
     check_assignments(&EditRequest {
         action: Action::Create,
         selection: Default::default(),
-        assign_name: Some(name.to_string()),
-        assign_group: group.map(str::to_string),
+        assign_name: Some(name.into()),
+        assign_group: group.map(Into::into),
         settings: Vec::new(),
     })
 }
@@ -312,7 +312,7 @@ impl Parser<'_> {
                 _ => return Err(self.error(span, format!("unknown key directories.{key}"))),
             };
             let value = self.string(item, &format!("directories.{key}"))?;
-            let paths = parse_settings(Action::Create, &[format!("{key}={value}")])
+            let paths = parse_settings(Action::Create, &[format!("{key}={value}").into()])
                 .map_err(|e| self.error(item.span(), e))?;
             let path = paths
                 .config_directory
@@ -320,7 +320,7 @@ impl Parser<'_> {
                 .or(paths.data_directory)
                 .unwrap_or_default();
             check_private_path(key, &path).map_err(|e| self.error(item.span(), e))?;
-            *slot = Some(path);
+            *slot = Some(path.to_string());
         }
         Ok(directories)
     }

@@ -11,3 +11,19 @@ pub mod export;
 pub mod manifest;
 pub mod planner;
 pub mod source;
+
+use crate::{bconcat, Error, Result};
+
+/// `bytes` (a name, group, directory or value of the host) as text for a
+/// manifest, or the fatal error that says a manifest cannot hold them: TOML
+/// is UTF-8, Postfix's bytes need not be.
+pub fn manifest_text<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str> {
+    std::str::from_utf8(bytes).map_err(|_| {
+        Error::fatal(bconcat!(
+            what,
+            " '",
+            bytes,
+            "' is not UTF-8: a manifest (TOML) cannot represent it"
+        ))
+    })
+}

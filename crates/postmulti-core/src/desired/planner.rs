@@ -187,12 +187,14 @@ pub fn plan(
         .iter()
         .map(|t| t.config_directory.as_str())
         .collect();
+    // Host::load refused names and directories that are not UTF-8, so
+    // each is its text here.
     let managed_set: HashSet<&str> = managed.iter().copied().collect();
     let unmanaged: Vec<Instance> = host
         .registry
         .secondaries()
         .iter()
-        .filter(|instance| !managed_set.contains(instance.config_directory.as_str()))
+        .filter(|instance| !managed_set.contains(text(&instance.config_directory)))
         .cloned()
         .collect();
     planner.check_prune(&unmanaged)?;
@@ -209,7 +211,7 @@ pub fn plan(
     }
     let mut reload = Vec::new();
     for (desired, target) in manifest.instances.iter().zip(&targets) {
-        let existed = host.secondary(&target.config_directory).is_some();
+        let existed = host.secondary(target.config_directory.as_bytes()).is_some();
         if !existed {
             planner.add(host, desired, target)?;
         }
@@ -252,15 +254,19 @@ fn match_instances(manifest: &Manifest, host: &Host<'_>) -> Result<Vec<Target>> 
     let mut by_dir: HashMap<&str, &Instance> = HashMap::new();
     for instance in registry.secondaries() {
         if let Some(name) = &instance.name {
-            by_name.entry(name.as_str()).or_insert(instance);
+            by_name.entry(text(name)).or_insert(instance);
         }
-        by_dir.insert(instance.config_directory.as_str(), instance);
+        by_dir.insert(text(&instance.config_directory), instance);
     }
     for desired in &manifest.instances {
         let fail = |e: &dyn std::fmt::Display| {
             manifest.error_at(desired.at, format!("instance {}: {e}", desired.name))
         };
-        if primary.name.as_deref() == Some(desired.name.as_str()) {
+        if primary
+            .name
+            .as_ref()
+            .is_some_and(|name| *name == desired.name)
+        {
             return Err(fail(&"the primary instance has this name"));
         }
         let given = &desired.directories;
@@ -269,21 +275,22 @@ fn match_instances(manifest: &Manifest, host: &Host<'_>) -> Result<Vec<Target>> 
             None => derive_private_path(
                 "config_directory",
                 &primary.config_directory,
-                Some(&desired.name),
+                Some(desired.name.as_bytes()),
             )
-            .map_err(|e| fail(&e))?,
+            .map_err(|e| fail(&e))?
+            .to_string(),
         };
         let existing = by_name
             .get(desired.name.as_str())
-            .filter(|i| !taken.contains(&i.config_directory))
+            .filter(|i| !taken.contains(text(&i.config_directory)))
             .or_else(|| by_dir.get(config_directory.as_str()))
-            .filter(|i| !taken.contains(&i.config_directory))
+            .filter(|i| !taken.contains(text(&i.config_directory)))
             .copied();
         let target = match existing {
             Some(instance) => Target {
-                config_directory: instance.config_directory.clone(),
-                queue_directory: instance.queue_directory.clone(),
-                data_directory: instance.data_directory.clone(),
+                config_directory: text(&instance.config_directory).to_string(),
+                queue_directory: text(&instance.queue_directory).to_string(),
+                data_directory: text(&instance.data_directory).to_string(),
                 import: false,
             },
             None => new_target(host, desired, config_directory).map_err(|e| fail(&e))?,
@@ -313,10 +320,10 @@ fn match_instances(manifest: &Manifest, host: &Host<'_>) -> Result<Vec<Target>> 
         }
         claims
             .claim_instance(&Instance {
-                config_directory: target.config_directory.clone(),
-                queue_directory: target.queue_directory.clone(),
-                data_directory: target.data_directory.clone(),
-                name: Some(desired.name.clone()),
+                config_directory: target.config_directory.clone().into(),
+                queue_directory: target.queue_directory.clone().into(),
+                data_directory: target.data_directory.clone().into(),
+                name: Some(desired.name.clone().into()),
                 group: None,
                 enabled: false,
                 primary: false,
@@ -340,29 +347,32 @@ fn new_target(
     if dir.join("main.cf").is_file() && dir.join("master.cf").is_file() {
         let instance = crate::registry::instance_from_config(
             &crate::config::Config::load(
-                &config_directory,
+                config_directory.as_bytes(),
                 host.registry.primary_config.defaults(),
             )?,
             false,
         )?;
         return Ok(Target {
             config_directory,
-            queue_directory: instance.queue_directory,
-            data_directory: instance.data_directory,
+            queue_directory: super::manifest_text(&instance.queue_directory, "queue_directory")?
+                .to_string(),
+            data_directory: super::manifest_text(&instance.data_directory, "data_directory")?
+                .to_string(),
             import: true,
         });
     }
     let primary = host.registry.primary();
     let given = &desired.directories;
-    let derive = |param: &str, given: &Option<String>, primary_value: &str| -> Result<String> {
+    let derive = |param: &str, given: &Option<String>, primary_value: &[u8]| -> Result<String> {
         let path = match given {
             Some(path) => path.clone(),
-            None => derive_private_path(param, primary_value, Some(&desired.name))?,
+            None => derive_private_path(param, primary_value, Some(desired.name.as_bytes()))?
+                .to_string(),
         };
-        check_private_path(param, &path)?;
+        check_private_path(param, path.as_bytes())?;
         Ok(path)
     };
-    check_private_path("config_directory", &config_directory)?;
+    check_private_path("config_directory", config_directory.as_bytes())?;
     Ok(Target {
         queue_directory: derive(
             "queue_directory",
@@ -416,16 +426,16 @@ impl Planner<'_> {
         };
         let mut options = EditOptions::default();
         if let Some((desired, target)) = new {
-            request.assign_name = Some(desired.name.clone());
-            request.assign_group = Some(desired.group.clone().unwrap_or_default());
-            request.settings = vec![format!("config_directory={}", target.config_directory)];
+            request.assign_name = Some(desired.name.clone().into());
+            request.assign_group = Some(desired.group.clone().unwrap_or_default().into());
+            request.settings = vec![format!("config_directory={}", target.config_directory).into()];
             if !target.import {
                 request
                     .settings
-                    .push(format!("queue_directory={}", target.queue_directory));
+                    .push(format!("queue_directory={}", target.queue_directory).into());
                 request
                     .settings
-                    .push(format!("data_directory={}", target.data_directory));
+                    .push(format!("data_directory={}", target.data_directory).into());
             }
             if let (Some(template), false) = (&desired.template, target.import) {
                 if let Some(reason) = source::template_distrust(template) {
@@ -489,14 +499,14 @@ impl Planner<'_> {
     // `postmulti -e assign`, `-e enable`/`disable` and `postconf -e` leave
     // it; whether there were any.
     fn edit(&mut self, host: &mut Host<'_>, desired: &DesiredInstance, dir: &str) -> Result<bool> {
-        let Some(current) = host.secondary(dir).cloned() else {
+        let Some(current) = host.secondary(dir.as_bytes()).cloned() else {
             return Err(Error::fatal(format!("{dir}: not registered")));
         };
         let name = desired.name.as_str();
         let mut settings: Vec<(&str, String)> = Vec::new();
-        if current.name.as_deref() != Some(name) {
+        if current.name.as_ref().is_none_or(|current| *current != name) {
             settings.push(("multi_instance_name", name.to_string()));
-            let was = current.name.as_deref().unwrap_or("-");
+            let was = current.name.as_ref().map_or("-", text);
             self.push(
                 Kind::Assign,
                 name,
@@ -504,9 +514,9 @@ impl Planner<'_> {
                 format!("assign {name}: name {was} -> {name}"),
             );
         }
-        if current.group != desired.group {
+        if current.group.as_ref().map(text) != desired.group.as_deref() {
             let group = desired.group.clone().unwrap_or_default();
-            let was = current.group.as_deref().unwrap_or("-");
+            let was = current.group.as_ref().map_or("-", text);
             let now = desired.group.as_deref().unwrap_or("-");
             settings.push(("multi_instance_group", group));
             self.push(
@@ -529,9 +539,12 @@ impl Planner<'_> {
         if desired.main_cf.is_empty() && settings.is_empty() {
             return Ok(false);
         }
-        let config = host.config(dir)?;
+        let config = host.config(dir.as_bytes())?;
         for (param, value) in &desired.main_cf {
-            let old = config.explicit(param);
+            let old = match config.explicit(param) {
+                Some(old) => Some(super::manifest_text(old, param)?),
+                None => None,
+            };
             if old == Some(value.as_str()) {
                 continue;
             }
@@ -553,7 +566,8 @@ impl Planner<'_> {
             return Ok(false);
         }
         let mut plan = Plan::default();
-        let settings: Vec<(&str, &str)> = settings.iter().map(|(p, v)| (*p, v.as_str())).collect();
+        let settings: Vec<(&str, &[u8])> =
+            settings.iter().map(|(p, v)| (*p, v.as_bytes())).collect();
         plan.edit_main_cf(&config, &settings)?;
         host.absorb(&plan)?;
         self.out.plan.steps.extend(plan.steps);
@@ -573,19 +587,19 @@ impl Planner<'_> {
         let slots = current
             .iter()
             .enumerate()
-            .filter(|(_, dir)| managed_set.contains(dir.as_str()));
+            .filter(|(_, dir)| managed_set.contains(text(dir)));
         let mut wanted = current.clone();
         for ((slot, _), dir) in slots.zip(managed) {
-            wanted[slot] = dir.to_string();
+            wanted[slot] = (*dir).into();
         }
         if wanted == current {
             return Ok(());
         }
-        let list = wanted.join(" ");
+        let list = crate::bytes::join(&wanted, " ").to_string();
         let mut plan = Plan::default();
         plan.edit_main_cf(
             &host.registry.primary_config,
-            &[("multi_instance_directories", &list)],
+            &[("multi_instance_directories", list.as_bytes())],
         )?;
         host.absorb(&plan)?;
         self.out.plan.steps.extend(plan.steps);
@@ -632,7 +646,7 @@ impl Planner<'_> {
     // it as unmanaged.
     fn prune(&mut self, host: &mut Host<'_>, instance: &Instance) -> Result<()> {
         let label = label(instance);
-        let dir = instance.config_directory.as_str();
+        let dir = text(&instance.config_directory);
         let (action, kind) = match self.manifest.prune {
             Prune::None => {
                 self.out.unmanaged.push(label);
@@ -641,7 +655,7 @@ impl Planner<'_> {
             Prune::Deport => (Action::Deport, Kind::Deport),
             Prune::Destroy => (Action::Destroy, Kind::Destroy),
         };
-        let select = || Selection::Name(dir.to_string());
+        let select = || Selection::Name(dir.into());
         if instance.enabled {
             self.lifecycle(host, Action::Disable, select(), None)?;
             self.push(Kind::Disable, &label, dir, format!("disable {label}"));
@@ -660,7 +674,7 @@ impl Planner<'_> {
     // whose main.cf changes when no reload was asked for.
     fn commands(&mut self, host: &Host<'_>, reload: &[String], options: &Options) -> Result<()> {
         for dir in reload {
-            let Some(instance) = host.secondary(dir).filter(|i| Host::running(i)) else {
+            let Some(instance) = host.secondary(dir.as_bytes()).filter(|i| Host::running(i)) else {
                 continue;
             };
             let label = label(instance);
@@ -684,12 +698,12 @@ impl Planner<'_> {
                     .registry
                     .secondaries()
                     .iter()
-                    .find(|i| i.name.as_deref() == Some(desired.name.as_str()))
+                    .find(|i| i.name.as_ref().is_some_and(|name| *name == desired.name))
                 else {
                     continue;
                 };
                 if !Host::running(instance) {
-                    let dir = instance.config_directory.clone();
+                    let dir = text(&instance.config_directory).to_string();
                     self.run(host, &dir, "start")?;
                     self.push(
                         Kind::Start,
@@ -707,10 +721,10 @@ impl Planner<'_> {
     fn run(&mut self, host: &Host<'_>, dir: &str, command: &str) -> Result<()> {
         let request = IterateRequest {
             kind: iterate::Kind::Postfix,
-            selection: Selection::Name(dir.to_string()),
+            selection: Selection::Name(dir.into()),
             reverse: false,
             verbose: false,
-            args: vec![command.to_string()],
+            args: vec![command.into()],
         };
         self.out
             .runs
@@ -721,10 +735,13 @@ impl Planner<'_> {
 
 /// An instance's name, or its configuration directory when it has none.
 fn label(instance: &Instance) -> String {
-    instance
-        .name
-        .clone()
-        .unwrap_or_else(|| instance.config_directory.clone())
+    text(instance.name.as_ref().unwrap_or(&instance.config_directory)).to_string()
+}
+
+/// A name, group or directory of the host as text: [`Host::load`] refused
+/// those that are not UTF-8.
+fn text(bytes: &crate::bytes::BString) -> &str {
+    std::str::from_utf8(bytes).expect("Host::load refuses names and directories that are not UTF-8")
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ use super::plan::{Plan, Step};
 use super::protos::{new_main_cf, Prototypes, MASTER_CF_TEMPLATE};
 use super::request::{Action, EditOptions, EditRequest};
 use super::settings::parse_settings;
+use crate::bconcat;
+use crate::bytes::{self, BString};
 use crate::config::Config;
 use crate::defaults::Defaults;
 use crate::error::SelectionError;
@@ -20,7 +22,6 @@ use crate::perms::{self, instance_entries_for};
 use crate::registry::{instance_from_config, Registry};
 use crate::select::Selection;
 use crate::{Error, Result};
-use std::path::{Path, PathBuf};
 
 /// Plans create or import of the instance `request` describes.
 pub fn plan(
@@ -47,16 +48,16 @@ pub fn plan(
     require_init(registry)?;
 
     let mut plan = Plan::default();
-    let config_dir = PathBuf::from(&new.config_directory);
+    let config_dir = new.config_path().to_path_buf();
     let complete = config_dir.join("main.cf").is_file() && config_dir.join("master.cf").is_file();
     let instance_config = if complete {
         let config = Config::load(&new.config_directory, defaults)?;
         // The names, and the install parameters set-permissions would write.
-        let mut edits: Vec<(&str, String)> =
+        let mut edits: Vec<(&str, BString)> =
             name_edits.iter().map(|(n, v)| (*n, v.clone())).collect();
         edits.extend(install::overrides(&config)?.unwrap_or_default());
         if !edits.is_empty() {
-            let edits: Vec<(&str, &str)> = edits.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            let edits: Vec<(&str, &[u8])> = edits.iter().map(|(n, v)| (*n, v.as_slice())).collect();
             plan.edit_main_cf(&config, &edits)?;
         }
         config
@@ -67,9 +68,12 @@ pub fn plan(
             } else {
                 "main.cf"
             };
-            return Err(Error::fatal(format!(
-                "'{}' lacks a {missing} file",
-                new.config_directory
+            return Err(Error::fatal(bconcat!(
+                "'",
+                new.config_directory,
+                "' lacks a ",
+                missing,
+                " file"
             )));
         }
         plan_new_files(&mut plan, registry, &new, &name_edits, options)?
@@ -81,7 +85,7 @@ pub fn plan(
         ("data_directory", &new.data_directory),
     ] {
         plan.warnings
-            .extend(perms::exposed_ancestors(what, Path::new(path)));
+            .extend(perms::exposed_ancestors(what, bytes::path(path)));
     }
     plan.steps.push(Step::SetPermissions(entries));
     plan_registration(&mut plan, registry, &new, position)?;
@@ -100,7 +104,7 @@ fn new_instance(
 ) -> Result<Instance> {
     let paths = parse_settings(request.action, &request.settings)?;
     let primary = registry.primary();
-    let name = request.assign_name.as_deref();
+    let name = request.assign_name.as_ref().map(|name| name.as_slice());
     let config_directory = match paths.config_directory {
         Some(dir) => dir,
         None => derive_private_path("config_directory", &primary.config_directory, name)?,
@@ -108,18 +112,18 @@ fn new_instance(
     check_private_path("config_directory", &config_directory)?;
     if let Some(owner) = registry.claims.owner(&config_directory) {
         return Err(Error::InUse {
-            owner_directory: owner.config_directory.to_string(),
+            owner_directory: owner.config_directory.as_ref().into(),
             owner_param: owner.param,
             config_directory,
         });
     }
-    let dir = Path::new(&config_directory);
+    let dir = bytes::path(&config_directory);
     let complete = dir.join("main.cf").is_file() && dir.join("master.cf").is_file();
     if request.action == Action::Import || complete {
         let config = Config::load(&config_directory, defaults)?;
         return instance_from_config(&config, false);
     }
-    let derive = |param: &str, given: Option<String>, primary_value: &str| match given {
+    let derive = |param: &str, given: Option<BString>, primary_value: &[u8]| match given {
         Some(path) => Ok(path),
         None => derive_private_path(param, primary_value, name),
     };
@@ -162,13 +166,13 @@ fn plan_new_files<'d>(
     plan: &mut Plan,
     registry: &Registry<'d>,
     new: &Instance,
-    name_edits: &[(&'static str, String)],
+    name_edits: &[(&'static str, BString)],
     options: &EditOptions,
 ) -> Result<Config<'d>> {
     let primary = &registry.primary_config;
     let prototype_dir = match &options.template_directory {
         Some(dir) => dir.clone(),
-        None => PathBuf::from(primary.expanded("meta_directory")?),
+        None => bytes::path_buf(primary.expanded("meta_directory")?),
     };
     let prototypes = Prototypes::find(&prototype_dir);
     if options.template_directory.is_some() && prototypes.main_cf.is_none() {
@@ -177,15 +181,15 @@ fn plan_new_files<'d>(
             prototype_dir.display()
         )));
     }
-    let config_dir = PathBuf::from(&new.config_directory);
+    let config_dir = new.config_path();
     for (dir, mode) in [
         (&new.config_directory, 0o755),
         (&new.queue_directory, 0o755),
         (&new.data_directory, 0o700),
     ] {
-        if !Path::new(dir).is_dir() {
+        if !bytes::path(dir).is_dir() {
             plan.steps.push(Step::MakeDir {
-                path: dir.into(),
+                path: bytes::path_buf(dir.clone()),
                 mode,
             });
         }
@@ -203,7 +207,7 @@ fn plan_new_files<'d>(
     // from the primary with `$name` references in them).
     let written = Config::from_doc(&new.config_directory, doc.clone(), primary.defaults())?;
     for (param, value) in install::overrides(&written)?.unwrap_or_default() {
-        doc.set(param, &value);
+        doc.set(param, value);
     }
     let main_cf_path = config_dir.join("main.cf");
     plan.steps.push(Step::WriteFile {

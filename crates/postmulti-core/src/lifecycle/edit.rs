@@ -15,9 +15,9 @@ pub fn plan_init(registry: &Registry<'_>) -> Result<Plan> {
         &[
             (
                 "multi_instance_wrapper",
-                "${command_directory}/postmulti -p --",
+                b"${command_directory}/postmulti -p --",
             ),
-            ("multi_instance_enable", "yes"),
+            ("multi_instance_enable", b"yes"),
         ],
     )?;
     Ok(plan)
@@ -27,10 +27,10 @@ pub fn plan_init(registry: &Registry<'_>) -> Result<Plan> {
 pub fn plan_enable(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
     let (_, config) = select_existing(registry, &request.selection)?;
     require_init(registry)?;
-    let value = if request.action == Action::Enable {
-        "yes"
+    let value: &[u8] = if request.action == Action::Enable {
+        b"yes"
     } else {
-        "no"
+        b"no"
     };
     let mut plan = Plan::default();
     plan.edit_main_cf(config, &[("multi_instance_enable", value)])?;
@@ -49,7 +49,7 @@ pub fn plan_assign(registry: &Registry<'_>, request: &EditRequest) -> Result<Pla
         return Ok(plan);
     }
     require_init(registry)?;
-    let edits: Vec<(&str, &str)> = edits.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let edits: Vec<(&str, &[u8])> = edits.iter().map(|(n, v)| (*n, v.as_slice())).collect();
     plan.edit_main_cf(config, &edits)?;
     Ok(plan)
 }

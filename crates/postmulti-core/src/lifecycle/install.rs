@@ -4,6 +4,7 @@
 //! gives (`postconf -h`, unexpanded), and when any differs it writes them
 //! all with `postconf -e`.
 
+use crate::bytes::BString;
 use crate::config::Config;
 use crate::Result;
 
@@ -28,17 +29,18 @@ const INSTALL_PARAMETERS: [&str; 15] = [
 
 /// The settings post-install writes into `config`'s main.cf, or `None`
 /// when each install parameter is already written as postfix(1) hands it.
-pub fn overrides(config: &Config<'_>) -> Result<Option<Vec<(&'static str, String)>>> {
+pub fn overrides(config: &Config<'_>) -> Result<Option<Vec<(&'static str, BString)>>> {
     let version = config.expanded("mail_version")?;
     let mut differs = false;
     let mut settings = Vec::with_capacity(INSTALL_PARAMETERS.len());
     for name in INSTALL_PARAMETERS {
         let mut value = config.expanded(name)?;
         if !version.is_empty() && value.ends_with(&version) {
-            value.truncate(value.len() - version.len());
-            value.push_str("${mail_version}");
+            let kept = value.len() - version.len();
+            value.truncate(kept);
+            value.extend_from_slice(b"${mail_version}");
         }
-        differs |= config.raw(name).unwrap_or_default() != value;
+        differs |= config.raw(name).unwrap_or_default() != value.as_slice();
         settings.push((name, value));
     }
     Ok(differs.then_some(settings))

@@ -28,18 +28,17 @@ use crate::defaults::Defaults;
 use crate::lock::RegistryLock;
 use crate::registry::{Registry, Strictness};
 use crate::Result;
-use std::path::Path;
 
 /// Checks and plans `request` against the primary in `primary_dir`, then
 /// carries the plan out unless `options.dry_run`. All of it happens under
 /// the lock.
 pub fn run(
-    primary_dir: &str,
+    primary_dir: &[u8],
     defaults: &Defaults,
     request: &EditRequest,
     options: &EditOptions,
 ) -> Result<Outcome> {
-    let _lock = RegistryLock::acquire(Path::new(primary_dir), options.lock_timeout)?;
+    let _lock = RegistryLock::acquire(crate::bytes::path(primary_dir), options.lock_timeout)?;
     let strictness = match request.action {
         Action::Init => Strictness::Lenient,
         _ => Strictness::Strict,

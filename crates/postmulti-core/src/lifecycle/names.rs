@@ -2,6 +2,8 @@
 //! group settings an assignment changes.
 
 use super::request::EditRequest;
+use crate::bconcat;
+use crate::bytes::BString;
 use crate::instance::Instance;
 use crate::registry::Claims;
 use crate::select::NAME_PREFIX;
@@ -12,11 +14,11 @@ use crate::{Error, Result};
 const SAFE_PUNCTUATION: &str = "!@%-_=+:./";
 
 /// Whether `name` is non-empty and holds only safe characters.
-fn is_safe_name(name: &str) -> bool {
+fn is_safe_name(name: &[u8]) -> bool {
     !name.is_empty()
         && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || SAFE_PUNCTUATION.contains(c))
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || SAFE_PUNCTUATION.as_bytes().contains(&c))
 }
 
 /// Checks the `-I` and `-G` values (an empty value clears and is always
@@ -24,16 +26,20 @@ fn is_safe_name(name: &str) -> bool {
 pub fn check_assignments(request: &EditRequest) -> Result<()> {
     if let Some(name) = request.assign_name.as_deref().filter(|n| !n.is_empty()) {
         if !is_safe_name(name) {
-            return Err(Error::fatal(format!(
-                "Unsafe characters in new instance name: '{name}'"
+            return Err(Error::fatal(bconcat!(
+                "Unsafe characters in new instance name: '",
+                name,
+                "'"
             )));
         }
-        if name.contains('/') {
-            return Err(Error::fatal(format!(
-                "Illegal '/' character in new instance name: '{name}'"
+        if name.contains(&b'/') {
+            return Err(Error::fatal(bconcat!(
+                "Illegal '/' character in new instance name: '",
+                name,
+                "'"
             )));
         }
-        if !name.starts_with(NAME_PREFIX) {
+        if !name.starts_with(NAME_PREFIX.as_bytes()) {
             return Err(Error::fatal(format!(
                 "New instance name must start with '{NAME_PREFIX}'"
             )));
@@ -41,7 +47,11 @@ pub fn check_assignments(request: &EditRequest) -> Result<()> {
     }
     if let Some(group) = request.assign_group.as_deref().filter(|g| !g.is_empty()) {
         if !is_safe_name(group) {
-            return Err(Error::fatal(format!("Unsafe characters in '-G {group}'")));
+            return Err(Error::fatal(bconcat!(
+                "Unsafe characters in '-G ",
+                group,
+                "'"
+            )));
         }
     }
     Ok(())
@@ -53,16 +63,16 @@ pub fn changed_names(
     target: &Instance,
     request: &EditRequest,
     claims: &mut Claims,
-) -> Result<Vec<(&'static str, String)>> {
+) -> Result<Vec<(&'static str, BString)>> {
     let mut edits = Vec::new();
     if let Some(name) = &request.assign_name {
-        if name.as_str() != target.name.as_deref().unwrap_or("") {
+        if name.as_slice() != target.name.as_deref().map_or(&b""[..], |n| n) {
             claims.claim(&target.config_directory, "multi_instance_name", name)?;
             edits.push(("multi_instance_name", name.clone()));
         }
     }
     if let Some(group) = &request.assign_group {
-        if group.as_str() != target.group.as_deref().unwrap_or("") {
+        if group.as_slice() != target.group.as_deref().map_or(&b""[..], |g| g) {
             edits.push(("multi_instance_group", group.clone()));
         }
     }
@@ -108,5 +118,13 @@ mod tests {
             "Unsafe characters in new instance name: 'postfix-é'"
         );
         assert_eq!(error("postfix-a", "a b"), "Unsafe characters in '-G a b'");
+        let latin = EditRequest {
+            assign_group: Some(b"\xe9"[..].into()),
+            ..request("", "")
+        };
+        assert_eq!(
+            check_assignments(&latin).unwrap_err().to_bytes(),
+            b"Unsafe characters in '-G \xe9'"
+        );
     }
 }

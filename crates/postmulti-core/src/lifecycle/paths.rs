@@ -1,30 +1,42 @@
 //! The private directories of a new instance: the rules a given path must
 //! follow, and the path derived from the primary's when none is given.
 
+use crate::bconcat;
+use crate::bytes::{self, BString, ByteSlice};
 use crate::{Error, Result};
 
 /// Refuses a private directory path that would corrupt the registry or
 /// name a place other than it seems: white space, commas or control
 /// characters (`multi_instance_directories` is a list), empty, `.` or `..`
 /// components, and a symbolic link where the directory goes.
-pub fn check_private_path(param: &str, path: &str) -> Result<()> {
-    if path.contains(|c: char| c.is_whitespace() || c == ',' || c.is_control()) {
+pub fn check_private_path(param: &str, path: &[u8]) -> Result<()> {
+    if path
+        .iter()
+        .any(|&c| c.is_ascii_whitespace() || c == b',' || c.is_ascii_control())
+    {
         return Err(Error::fatal(format!(
-            "{param}={path:?}: white space, commas and control characters are not allowed in an instance directory"
+            "{param}={:?}: white space, commas and control characters are not allowed in an instance directory",
+            path.as_bstr()
         )));
     }
     if path
-        .split('/')
+        .split(|&c| c == b'/')
         .skip(1)
-        .any(|component| matches!(component, "" | "." | ".."))
+        .any(|component| matches!(component, b"" | b"." | b".."))
     {
-        return Err(Error::fatal(format!(
-            "{param}={path}: the path must not contain empty, '.' or '..' components"
+        return Err(Error::fatal(bconcat!(
+            param,
+            "=",
+            path,
+            ": the path must not contain empty, '.' or '..' components"
         )));
     }
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => Err(Error::fatal(format!(
-            "{param}={path}: is a symbolic link; give the directory it points to, if that is meant"
+    match std::fs::symlink_metadata(bytes::path(path)) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(Error::fatal(bconcat!(
+            param,
+            "=",
+            path,
+            ": is a symbolic link; give the directory it points to, if that is meant"
         ))),
         _ => Ok(()),
     }
@@ -32,21 +44,27 @@ pub fn check_private_path(param: &str, path: &str) -> Result<()> {
 
 /// A private directory of a new instance derived from the primary's: the
 /// primary's path with its last component replaced by the instance name.
-pub fn derive_private_path(param: &str, primary_value: &str, name: Option<&str>) -> Result<String> {
+pub fn derive_private_path(
+    param: &str,
+    primary_value: &[u8],
+    name: Option<&[u8]>,
+) -> Result<BString> {
     let Some(name) = name.filter(|n| !n.is_empty()) else {
         return Err(Error::fatal(format!("Missing {param} parameter value")));
     };
-    if !primary_value.starts_with('/') {
-        return Err(Error::fatal(format!(
-            "Invalid default {param} parameter value: '{primary_value}': specify an absolute pathname"
+    if !primary_value.starts_with(b"/") {
+        return Err(Error::fatal(bconcat!(
+            format!("Invalid default {param} parameter value: '"),
+            primary_value,
+            "': specify an absolute pathname"
         )));
     }
-    let trimmed = primary_value.trim_end_matches('/');
-    let parent = match trimmed.rfind('/') {
-        Some(slash) => trimmed[..slash].trim_end_matches('/'),
-        None => "",
+    let trimmed = primary_value.trim_end_with(|c| c == '/');
+    let parent = match trimmed.rfind_byte(b'/') {
+        Some(slash) => trimmed[..slash].trim_end_with(|c| c == '/'),
+        None => b"",
     };
-    Ok(format!("{parent}/{name}"))
+    Ok(bconcat!(parent, "/", name))
 }
 
 #[cfg(test)]
@@ -55,7 +73,8 @@ mod tests {
 
     #[test]
     fn derived_paths_replace_the_last_component() {
-        let derive = |p: &str| derive_private_path("queue_directory", p, Some("postfix-a"));
+        let derive =
+            |p: &str| derive_private_path("queue_directory", p.as_bytes(), Some(b"postfix-a"));
         assert_eq!(
             derive("/var/spool/postfix").unwrap(),
             "/var/spool/postfix-a"
@@ -71,7 +90,7 @@ mod tests {
             "Invalid default queue_directory parameter value: 'spool': specify an absolute pathname"
         );
         assert_eq!(
-            derive_private_path("config_directory", "/etc/postfix", None)
+            derive_private_path("config_directory", b"/etc/postfix", None)
                 .unwrap_err()
                 .to_string(),
             "Missing config_directory parameter value"

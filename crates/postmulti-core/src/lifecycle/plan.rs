@@ -2,6 +2,7 @@
 //! before anything is touched, so that the whole action can be checked,
 //! shown (`--dry-run`) and then carried out step by step, each step atomic.
 
+use crate::bytes::{self, BString};
 use crate::config::Config;
 use crate::error::{strerror, Op};
 use crate::fsutil::{copy_preserving, write_atomic, FileMeta};
@@ -69,11 +70,11 @@ impl Plan {
     /// (under postmulti's umask 022), whatever owner and mode it had. A
     /// main.cf holding a NUL byte is not edited: postconf would cut the line
     /// there, newline included, and glue the next line to it.
-    pub fn edit_main_cf(&mut self, config: &Config<'_>, settings: &[(&str, &str)]) -> Result<()> {
+    pub fn edit_main_cf(&mut self, config: &Config<'_>, settings: &[(&str, &[u8])]) -> Result<()> {
         if let Some(line) = config.doc().nul_line() {
-            return Err(Error::fatal(format!(
-                "{}, line {line}: NUL byte: not editing this file (postconf -e would cut the line there)",
-                config.path().display()
+            return Err(Error::fatal(crate::bconcat!(
+                bytes::of_os(&config.path()),
+                format!(", line {line}: NUL byte: not editing this file (postconf -e would cut the line there)")
             )));
         }
         let mut doc = config.doc().clone();
@@ -101,27 +102,28 @@ impl Plan {
     pub fn edit_directory_lists(
         &mut self,
         registry: &Registry<'_>,
-        dirs: Vec<String>,
-        dir: &str,
+        dirs: Vec<BString>,
+        dir: &[u8],
         alternate: bool,
     ) -> Result<()> {
         let primary = &registry.primary_config;
-        let mut settings = vec![("multi_instance_directories", dirs.join(" "))];
+        let mut settings = vec![("multi_instance_directories", bytes::join(&dirs, " "))];
         let alternates = split_list(
             primary
                 .explicit("alternate_config_directories")
-                .unwrap_or(""),
+                .unwrap_or_default(),
         );
         let listed = alternates.iter().any(|d| d == dir);
         if alternate && !listed {
             let mut kept = alternates;
-            kept.push(dir.to_string());
-            settings.push(("alternate_config_directories", kept.join(" ")));
+            kept.push(dir.into());
+            settings.push(("alternate_config_directories", bytes::join(&kept, " ")));
         } else if !alternate && listed {
-            let kept: Vec<String> = alternates.into_iter().filter(|d| d != dir).collect();
-            settings.push(("alternate_config_directories", kept.join(" ")));
+            let kept: Vec<BString> = alternates.into_iter().filter(|d| d != dir).collect();
+            settings.push(("alternate_config_directories", bytes::join(&kept, " ")));
         }
-        let settings: Vec<(&str, &str)> = settings.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let settings: Vec<(&str, &[u8])> =
+            settings.iter().map(|(n, v)| (*n, v.as_slice())).collect();
         self.edit_main_cf(primary, &settings)
     }
 

@@ -57,8 +57,8 @@ impl Prototypes {
 pub fn new_main_cf(
     prototypes: &Prototypes,
     primary: &Config<'_>,
-    queue_directory: &str,
-    data_directory: &str,
+    queue_directory: &[u8],
+    data_directory: &[u8],
 ) -> Result<(MainCf, u32)> {
     let (mut doc, mode) = match &prototypes.main_cf {
         Some(path) => {

@@ -7,6 +7,8 @@ use super::checks::{require_init, select_existing};
 use super::paths::derive_private_path;
 use super::plan::{Plan, Step};
 use super::request::{Action, EditRequest};
+use crate::bconcat;
+use crate::bytes::{self, BString};
 use crate::maincf::MainCf;
 use crate::registry::{split_list, Registry};
 use crate::select::{Selection, NAME_PREFIX};
@@ -33,32 +35,33 @@ pub fn plan(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
         return Err(Error::fatal("Cannot remove enabled instances"));
     }
     require_init(registry)?;
-    let config_dir = Path::new(&target.config_directory);
+    let config_dir = target.config_path();
     let destroy = request.action == Action::Destroy;
     if destroy && !config_dir.join("main.cf").is_file() {
-        return Err(Error::fatal(format!(
-            "{}/main.cf file not found",
-            target.config_directory
+        return Err(Error::fatal(bconcat!(
+            target.config_directory,
+            "/main.cf file not found"
         )));
     }
-    if master_pid(Path::new(&target.queue_directory)).is_some() {
-        return Err(Error::fatal(format!(
-            "Instance '{}' is not stopped",
-            target.config_directory
+    if master_pid(target.queue_path()).is_some() {
+        return Err(Error::fatal(bconcat!(
+            "Instance '",
+            target.config_directory,
+            "' is not stopped"
         )));
     }
     if destroy {
-        let queue = Path::new(&target.queue_directory);
+        let queue = target.queue_path();
         let paths = [&target.config_directory, &target.data_directory]
             .into_iter()
-            .map(Path::new)
+            .map(|dir| bytes::path(dir))
             .flat_map(Path::ancestors)
             .chain(queue.ancestors())
             .map(Path::to_path_buf)
             .chain(QUEUE_SUBDIRS.iter().map(|subdir| queue.join(subdir)));
         refuse_symlinks(&target.config_directory, paths)?;
     }
-    let dirs: Vec<String> = registry
+    let dirs: Vec<BString> = registry
         .secondary_dirs()
         .into_iter()
         .filter(|dir| *dir != target.config_directory)
@@ -68,12 +71,11 @@ pub fn plan(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
     // instance, so that a destroy cut short is still registered, with its
     // main.cf, and running it again finishes the job.
     if destroy {
-        let queue = Path::new(&target.queue_directory);
+        let queue = target.queue_path();
         for subdir in QUEUE_SUBDIRS {
             plan.steps.push(Step::RemoveDir(queue.join(subdir)));
         }
-        plan.steps
-            .push(Step::RemoveDir(target.data_directory.clone().into()));
+        plan.steps.push(Step::RemoveDir(target.data_path().into()));
         plan.steps.push(Step::RemoveDir(queue.into()));
         plan.steps
             .push(Step::RemoveFile(config_dir.join("master.cf")));
@@ -98,13 +100,13 @@ fn interrupted_destroy(registry: &Registry<'_>, request: &EditRequest) -> Option
     let Selection::Name(name) = &request.selection else {
         return None;
     };
-    if request.action != Action::Destroy || name.contains('/') || name == "-" {
+    if request.action != Action::Destroy || name.contains(&b'/') || name == "-" {
         return None;
     }
-    let name = if name.starts_with(NAME_PREFIX) {
+    let name = if name.starts_with(NAME_PREFIX.as_bytes()) {
         name.clone()
     } else {
-        format!("{NAME_PREFIX}{name}")
+        bconcat!(NAME_PREFIX, name)
     };
     let primary = registry.primary();
     let dir =
@@ -112,11 +114,11 @@ fn interrupted_destroy(registry: &Registry<'_>, request: &EditRequest) -> Option
     let alternates = registry
         .primary_config
         .explicit("alternate_config_directories")
-        .unwrap_or("");
+        .unwrap_or_default();
     if registry.secondary_dirs().contains(&dir) || split_list(alternates).contains(&dir) {
         return None;
     }
-    let config_dir = Path::new(&dir);
+    let config_dir = bytes::path(&dir);
     if let Err(error) = refuse_symlinks(&dir, config_dir.ancestors().map(Path::to_path_buf)) {
         return Some(Err(error));
     }
@@ -124,8 +126,8 @@ fn interrupted_destroy(registry: &Registry<'_>, request: &EditRequest) -> Option
         return None;
     }
     let main_cf = config_dir.join("main.cf");
-    let names_it =
-        MainCf::read(&main_cf).is_ok_and(|doc| doc.get("multi_instance_name") == Some(&*name));
+    let names_it = MainCf::read(&main_cf)
+        .is_ok_and(|doc| doc.get("multi_instance_name") == Some(name.as_ref()));
     let empty = std::fs::read_dir(config_dir).ok()?.next().is_none();
     if !names_it && !empty {
         return None;
@@ -142,14 +144,17 @@ fn interrupted_destroy(registry: &Registry<'_>, request: &EditRequest) -> Option
 /// `paths` is a symbolic link: destroy never follows one, and checks them
 /// all before it removes anything.
 fn refuse_symlinks(
-    config_directory: &str,
+    config_directory: &[u8],
     paths: impl Iterator<Item = std::path::PathBuf>,
 ) -> Result<()> {
     for path in paths {
         if std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.file_type().is_symlink()) {
-            return Err(Error::fatal(format!(
-                "cannot destroy instance {config_directory}: {} is a symbolic link, and destroy does not follow symbolic links",
-                path.display()
+            return Err(Error::fatal(bconcat!(
+                "cannot destroy instance ",
+                config_directory,
+                ": ",
+                bytes::of_os(&path),
+                " is a symbolic link, and destroy does not follow symbolic links"
             )));
         }
     }

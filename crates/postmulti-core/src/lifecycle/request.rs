@@ -3,6 +3,7 @@
 //! what it came to ([`Outcome`]).
 
 use super::plan::Plan;
+use crate::bytes::BString;
 use crate::select::Selection;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -77,11 +78,11 @@ pub struct EditRequest {
     /// `-a`, `-g`, `-i`: the target, or where a new instance goes.
     pub selection: Selection,
     /// `-I`: `Some("")` clears the name.
-    pub assign_name: Option<String>,
+    pub assign_name: Option<BString>,
     /// `-G`: `Some("")` clears the group.
-    pub assign_group: Option<String>,
+    pub assign_group: Option<BString>,
     /// `param=value` operands of create and import.
-    pub settings: Vec<String>,
+    pub settings: Vec<BString>,
 }
 
 /// How to carry out an edit.

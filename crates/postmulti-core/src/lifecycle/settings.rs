@@ -2,61 +2,69 @@
 //! may set, and how a setting is split and checked.
 
 use super::request::Action;
+use crate::bconcat;
+use crate::bytes::{BString, ByteSlice};
 use crate::{Error, Result};
 
 /// The private directories given as `param=value` operands.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PrivatePaths {
     /// `config_directory=`.
-    pub config_directory: Option<String>,
+    pub config_directory: Option<BString>,
     /// `queue_directory=` (create only).
-    pub queue_directory: Option<String>,
+    pub queue_directory: Option<BString>,
     /// `data_directory=` (create only).
-    pub data_directory: Option<String>,
+    pub data_directory: Option<BString>,
 }
 
 /// Parses the `param=value` operands of create or import.
-pub fn parse_settings(action: Action, settings: &[String]) -> Result<PrivatePaths> {
+pub fn parse_settings(action: Action, settings: &[BString]) -> Result<PrivatePaths> {
     let mut paths = PrivatePaths::default();
     for setting in settings {
         let (name, value) = split_setting(setting)
-            .ok_or_else(|| Error::fatal(format!("Malformed parameter setting '{setting}'")))?;
+            .ok_or_else(|| Error::fatal(bconcat!("Malformed parameter setting '", setting, "'")))?;
         let target = match name {
-            "config_directory" => &mut paths.config_directory,
-            "queue_directory" if action != Action::Import => &mut paths.queue_directory,
-            "data_directory" if action != Action::Import => &mut paths.data_directory,
+            b"config_directory" => &mut paths.config_directory,
+            b"queue_directory" if action != Action::Import => &mut paths.queue_directory,
+            b"data_directory" if action != Action::Import => &mut paths.data_directory,
             _ => {
-                return Err(Error::fatal(format!(
-                    "Parameter '{name}' not valid with action {}",
+                return Err(Error::fatal(bconcat!(
+                    "Parameter '",
+                    name,
+                    "' not valid with action ",
                     action.word()
                 )))
             }
         };
-        if !value.starts_with('/') {
-            return Err(Error::fatal(format!(
-                "Parameter setting '{name}' is not an absolute path"
+        if !value.starts_with(b"/") {
+            return Err(Error::fatal(bconcat!(
+                "Parameter setting '",
+                name,
+                "' is not an absolute path"
             )));
         }
-        let trimmed = value.trim_end_matches('/');
+        let trimmed = value.trim_end_with(|c| c == '/');
         if trimmed.is_empty() {
-            return Err(Error::fatal(format!(
-                "Parameter setting '{name}' is the root directory"
+            return Err(Error::fatal(bconcat!(
+                "Parameter setting '",
+                name,
+                "' is the root directory"
             )));
         }
-        *target = Some(trimmed.to_string());
+        *target = Some(trimmed.into());
     }
     Ok(paths)
 }
 
 /// Splits `name = value` as Postfix's `split_nameval()` does: white space
 /// around both trimmed, the name must be non-empty and free of white space.
-fn split_setting(setting: &str) -> Option<(&str, &str)> {
-    let (name, value) = setting.split_once('=')?;
-    let name = name.trim();
-    if name.is_empty() || name.contains(char::is_whitespace) {
+fn split_setting(setting: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (name, value) = setting.split_once_str("=")?;
+    let name = name.trim_with(|c| c.is_ascii_whitespace());
+    if name.is_empty() || name.iter().any(u8::is_ascii_whitespace) {
         return None;
     }
-    Some((name, value.trim()))
+    Some((name, value.trim_with(|c| c.is_ascii_whitespace())))
 }
 
 #[cfg(test)]
@@ -68,12 +76,14 @@ mod tests {
         let parse = |words: &[&str]| {
             parse_settings(
                 Action::Create,
-                &words.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+                &words.iter().map(|&w| w.into()).collect::<Vec<_>>(),
             )
         };
         let paths = parse(&["queue_directory=/q//", "config_directory = /c"]).unwrap();
-        assert_eq!(paths.queue_directory.as_deref(), Some("/q"));
-        assert_eq!(paths.config_directory.as_deref(), Some("/c"));
+        assert_eq!(paths.queue_directory.unwrap(), "/q");
+        assert_eq!(paths.config_directory.unwrap(), "/c");
+        let latin = parse_settings(Action::Create, &[b"config_directory=/etc/\xe9"[..].into()]);
+        assert_eq!(latin.unwrap().config_directory.unwrap(), &b"/etc/\xe9"[..]);
         let error = |words: &[&str]| parse(words).unwrap_err().to_string();
         assert_eq!(
             error(&["queue_directory"]),

@@ -7,7 +7,10 @@ use super::low::LowArgs;
 use super::Special;
 use crate::listing::{ListFormat, ListRequest};
 use crate::metrics_output::MetricsRequest;
+use crate::report::Fatal;
 use anyhow::{bail, Result};
+use postmulti_core::bconcat;
+use postmulti_core::bytes::{BString, ByteSlice};
 use postmulti_core::defaults::DEFAULT_CONFIG_DIRECTORY;
 use postmulti_core::desired::planner::Options;
 use postmulti_core::iterate::{IterateRequest, Kind};
@@ -20,7 +23,7 @@ use std::time::Duration;
 pub struct HiArgs {
     /// The primary instance's configuration directory (`-c`, else the
     /// default), checked against `MAIL_CONFIG`.
-    pub primary_dir: String,
+    pub primary_dir: BString,
     /// `-v` given (any number of times).
     pub verbose: bool,
     /// What to do.
@@ -50,7 +53,7 @@ pub enum Mode {
     Supervise(Selection),
     /// `--systemd-generator NORMAL_DIR [EARLY_DIR LATE_DIR]`: write units
     /// into NORMAL_DIR.
-    SystemdGenerator(String),
+    SystemdGenerator(BString),
 }
 
 /// What `--plan` and `--apply` need.
@@ -84,14 +87,17 @@ enum Word {
 
 /// Applies Postfix postmulti's option rules, in its order, to `low`;
 /// `mail_config` is the `MAIL_CONFIG` environment variable, if set.
-pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs, Special>> {
+pub fn resolve(low: LowArgs, mail_config: Option<&[u8]>) -> Result<Result<HiArgs, Special>> {
     let mut actions: Vec<Action> = Vec::new();
     for edit in &low.edits {
-        let Some(action) = Action::from_word(edit) else {
-            bail!(
-                "Invalid '-e' edit action '{edit}'. Specify 'create', 'destroy', 'import', \
+        let Some(action) = edit.to_str().ok().and_then(Action::from_word) else {
+            return Err(Fatal(bconcat!(
+                "Invalid '-e' edit action '",
+                edit,
+                "'. Specify 'create', 'destroy', 'import', \
                  'deport', 'enable', 'disable', 'assign' or 'init'"
-            );
+            ))
+            .into());
         };
         if !actions.contains(&action) {
             actions.push(action);
@@ -136,8 +142,8 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
         bail!("Specify exactly one of '-e', '-l', '-p', '-x'");
     };
     let reverse = low.reverse % 2 == 1;
-    let clear_dash = |value: &String| match value.as_str() {
-        "-" => String::new(),
+    let clear_dash = |value: &BString| match value.as_slice() {
+        b"-" => BString::default(),
         _ => value.clone(),
     };
     let assign_name = low.assign_names.first().map(clear_dash);
@@ -184,15 +190,24 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
         _ => Selection::Unspecified,
     };
     if let Some(dir) = &low.config_directory {
-        if !dir.starts_with('/') {
-            bail!("Specify an absolute pathname with '-c': '{dir}'");
+        if !dir.starts_with(b"/") {
+            return Err(Fatal(bconcat!(
+                "Specify an absolute pathname with '-c': '",
+                dir,
+                "'"
+            ))
+            .into());
         }
     }
     let primary_dir = low
         .config_directory
-        .unwrap_or_else(|| DEFAULT_CONFIG_DIRECTORY.to_string());
-    if let Some(mail_config) = mail_config.filter(|dir| *dir != primary_dir) {
-        bail!("Non-default configuration directory: MAIL_CONFIG={mail_config}");
+        .unwrap_or_else(|| DEFAULT_CONFIG_DIRECTORY.into());
+    if let Some(mail_config) = mail_config.filter(|dir| *dir != primary_dir.as_slice()) {
+        return Err(Fatal(bconcat!(
+            "Non-default configuration directory: MAIL_CONFIG=",
+            mail_config
+        ))
+        .into());
     }
     let verbose = low.verbose > 0;
     let iterate = |kind| {
@@ -261,7 +276,7 @@ pub fn resolve(low: LowArgs, mail_config: Option<&str>) -> Result<Result<HiArgs,
 }
 
 /// The operands and selection `--supervise` and `--systemd-generator` take.
-fn check_boot_rules(word: Word, operands: &[String], selecting: bool) -> Result<()> {
+fn check_boot_rules(word: Word, operands: &[BString], selecting: bool) -> Result<()> {
     match word {
         Word::Supervise if !operands.is_empty() => bail!("Command not allowed with '--supervise'"),
         Word::SystemdGenerator if selecting => {
@@ -277,10 +292,10 @@ fn check_boot_rules(word: Word, operands: &[String], selecting: bool) -> Result<
 /// The rules that tie operands, `-R`, `-I` and `-G` to the mode.
 fn check_mode_rules(
     word: Word,
-    operands: &[String],
+    operands: &[BString],
     reverse: bool,
-    assign_name: &Option<String>,
-    assign_group: &Option<String>,
+    assign_name: &Option<BString>,
+    assign_group: &Option<BString>,
 ) -> Result<()> {
     let action = match word {
         Word::Edit(action) => Some(action),

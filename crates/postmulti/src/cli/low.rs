@@ -7,6 +7,8 @@
 use super::Special;
 use anyhow::{bail, Result};
 use clap::{Arg, ArgAction, ArgMatches, Command};
+use postmulti_core::bytes::{self, BString};
+use std::ffi::OsString;
 
 /// Postfix's usage message.
 pub const USAGE: &str = "Usage:postmulti -l [-v] [-a] [-g group] [-i instance] | \
@@ -28,6 +30,7 @@ pub fn command() -> Command {
             .value_name(name)
             .action(ArgAction::Append)
             .allow_hyphen_values(true)
+            .value_parser(clap::value_parser!(OsString))
             .help(help)
     };
     Command::new("postmulti")
@@ -87,6 +90,7 @@ pub fn command() -> Command {
             Arg::new("config_directory")
                 .short('c')
                 .value_name("DIR")
+                .value_parser(clap::value_parser!(OsString))
                 .help("Use DIR as the primary instance's configuration directory"),
         )
         .arg(
@@ -209,6 +213,7 @@ pub fn command() -> Command {
         .arg(
             Arg::new("operands")
                 .value_name("ARG")
+                .value_parser(clap::value_parser!(OsString))
                 .num_args(0..)
                 .trailing_var_arg(true)
                 .help("The command to run, or param=value settings with -e create/import"),
@@ -249,15 +254,15 @@ fn getopt_complaint(error: &clap::Error) -> String {
 #[derive(Debug, Default)]
 pub struct LowArgs {
     /// `-e` words, in order.
-    pub edits: Vec<String>,
+    pub edits: Vec<BString>,
     /// `-g` values.
-    pub groups: Vec<String>,
+    pub groups: Vec<BString>,
     /// `-i` values.
-    pub names: Vec<String>,
+    pub names: Vec<BString>,
     /// `-G` values.
-    pub assign_groups: Vec<String>,
+    pub assign_groups: Vec<BString>,
     /// `-I` values.
-    pub assign_names: Vec<String>,
+    pub assign_names: Vec<BString>,
     /// `-a` given.
     pub all: bool,
     /// `-l` given.
@@ -289,7 +294,7 @@ pub struct LowArgs {
     /// `--dry-run` given.
     pub dry_run: bool,
     /// `-c DIR`.
-    pub config_directory: Option<String>,
+    pub config_directory: Option<BString>,
     /// `--template DIR`.
     pub template: Option<String>,
     /// `--lock-timeout SECONDS`.
@@ -307,13 +312,13 @@ pub struct LowArgs {
     /// `--start` given.
     pub start: bool,
     /// The operands: the command, or `param=value` settings.
-    pub operands: Vec<String>,
+    pub operands: Vec<BString>,
 }
 
 /// Parses `args` with the grammar: the options as typed, or `--help` /
 /// `--version`; a grammar error is reported getopt's way and fails with
 /// Postfix's usage message.
-pub fn parse(args: Vec<String>) -> Result<std::result::Result<LowArgs, Special>> {
+pub fn parse(args: Vec<OsString>) -> Result<std::result::Result<LowArgs, Special>> {
     let matches = match command().try_get_matches_from(args) {
         Ok(matches) => matches,
         Err(error) => match error.kind() {
@@ -332,10 +337,10 @@ pub fn parse(args: Vec<String>) -> Result<std::result::Result<LowArgs, Special>>
 impl LowArgs {
     // Reads every option out of clap's matches.
     fn from_matches(matches: &ArgMatches) -> LowArgs {
-        let values = |id: &str| -> Vec<String> {
+        let values = |id: &str| -> Vec<BString> {
             matches
-                .get_many::<String>(id)
-                .map(|values| values.cloned().collect())
+                .get_many::<OsString>(id)
+                .map(|values| values.map(|value| bytes::of_os(value).into()).collect())
                 .unwrap_or_default()
         };
         let given = |id: &str| matches.get_count(id) > 0;
@@ -360,7 +365,9 @@ impl LowArgs {
             metrics: matches.get_flag("metrics"),
             metrics_file: matches.get_one::<String>("metrics_file").cloned(),
             dry_run: matches.get_flag("dry_run"),
-            config_directory: matches.get_one::<String>("config_directory").cloned(),
+            config_directory: matches
+                .get_one::<OsString>("config_directory")
+                .map(|dir| bytes::of_os(dir).into()),
             template: matches.get_one::<String>("template").cloned(),
             lock_timeout: matches.get_one::<u64>("lock_timeout").copied(),
             completions: matches

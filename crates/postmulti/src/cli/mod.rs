@@ -11,6 +11,7 @@ pub use hi::{DesiredArgs, HiArgs, Mode};
 pub use low::command;
 
 use anyhow::Result;
+use std::ffi::OsString;
 
 /// A mode that only prints something about postmulti itself.
 #[derive(Debug)]
@@ -23,7 +24,7 @@ pub enum Special {
 
 /// Parses and resolves the command line; `mail_config` is the `MAIL_CONFIG`
 /// environment variable. Errors carry Postfix's wording.
-pub fn parse(args: Vec<String>, mail_config: Option<&str>) -> Result<Result<HiArgs, Special>> {
+pub fn parse(args: Vec<OsString>, mail_config: Option<&[u8]>) -> Result<Result<HiArgs, Special>> {
     match low::parse(args)? {
         Ok(low) => hi::resolve(low, mail_config),
         Err(special) => Ok(Err(special)),
@@ -41,9 +42,9 @@ mod tests {
     fn parse_env(words: &str, mail_config: Option<&str>) -> Result<HiArgs> {
         let args = std::iter::once("postmulti")
             .chain(words.split_whitespace())
-            .map(String::from)
+            .map(OsString::from)
             .collect();
-        Ok(parse(args, mail_config)?.expect("not a special mode"))
+        Ok(parse(args, mail_config.map(str::as_bytes))?.expect("not a special mode"))
     }
 
     fn parse_words(words: &str) -> Result<HiArgs> {
@@ -149,12 +150,41 @@ mod tests {
     }
 
     #[test]
+    fn arguments_that_are_not_utf8_are_bytes() {
+        use std::os::unix::ffi::OsStringExt;
+        let latin = |word: &[u8]| OsString::from_vec(word.to_vec());
+        let args = vec![
+            latin(b"postmulti"),
+            latin(b"-g"),
+            latin(b"\xe9"),
+            latin(b"-x"),
+            latin(b"printf"),
+            latin(b"\xe9"),
+        ];
+        let Mode::Iterate(request) = parse(args, None).unwrap().unwrap().mode else {
+            panic!("not -x");
+        };
+        assert_eq!(request.selection, Selection::Group(b"\xe9"[..].into()));
+        assert_eq!(request.args, [&b"printf"[..], &b"\xe9"[..]]);
+        let args = vec![
+            latin(b"postmulti"),
+            latin(b"-c"),
+            latin(b"\xe9"),
+            latin(b"-l"),
+        ];
+        assert_eq!(
+            crate::report::fatal_message(&parse(args, None).unwrap_err()),
+            b"Specify an absolute pathname with '-c': '\xe9'"
+        );
+    }
+
+    #[test]
     fn special_modes_come_first() {
         let args = ["postmulti", "--completions", "bash", "-l", "-p"]
-            .map(String::from)
+            .map(OsString::from)
             .to_vec();
         assert!(matches!(
-            parse(args, Some("/elsewhere")).unwrap(),
+            parse(args, Some(b"/elsewhere")).unwrap(),
             Err(Special::Completions(clap_complete::Shell::Bash))
         ));
     }
