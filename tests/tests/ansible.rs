@@ -692,6 +692,19 @@ fn with_manifest(sandbox: &Sandbox, args: &[&str], manifest: &str) -> Output {
     child.wait_with_output().expect("wait for postmulti")
 }
 
+/// `postmulti --plan - -j` with `manifest` on standard input, which must
+/// exit 2 (changes pending): its JSON document.
+fn pending_plan(sandbox: &Sandbox, manifest: &str) -> Value {
+    let plan = with_manifest(sandbox, &["--plan", "-", "-j"], manifest);
+    assert_eq!(
+        plan.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    serde_json::from_slice(&plan.stdout).expect("--plan -j")
+}
+
 /// The lines of a diff that `ansible-playbook --diff` shows as removed or
 /// added (its `-` and `+` lines, without the `---` and `+++` headers).
 fn diff_lines(stdout: &str) -> Vec<&str> {
@@ -728,14 +741,7 @@ fn a_playbook_converges_once_then_changes_nothing_with_check_and_diff_modes() {
     let manifest = "[[instance]]\nname = \"postfix-out\"\ngroup = \"mta\"\nenabled = true\n\
                     [instance.main_cf]\n\"relayhost\" = \"[relay.example.com]:587\"\n\n\
                     [[instance]]\nname = \"postfix-in\"\ngroup = \"mta\"\nenabled = false\n";
-    let plan = with_manifest(&sandbox, &["--plan", "-", "-j"], manifest);
-    assert_eq!(
-        plan.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&plan.stderr)
-    );
-    let plan: Value = serde_json::from_slice(&plan.stdout).expect("--plan -j");
+    let plan = pending_plan(&sandbox, manifest);
 
     // Check mode: what would change, and nothing changed.
     let before = sandbox.snapshot();
@@ -1074,18 +1080,7 @@ fn template_directories_and_prune_reach_postmulti() {
     );
 
     // prune = "none": postfix-b is reported as unmanaged and left alone.
-    let plan = with_manifest(
-        &sandbox,
-        &["--plan", "-", "-j"],
-        &manifest.replace("{PRUNE}", "none"),
-    );
-    assert_eq!(
-        plan.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&plan.stderr)
-    );
-    let plan: Value = serde_json::from_slice(&plan.stdout).expect("--plan -j");
+    let plan = pending_plan(&sandbox, &manifest.replace("{PRUNE}", "none"));
     let check = ansible.play(
         "postmulti.postmulti.instances",
         &options("none"),
@@ -1095,12 +1090,7 @@ fn template_directories_and_prune_reach_postmulti() {
     assert_eq!(check.result["unmanaged"], json!(["postfix-b"]));
 
     // prune = "deport": postfix-b is deported.
-    let plan = with_manifest(
-        &sandbox,
-        &["--plan", "-", "-j"],
-        &manifest.replace("{PRUNE}", "deport"),
-    );
-    let plan: Value = serde_json::from_slice(&plan.stdout).expect("--plan -j");
+    let plan = pending_plan(&sandbox, &manifest.replace("{PRUNE}", "deport"));
     let applied = ansible.play("postmulti.postmulti.instances", &options("deport"), &[]);
     assert_eq!(applied.result["changed"], json!(true), "{}", applied.stdout);
     assert_eq!(applied.result["actions"], plan["actions"]);

@@ -5,11 +5,15 @@
 //! followed by a converging re-run, and a property: for random starting
 //! hosts and manifests, apply then plan reports no change.
 
-use postmulti_e2e::sandbox::{assert_success, stderr, stdout, FakeMaster, Sandbox};
+use postmulti_e2e::fixtures::TEMPLATES;
+use postmulti_e2e::sandbox::{
+    assert_fatal, assert_success, entry, stderr, stdout, FakeMaster, Sandbox,
+};
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
 use serde_json::Value;
 use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -653,6 +657,300 @@ fn apply_leaves_the_trees_the_imperative_commands_leave() {
     );
 }
 
+/// A manifest naming one instance.
+const ONE: &str = "[[instance]]\nname = \"postfix-one\"\ngroup = \"g\"\n";
+
+/// Gives `path` (not followed) the owner `uid` and the permission bits
+/// `mode`.
+fn own(path: &std::path::Path, uid: u32, mode: u32) {
+    std::os::unix::fs::lchown(path, Some(uid), None).unwrap();
+    if !std::fs::symlink_metadata(path).unwrap().is_symlink() {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+}
+
+/// Runs postmulti on the sandbox, killed after `seconds` (a read that
+/// never ends is then a failed test, not a hung one).
+fn run_within(sandbox: &Sandbox, args: &[&str], seconds: u64) -> Output {
+    let args: Vec<String> = args.iter().map(|arg| sandbox.expand(arg)).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut child = sandbox
+        .command(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run postmulti");
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("postmulti {args:?} still running after {seconds} s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn manifests_others_could_write_are_refused_by_apply_and_warned_of_by_plan() {
+    const NOBODY: u32 = 65534;
+    let sandbox = Sandbox::new();
+    let file = manifest(&sandbox, "m.toml", ONE);
+    let refusal = "; --apply takes a manifest only from a regular file that neither group \
+                   nor others can write, owned by root (or you), in a directory alike";
+    std::fs::create_dir(sandbox.path("pub")).unwrap();
+    own(&sandbox.path("pub"), 0, 0o777);
+    let in_pub = manifest(&sandbox, "pub/m.toml", ONE);
+    let cases = [
+        (
+            NOBODY,
+            0o644,
+            file.as_str(),
+            "it is owned by uid 65534".to_string(),
+        ),
+        (0, 0o664, &file, "it is writable by its group".to_string()),
+        (0, 0o646, &file, "it is writable by others".to_string()),
+        (
+            0,
+            0o644,
+            &in_pub,
+            sandbox.expand("@ROOT@/pub is writable by others"),
+        ),
+    ];
+    for (uid, mode, path, reason) in cases {
+        own(std::path::Path::new(path), uid, mode);
+        sandbox.assert_refused(&["--apply", path], &format!("{path}: {reason}{refusal}"));
+        // --plan changes nothing either way: it reads, warns and plans.
+        let before = sandbox.snapshot();
+        let (code, out, err) = run(&sandbox, &["--plan", path]);
+        assert_eq!(code, 2, "{err}");
+        assert!(out.starts_with("init: "), "{out}");
+        assert_eq!(
+            err,
+            format!("postmulti: warning: {path}: {reason}; --apply will refuse this manifest\n")
+        );
+        sandbox.assert_unchanged(&before);
+        own(std::path::Path::new(path), 0, 0o644);
+    }
+    // Trusted again: applied.
+    assert_success(&sandbox.run(&["--apply", &file]));
+    assert_eq!(run(&sandbox, &["--plan", &in_pub]).0, 0);
+}
+
+fn manifests_are_read_only_from_regular_files_of_sane_size() {
+    let sandbox = Sandbox::new();
+    let file = manifest(&sandbox, "m.toml", ONE);
+    std::os::unix::fs::symlink(&file, sandbox.path("link.toml")).unwrap();
+    nix::unistd::mkfifo(
+        &sandbox.path("fifo.toml"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    let mut big = vec![b'#'; 16 << 20];
+    big.push(b'\n');
+    std::fs::write(sandbox.path("big.toml"), &big).unwrap();
+    std::fs::write(sandbox.path("latin1.toml"), b"# caf\xe9\n").unwrap();
+    let nested = format!("a = {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    let cases = [
+        (
+            "link.toml",
+            "is a symbolic link, which postmulti does not follow",
+        ),
+        ("fifo.toml", "is not a regular file"),
+        ("big.toml", "larger than 16777216 bytes"),
+        (
+            "latin1.toml",
+            "not UTF-8 text: invalid utf-8 sequence of 1 bytes from index 5",
+        ),
+        ("/dev/zero", "is not a regular file"),
+    ];
+    for (name, message) in cases {
+        let path = sandbox.path(name).display().to_string();
+        for mode in ["--plan", "--apply"] {
+            let before = sandbox.snapshot();
+            let output = run_within(&sandbox, &[mode, &path], 20);
+            assert_fatal(&output, &format!("{path}: {message}"));
+            sandbox.assert_unchanged(&before);
+        }
+    }
+    // Held before: TOML's own limits, located.
+    for (text, message) in [
+        ("[[instance]]\nname = \"postfix-a\"\nname = \"postfix-b\"\n", "3:1: duplicate key"),
+        (nested.as_str(), "1:85: cannot recurse further; max recursion depth met"),
+        ("[[instance]]\nname = \"postfix-a\"\ngroup = \"g\\nmulti_instance_enable = no\"\n",
+         "2:8: Unsafe characters in '-G g\nmulti_instance_enable = no'"),
+        ("[[instance]]\nname = \"postfix-../../etc\"\n",
+         "2:8: Illegal '/' character in new instance name: 'postfix-../../etc'"),
+        ("[[instance]]\nname = \"postfix-a\"\n[instance.main_cf]\nrelayhost = \"a\\u0000b\"\n",
+         "4:13: main_cf.relayhost: control characters and leading or trailing white space cannot be kept in main.cf"),
+    ] {
+        let path = manifest(&sandbox, "bad.toml", text);
+        sandbox.assert_refused(&["--apply", &path], &format!("{path}:{message}"));
+    }
+    // Standard input is bounded too.
+    let output = run_with_stdin(&sandbox, &["--plan", "-"], &"#".repeat((16 << 20) + 1));
+    assert_fatal(&output, "-: larger than 16777216 bytes");
+}
+
+fn export_never_writes_through_a_link_nor_where_apply_would_refuse() {
+    let sandbox = Sandbox::new();
+    assert_success(&run_with_stdin(&sandbox, &["--apply", "-"], ONE));
+    let victim = sandbox.path("victim");
+    std::fs::write(&victim, "prune = \"destroy\"\n").unwrap();
+    own(&victim, 65534, 0o600);
+    std::os::unix::fs::symlink(&victim, sandbox.path("link.toml")).unwrap();
+    std::fs::create_dir(sandbox.path("pub")).unwrap();
+    own(&sandbox.path("pub"), 0, 0o1777);
+    std::fs::write(sandbox.path("planted.toml"), "prune = \"destroy\"\n").unwrap();
+    own(&sandbox.path("planted.toml"), 65534, 0o644);
+    std::fs::create_dir(sandbox.path("dir.toml")).unwrap();
+    let tail = "; --export writes only a manifest --apply would take";
+    for (name, message) in [
+        (
+            "link.toml",
+            "@ROOT@/link.toml: is a symbolic link; postmulti does not write through one"
+                .to_string(),
+        ),
+        (
+            "dir.toml",
+            "@ROOT@/dir.toml: is not a regular file".to_string(),
+        ),
+        (
+            "pub/new.toml",
+            format!("@ROOT@/pub/new.toml: @ROOT@/pub is writable by others{tail}"),
+        ),
+        (
+            "planted.toml",
+            format!("@ROOT@/planted.toml: it is owned by uid 65534{tail}"),
+        ),
+    ] {
+        sandbox.assert_refused(&["--export", &format!("@ROOT@/{name}")], &message);
+    }
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "prune = \"destroy\"\n"
+    );
+    // Where it may write, the file is the host's manifest, and ours.
+    assert_success(&sandbox.run(&["--export", "@ROOT@/ok.toml"]));
+    let exported = sandbox.path("ok.toml");
+    assert!(sandbox.read("ok.toml").contains("name = \"postfix-one\""));
+    assert_eq!(std::fs::symlink_metadata(&exported).unwrap().uid(), 0);
+    assert_eq!(
+        run(&sandbox, &["--apply", &exported.display().to_string()]).0,
+        0
+    );
+}
+
+fn concurrent_applies_take_turns_and_both_converge() {
+    let sandbox = Sandbox::new();
+    let manifests: Vec<String> = (0..4)
+        .map(|n| {
+            let text = format!(
+                "[[instance]]\nname = \"postfix-c{n}\"\ngroup = \"g\"\n[instance.main_cf]\nrelayhost = \"[r{n}]\"\n"
+            );
+            manifest(&sandbox, &format!("m{n}.toml"), &text)
+        })
+        .collect();
+    let outputs: Vec<Output> = std::thread::scope(|scope| {
+        let runs: Vec<_> = manifests
+            .iter()
+            .map(|file| scope.spawn(|| sandbox.run(&["--apply", file])))
+            .collect();
+        runs.into_iter().map(|run| run.join().unwrap()).collect()
+    });
+    for output in &outputs {
+        assert_success(output);
+    }
+    // Every instance exists once, listed once, and each manifest holds.
+    for (n, file) in manifests.iter().enumerate() {
+        assert_eq!(run(&sandbox, &["--plan", file]).0, 0, "{file}");
+        assert_eq!(
+            entry(
+                &sandbox.read(&format!("etc/postfix-c{n}/main.cf")),
+                "relayhost"
+            )
+            .as_deref(),
+            Some(format!("[r{n}]").as_str())
+        );
+    }
+    let listed = entry(&sandbox.main_cf(), "multi_instance_directories").unwrap();
+    let mut dirs: Vec<&str> = listed.split_whitespace().collect();
+    dirs.sort();
+    let expected: Vec<String> = (0..4)
+        .map(|n| sandbox.expand(&format!("@ROOT@/etc/postfix-c{n}")))
+        .collect();
+    assert_eq!(dirs, expected);
+}
+
+fn a_template_others_could_write_is_refused() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir(sandbox.path("tpl")).unwrap();
+    for name in ["main.cf.proto", "master.cf.proto"] {
+        let proto = format!("{TEMPLATES}/outbound-relay/{name}");
+        std::fs::copy(proto, sandbox.path(&format!("tpl/{name}"))).unwrap();
+    }
+    let file = manifest(
+        &sandbox,
+        "m.toml",
+        "[[instance]]\nname = \"postfix-t\"\ntemplate = \"@ROOT@/tpl\"\n",
+    );
+    let refused = |reason: &str| {
+        format!(
+            "{file}:2:8: instance postfix-t: template @ROOT@/tpl: {reason}; its prototypes \
+             would become the instance's main.cf and master.cf"
+        )
+    };
+    own(&sandbox.path("tpl"), 0, 0o777);
+    for mode in ["--plan", "--apply"] {
+        sandbox.assert_refused(&[mode, &file], &refused("@ROOT@/tpl is writable by others"));
+    }
+    own(&sandbox.path("tpl"), 0, 0o755);
+    own(&sandbox.path("tpl/master.cf.proto"), 65534, 0o644);
+    for mode in ["--plan", "--apply"] {
+        sandbox.assert_refused(
+            &[mode, &file],
+            &refused("master.cf.proto: it is owned by uid 65534"),
+        );
+    }
+    own(&sandbox.path("tpl/master.cf.proto"), 0, 0o644);
+    assert_success(&sandbox.run(&["--apply", &file]));
+    assert!(sandbox.read("etc/postfix-t/master.cf").contains("10587"));
+}
+
+fn export_leaves_out_names_and_groups_a_manifest_cannot_hold() {
+    let sandbox = Sandbox::new();
+    assert_success(&run_with_stdin(&sandbox, &["--apply", "-"], ONE));
+    for (dir, name, group) in [
+        ("postfix-q", "postfix-\"q x", "mta"),
+        ("postfix-g", "postfix-g", "m t"),
+    ] {
+        assert_success(&sandbox.run(&["-I", dir, "-e", "create"]));
+        let main_cf = format!("etc/{dir}/main.cf");
+        let edited = format!(
+            "{}multi_instance_name = {name}\nmulti_instance_group = {group}\n",
+            sandbox.read(&main_cf)
+        );
+        sandbox.write(&main_cf, &edited);
+    }
+    let output = sandbox.run(&["--export"]);
+    assert_eq!(
+        stderr(&output),
+        sandbox.expand(
+            "postmulti: warning: instance @ROOT@/etc/postfix-q not exported: \
+             Unsafe characters in new instance name: 'postfix-\"q x'\n\
+             postmulti: warning: instance @ROOT@/etc/postfix-g not exported: \
+             Unsafe characters in '-G m t'\n"
+        )
+    );
+    // What it exported, --apply takes: the others are unmanaged.
+    let exported = manifest(&sandbox, "exported.toml", &stdout(&output));
+    let (code, out, err) = run(&sandbox, &["--plan", &exported]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert!(
+        out.starts_with("no changes\nunmanaged postfix-\"q x:"),
+        "{out}"
+    );
+}
+
 postmulti_e2e::e2e_tests! {
     RootAndPostfix: [
         apply_converges_and_a_second_run_changes_nothing,
@@ -660,7 +958,13 @@ postmulti_e2e::e2e_tests! {
         bad_manifests_are_refused_with_their_place_and_change_nothing,
         manifests_come_from_standard_input_and_export_round_trips,
         apply_killed_at_random_points_leaves_a_valid_host_and_a_rerun_converges,
-        apply_then_plan_reports_no_change
+        apply_then_plan_reports_no_change,
+        manifests_others_could_write_are_refused_by_apply_and_warned_of_by_plan,
+        manifests_are_read_only_from_regular_files_of_sane_size,
+        export_never_writes_through_a_link_nor_where_apply_would_refuse,
+        concurrent_applies_take_turns_and_both_converge,
+        a_template_others_could_write_is_refused,
+        export_leaves_out_names_and_groups_a_manifest_cannot_hold
     ];
     Namespace: [apply_leaves_the_trees_the_imperative_commands_leave];
 }

@@ -22,9 +22,15 @@
 //! same; `-g` and `-i` select; `--metrics-file` replaces its file atomically
 //! (a reader never sees a partial file) with mode 0644; a broken instance
 //! is a scrape error while the others are served.
+//!
+//! On sandbox primaries: label values with quotes, backslashes and braces
+//! still parse; `--metrics-file` never writes through a symbolic link and
+//! always leaves a file of its own, even over one planted by someone else.
 
 use postmulti_e2e::namespace::{self, Flavour, Outcome};
+use postmulti_e2e::sandbox::{assert_success, Sandbox};
 use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::{Command, Stdio};
 
 /// The Python of the test tools' virtual environment (scripts/install-deps).
@@ -472,6 +478,97 @@ fn queue_counts_and_metrics_match_postqueue_on_real_instances() {
     );
 }
 
+/// The sandbox's instance in `@ROOT@/etc/postfix-h`, renamed by hand to a
+/// name and group with quotes, backslashes, braces and commas (which
+/// main.cf holds) and a space.
+fn hostile_labels() -> Sandbox {
+    let sandbox = Sandbox::new();
+    assert_success(&sandbox.run(&["-e", "init"]));
+    assert_success(&sandbox.run(&["-I", "postfix-h", "-G", "mta", "-e", "create"]));
+    for queue in [
+        "incoming", "active", "deferred", "hold", "maildrop", "corrupt",
+    ] {
+        std::fs::create_dir_all(sandbox.path(&format!("spool/postfix/{queue}"))).unwrap();
+    }
+    let main_cf = sandbox
+        .read("etc/postfix-h/main.cf")
+        .replace(
+            "multi_instance_name = postfix-h\n",
+            "multi_instance_name = postfix-\"q\\z}x n\n",
+        )
+        .replace(
+            "multi_instance_group = mta\n",
+            "multi_instance_group = m\"t\\a,b=\n",
+        );
+    sandbox.write("etc/postfix-h/main.cf", &main_cf);
+    sandbox
+}
+
+fn hostile_label_values_stay_parseable() {
+    if !std::path::Path::new(TEST_PYTHON).exists() {
+        assert!(!postmulti_e2e::harness::in_ci(), "{TEST_PYTHON} is missing");
+        eprintln!("skipped: {TEST_PYTHON} is missing");
+        return;
+    }
+    let sandbox = hostile_labels();
+    let text = assert_success(&sandbox.run(&["--metrics"]));
+    let parsed = parse_exposition(&text);
+    assert_eq!(
+        samples(&parsed, "postmulti_instance_up", "postfix-\"q\\z}x n"),
+        ["postmulti_instance_up{group=\"m\"t\\a,b=\",instance=\"postfix-\"q\\z}x n\"} 0"]
+    );
+    assert_eq!(
+        parsed.iter().filter(|l| l.contains("m\"t\\a,b=")).count(),
+        10
+    );
+}
+
+fn metrics_file_never_writes_through_a_link_and_is_always_ours() {
+    let sandbox = hostile_labels();
+    let victim = sandbox.path("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::os::unix::fs::lchown(&victim, Some(65534), Some(65534)).unwrap();
+    std::os::unix::fs::symlink(&victim, sandbox.path("link.prom")).unwrap();
+    std::fs::create_dir(sandbox.path("dir.prom")).unwrap();
+    sandbox.assert_refused(
+        &["--metrics-file", "@ROOT@/link.prom"],
+        "@ROOT@/link.prom: is a symbolic link; postmulti does not write through one",
+    );
+    sandbox.assert_refused(
+        &["--metrics-file", "@ROOT@/dir.prom"],
+        "@ROOT@/dir.prom: is not a regular file",
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    // A file planted by someone else, in a directory anyone can write, is
+    // replaced by one of ours (they could replace it again, but never make
+    // postmulti write where they choose or keep their own file).
+    std::fs::create_dir(sandbox.path("pub")).unwrap();
+    std::fs::set_permissions(sandbox.path("pub"), PermissionsExt::from_mode(0o1777)).unwrap();
+    let planted = sandbox.path("pub/postmulti.prom");
+    std::fs::write(&planted, "forged 1\n").unwrap();
+    std::os::unix::fs::lchown(&planted, Some(65534), Some(65534)).unwrap();
+    std::fs::set_permissions(&planted, PermissionsExt::from_mode(0o666)).unwrap();
+    let out = assert_success(&sandbox.run(&["--metrics-file", "@ROOT@/pub/postmulti.prom"]));
+    assert_eq!(out, "");
+    let meta = std::fs::symlink_metadata(&planted).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+        (0, 0, 0o644)
+    );
+    assert!(sandbox
+        .read("pub/postmulti.prom")
+        .starts_with("# HELP postmulti_instances "));
+    let names: Vec<_> = std::fs::read_dir(sandbox.path("pub"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["postmulti.prom"]);
+}
+
 postmulti_e2e::e2e_tests! {
+    RootAndPostfix: [
+        hostile_label_values_stay_parseable,
+        metrics_file_never_writes_through_a_link_and_is_always_ours
+    ];
     Namespace: [queue_counts_and_metrics_match_postqueue_on_real_instances];
 }

@@ -3,9 +3,15 @@
 //! a child of the supervisor; SIGHUP reloads them (same pids, reloads
 //! logged); SIGTERM stops them all and exits 0; a master killed with
 //! SIGKILL stops the rest and fails naming the instance; as process 1 of
-//! its own pid namespace it leaves no zombie behind.
+//! its own pid namespace it leaves no zombie behind. On a sandbox: a pid
+//! file planted as a link to a FIFO is not read, a quick-start link is
+//! no shortcut past `postfix check`, and a missing
+//! daemon_directory or master fails with its path.
 
 use postmulti_e2e::namespace::{self, Flavour, Outcome};
+use postmulti_e2e::sandbox::{assert_success, stderr, Sandbox};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// Sets up four secondaries (`postfix-a`, `-b`, `-c` enabled, `-d`
 /// disabled; a, b in group `mta`), and defines `masters`, which prints
@@ -241,7 +247,79 @@ fn the_container_recipe_logs_to_stdout() {
     assert_eq!(outcome.step("err").stdout, "", "{outcome}");
 }
 
+/// Runs postmulti on the sandbox, killed after `seconds` (a read that
+/// never ends is then a failed test, not a hung one).
+fn run_within(sandbox: &Sandbox, args: &[&str], seconds: u64) -> Output {
+    let mut child = sandbox
+        .command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run postmulti");
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("postmulti {args:?} still running after {seconds} s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn a_planted_pid_file_and_a_missing_master_fail_cleanly() {
+    let sandbox = Sandbox::new();
+    sandbox.install_stand_in_postfix();
+    std::fs::create_dir(sandbox.path("daemon")).unwrap();
+    sandbox.append_main_cf("daemon_directory = @ROOT@/daemon\n");
+    assert_success(&sandbox.run(&["-e", "init"]));
+    assert_success(&sandbox.run(&["-I", "postfix-h", "-e", "create"]));
+    assert_success(&sandbox.run(&["-i", "postfix-h", "-e", "enable"]));
+    // The instance's pid file is a link to a FIFO nobody writes: reading
+    // it would never end.
+    let fifo = sandbox.path("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    std::os::unix::fs::symlink(&fifo, sandbox.path("spool/postfix-h/pid/master.pid")).unwrap();
+    // Nor is a quick-start shortcut that is a link: the checks run.
+    sandbox.write("started", "");
+    std::os::unix::fs::symlink(
+        sandbox.path("started"),
+        sandbox.path("spool/postfix-h/quick-start"),
+    )
+    .unwrap();
+    // A daemon_directory that is gone: refused before anything runs.
+    std::fs::rename(sandbox.path("daemon"), sandbox.path("daemon.gone")).unwrap();
+    sandbox.assert_refused(
+        &["--supervise", "-i", "postfix-h"],
+        "daemon_directory = '@ROOT@/daemon': directory not found: No such file or directory",
+    );
+    std::fs::rename(sandbox.path("daemon.gone"), sandbox.path("daemon")).unwrap();
+    let output = run_within(&sandbox, &["--supervise", "-i", "postfix-h"], 20);
+    let root = sandbox.root_str();
+    assert_eq!(
+        (output.status.code(), stderr(&output)),
+        (
+            Some(1),
+            format!(
+                "postmulti: warning: execvp {root}/bin/postlog: No such file or directory\n\
+                 postmulti: fatal: execvp {root}/daemon/master: No such file or directory\n"
+            )
+        )
+    );
+    // It ran `postfix check`, not a master, and left the link alone.
+    assert_eq!(
+        sandbox.stand_in_calls(),
+        ["postfix [check] MAIL_CONFIG=@ROOT@/etc/postfix-h MAIL_VERBOSE=<unset> command_directory=<unset>"]
+    );
+    assert!(
+        std::fs::symlink_metadata(sandbox.path("spool/postfix-h/pid/master.pid"))
+            .unwrap()
+            .is_symlink()
+    );
+}
+
 postmulti_e2e::e2e_tests! {
+    RootAndPostfix: [a_planted_pid_file_and_a_missing_master_fail_cleanly];
     Namespace: [
         runs_all_enabled_instances_reloads_on_hup_and_stops_on_term,
         a_master_killed_stops_the_others_and_fails_naming_it,

@@ -2,7 +2,10 @@
 //! hosts with enabled, disabled, nameless and broken instances, a primary
 //! with `multi_instance_enable = no`, an unreadable primary and an
 //! unwritable output directory; `systemd-analyze verify` on the result
-//! together with Debian's `postfix@.service`; and, in a private namespace,
+//! together with Debian's `postfix@.service`; links planted in the output
+//! directory (refused before anything is written) or a hard link (replaced,
+//! not written into); names that are no unit name (skipped, nothing written
+//! elsewhere); and, in a private namespace,
 //! that no `postconf` process runs at boot.
 
 use postmulti_e2e::namespace::{self, Flavour};
@@ -342,6 +345,128 @@ fn no_postconf_runs_at_boot() {
     assert_eq!(outcome.step("calls-after-list").stdout, "-d\n", "{outcome}");
 }
 
+/// A primary with one enabled secondary, `postfix-a`, and the generator's
+/// output directory `@ROOT@/gen`, empty.
+fn simple_host() -> Sandbox {
+    let sandbox = Sandbox::new();
+    let a = sandbox.write_secondary(
+        "postfix-a",
+        "multi_instance_name = postfix-a\nmulti_instance_enable = yes\n",
+    );
+    sandbox.register(&[&a]);
+    std::fs::create_dir(sandbox.path("gen")).unwrap();
+    sandbox
+}
+
+fn planted_links_are_refused_before_anything_is_written() {
+    let refused = "is a symbolic link; postmulti does not write through one";
+    for (planted, message) in [
+        (
+            "postfix.service.wants",
+            format!("@ROOT@/gen/postfix.service.wants: {refused}"),
+        ),
+        (
+            "postfix@-.service.d",
+            format!("@ROOT@/gen/postfix@-.service.d: {refused}"),
+        ),
+        (
+            "postfix@postfix-a.service.d/postmulti.conf",
+            format!("@ROOT@/gen/postfix@postfix-a.service.d/postmulti.conf: {refused}"),
+        ),
+    ] {
+        let sandbox = simple_host();
+        std::fs::create_dir(sandbox.path("elsewhere")).unwrap();
+        let link = sandbox.path(&format!("gen/{planted}"));
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(sandbox.path("elsewhere"), &link).unwrap();
+        sandbox.assert_refused(&["--systemd-generator", "@ROOT@/gen"], &message);
+    }
+    // A directory where a link goes is refused too.
+    let sandbox = simple_host();
+    std::fs::create_dir_all(sandbox.path("gen/postfix.service.wants/postfix@postfix-a.service"))
+        .unwrap();
+    sandbox.assert_refused(
+        &["--systemd-generator", "@ROOT@/gen"],
+        "@ROOT@/gen/postfix.service.wants/postfix@postfix-a.service: is a directory",
+    );
+}
+
+fn a_planted_hard_link_is_replaced_not_written_into() {
+    let sandbox = simple_host();
+    sandbox.write("victim", "precious\n");
+    std::fs::create_dir(sandbox.path("gen/postfix@postfix-a.service.d")).unwrap();
+    std::fs::hard_link(
+        sandbox.path("victim"),
+        sandbox.path("gen/postfix@postfix-a.service.d/postmulti.conf"),
+    )
+    .unwrap();
+    assert_eq!(generate(&sandbox), (Some(0), String::new()));
+    assert_eq!(sandbox.read("victim"), "precious\n");
+    assert!(sandbox
+        .read("gen/postfix@postfix-a.service.d/postmulti.conf")
+        .starts_with("# Written by postmulti --systemd-generator"));
+}
+
+fn names_that_are_no_unit_name_are_skipped_and_nothing_escapes() {
+    let sandbox = Sandbox::new();
+    let mut dirs = Vec::new();
+    for (n, name) in [
+        "postfix-../../../x",
+        "postfix-a b",
+        "postfix-%i",
+        "postfix-a\\x2f",
+        "postfix-ok",
+    ]
+    .iter()
+    .enumerate()
+    {
+        dirs.push(sandbox.write_secondary(
+            &format!("postfix-{n}"),
+            &format!("multi_instance_name = {name}\nmulti_instance_enable = yes\n"),
+        ));
+    }
+    sandbox.register(&dirs.iter().map(String::as_str).collect::<Vec<_>>());
+    let before = sandbox.snapshot();
+    let (status, err) = generate(&sandbox);
+    assert_eq!(status, Some(0));
+    let skipped: Vec<&str> = err
+        .lines()
+        .map(|line| line.split(": its name ").nth(1).unwrap_or(line))
+        .map(|rest| rest.split(" cannot be used").next().unwrap())
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            "postfix-../../../x",
+            "postfix-a b",
+            "postfix-%i",
+            "postfix-a\\x2f"
+        ]
+    );
+    let written: Vec<String> = before
+        .differences(&sandbox.snapshot())
+        .iter()
+        .map(|difference| {
+            let path = difference.split_whitespace().nth(1).unwrap_or("");
+            path.trim_end_matches(':').to_string()
+        })
+        .collect();
+    assert!(!written.is_empty());
+    // The root only changes by the output directories made in it.
+    for path in written.iter().filter(|path| !path.is_empty()) {
+        assert!(
+            path.starts_with("gen"),
+            "{path} written outside gen: {written:?}"
+        );
+    }
+    assert_eq!(
+        tree(&sandbox.path("gen/postfix.service.wants"))
+            .keys()
+            .collect::<Vec<_>>(),
+        ["postfix@-.service", "postfix@postfix-ok.service"]
+    );
+}
+
 postmulti_e2e::e2e_tests! {
     RootAndPostfix: [
         enabled_instances_are_linked_in_list_order_with_drop_ins,
@@ -350,6 +475,9 @@ postmulti_e2e::e2e_tests! {
         an_unreadable_primary_links_its_unit_alone_and_a_missing_one_nothing,
         an_unwritable_output_directory_is_the_only_fatal_error,
         systemd_analyze_verifies_the_units_clean,
+        planted_links_are_refused_before_anything_is_written,
+        a_planted_hard_link_is_replaced_not_written_into,
+        names_that_are_no_unit_name_are_skipped_and_nothing_escapes,
     ];
     Namespace: [no_postconf_runs_at_boot];
 }

@@ -11,11 +11,12 @@
 //! cache. Failing to read or write the cache only costs the `postconf` run.
 //!
 //! The cache names programs that run as root (`command_directory`), so it
-//! is trusted only when it and its directory are what this program would
-//! have made: not symbolic links, owned by root (or by the user running
-//! postmulti), writable by nobody else. Otherwise it is ignored (once, with
+//! is trusted only under [`crate::trust`]'s rule: it and its directory are
+//! what this program would have made, not symbolic links, owned by root (or
+//! by the user running postmulti), writable by nobody else. Otherwise it is ignored (once, with
 //! a warning), `postconf -d` is asked instead, and nothing is written there.
 
+use crate::trust::{distrust_dir, distrust_file};
 use std::ops::Range;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -193,7 +194,7 @@ fn postconf_defaults(postconf: &Path, cache: &Path) -> (Option<String>, Option<S
     let Some(key) = cache_key(postconf) else {
         return (None, None);
     };
-    let distrust = distrust(cache);
+    let distrust = distrust_file(cache);
     if let Some(output) = cached_defaults(postconf, cache) {
         return (Some(output), None);
     }
@@ -225,49 +226,6 @@ fn postconf_defaults(postconf: &Path, cache: &Path) -> (Option<String>, Option<S
     (output, warning)
 }
 
-/// Why the cache file or its directory may not be trusted, if they exist
-/// and may not: a symbolic link, another owner than root or us, or group or
-/// other write permission.
-fn distrust(cache: &Path) -> Option<String> {
-    if let Some(reason) = cache.parent().and_then(distrust_dir) {
-        return Some(reason);
-    }
-    let meta = std::fs::symlink_metadata(cache).ok()?;
-    if meta.file_type().is_symlink() {
-        return Some("it is a symbolic link".to_string());
-    }
-    if !meta.is_file() {
-        return Some("it is not a regular file".to_string());
-    }
-    unsafe_ownership(&meta).map(|reason| format!("it is {reason}"))
-}
-
-/// Why the cache's directory may not be trusted, if it exists and may not.
-fn distrust_dir(dir: &Path) -> Option<String> {
-    let meta = std::fs::symlink_metadata(dir).ok()?;
-    if meta.file_type().is_symlink() {
-        return Some(format!("{} is a symbolic link", dir.display()));
-    }
-    if !meta.is_dir() {
-        return Some(format!("{} is not a directory", dir.display()));
-    }
-    unsafe_ownership(&meta).map(|reason| format!("{} is {reason}", dir.display()))
-}
-
-/// How `meta` lets someone other than root (or us) change the file, if it
-/// does.
-fn unsafe_ownership(meta: &std::fs::Metadata) -> Option<String> {
-    let uid = meta.uid();
-    if uid != 0 && uid != nix::unistd::geteuid().as_raw() {
-        return Some(format!("owned by uid {uid}"));
-    }
-    match meta.mode() & 0o022 {
-        0 => None,
-        0o020 => Some("writable by its group".to_string()),
-        _ => Some("writable by others".to_string()),
-    }
-}
-
 /// Runs `postconf -d`; its output, or `None` when it fails.
 fn ask_postconf(postconf: &Path) -> Option<String> {
     let output = Command::new(postconf)
@@ -284,7 +242,7 @@ fn ask_postconf(postconf: &Path) -> Option<String> {
 /// What the cache holds, when it was written for this very `postconf` and
 /// host and is trusted.
 fn cached_defaults(postconf: &Path, cache: &Path) -> Option<String> {
-    if distrust(cache).is_some() {
+    if distrust_file(cache).is_some() {
         return None;
     }
     let key = cache_key(postconf)?;

@@ -11,7 +11,9 @@
 //! instance is running ([`status`]), writes systemd units at boot
 //! ([`systemd`]) and supervises master daemons in the foreground
 //! ([`supervise`]). Independent per-instance steps are shared among the
-//! CPUs ([`parallel`]). Its errors ([`error`]) say what went wrong and where.
+//! CPUs ([`parallel`]). What it trusts as root, and never writes through,
+//! is one rule ([`trust`]). Its errors ([`error`]) say what went wrong and
+//! where.
 //! The `postmulti` binary is a thin command-line layer over it.
 
 pub mod arrivals;
@@ -38,5 +40,6 @@ pub mod select;
 pub mod status;
 pub mod supervise;
 pub mod systemd;
+pub mod trust;
 
 pub use error::{Error, Result};

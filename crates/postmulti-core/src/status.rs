@@ -1,7 +1,8 @@
 //! Whether an instance's master daemon is running, answered natively from
 //! `$queue_directory/pid/master.pid` as `postfix status` does.
 //!
-//! The pid file holds the pid as space-padded text. The pid counts as
+//! The pid file holds the pid as space-padded text; only a regular file
+//! is read (a symbolic link, FIFO or device planted there is not). The pid counts as
 //! running when `kill(pid, 0)` finds the process (success or `EPERM`) and,
 //! where `/proc` is mounted, the process is named `master` and is not a
 //! zombie, so that a pid recycled by another program after a crash, or a
@@ -11,7 +12,13 @@
 use nix::errno::Errno;
 use nix::sys::signal::kill;
 use nix::unistd::Pid;
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+
+/// The longest pid file read (Postfix writes the pid padded to 10
+/// characters and a newline).
+const PID_FILE_LIMIT: u64 = 64;
 
 /// The process name (`comm`) of Postfix's master daemon.
 const MASTER_NAME: &str = "master";
@@ -20,7 +27,7 @@ const MASTER_NAME: &str = "master";
 /// directory is `queue_directory`, or `None` when it is not running (no pid
 /// file, an unreadable one, or no live process with that pid).
 pub fn master_pid(queue_directory: &Path) -> Option<i32> {
-    let text = std::fs::read_to_string(queue_directory.join("pid/master.pid")).ok()?;
+    let text = read_pid_file(&queue_directory.join("pid/master.pid"))?;
     let pid: i32 = text.trim().parse().ok()?;
     // 0 and negative pids would address process groups.
     if pid <= 0 {
@@ -31,6 +38,25 @@ pub fn master_pid(queue_directory: &Path) -> Option<i32> {
         Err(_) => return None,
     }
     is_master(pid).then_some(pid)
+}
+
+// The text of the pid file `path`: a regular file (not a symbolic link,
+// FIFO or device, which could stall or flood the read) of at most
+// PID_FILE_LIMIT bytes.
+fn read_pid_file(path: &Path) -> Option<String> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut text = String::new();
+    file.take(PID_FILE_LIMIT + 1)
+        .read_to_string(&mut text)
+        .ok()?;
+    (text.len() as u64 <= PID_FILE_LIMIT).then_some(text)
 }
 
 // Whether live process `pid` is a master daemon that has not exited
@@ -127,6 +153,29 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!(found, Some(pid));
+    }
+
+    #[test]
+    fn a_planted_pid_file_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = spawn_master(dir.path(), "30");
+        let pid = i32::try_from(child.id()).unwrap();
+        let real = queue_with_pid_file(&format!("{pid:>11}\n"));
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let mut found = Vec::new();
+        for target in [real.path().join("pid/master.pid"), fifo, "/dev/zero".into()] {
+            let queue = tempfile::tempdir().unwrap();
+            std::fs::create_dir(queue.path().join("pid")).unwrap();
+            std::os::unix::fs::symlink(&target, queue.path().join("pid/master.pid")).unwrap();
+            found.push(master_pid(queue.path()));
+        }
+        let padded = queue_with_pid_file(&format!("{pid:>11}{}\n", " ".repeat(100)));
+        found.push(master_pid(padded.path()));
+        found.push(master_pid(real.path()));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(found, [None, None, None, None, Some(pid)]);
     }
 
     #[test]

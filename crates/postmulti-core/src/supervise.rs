@@ -164,7 +164,8 @@ impl Supervisor<'_> {
             )));
         }
         let quick_start = queue.join("quick-start");
-        if quick_start.is_file() {
+        // A link planted there is not the shortcut: the checks run.
+        if std::fs::symlink_metadata(&quick_start).is_ok_and(|meta| meta.is_file()) {
             let _ = std::fs::remove_file(&quick_start);
         } else {
             let status = Command::new(&self.postfix)

@@ -24,6 +24,7 @@ use crate::error::Op;
 use crate::instance::Instance;
 use crate::parallel;
 use crate::registry::{Registry, Strictness};
+use crate::trust::replaceable;
 use crate::{Error, Result};
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag};
@@ -136,6 +137,7 @@ pub fn write(normal_dir: &Path, generation: &Generation) -> Result<()> {
         return Ok(());
     }
     let normal = OutputDir::open(normal_dir)?;
+    check_targets(normal_dir, generation)?;
     let wants = normal.subdirectory(WANTS_DIRECTORY)?;
     let written = parallel::map_in_order(&generation.units, MIN_UNITS_PER_THREAD, |linked| {
         wants.link_template(&linked.unit)?;
@@ -145,6 +147,43 @@ pub fn write(normal_dir: &Path, generation: &Generation) -> Result<()> {
         }
     });
     written.into_iter().collect()
+}
+
+/// Refuses, before anything is written, a planted symbolic link or other
+/// file where the generator makes a directory, and one that is not a
+/// regular file where it writes a drop-in, naming it.
+fn check_targets(normal_dir: &Path, generation: &Generation) -> Result<()> {
+    directory_or_absent(&normal_dir.join(WANTS_DIRECTORY))?;
+    for linked in &generation.units {
+        let link = normal_dir.join(WANTS_DIRECTORY).join(&linked.unit);
+        if std::fs::symlink_metadata(&link).is_ok_and(|meta| meta.is_dir()) {
+            return Err(Error::fatal(format!("{}: is a directory", link.display())));
+        }
+        if linked.drop_in.is_some() {
+            let dir = normal_dir.join(format!("{}.d", linked.unit));
+            if directory_or_absent(&dir)? {
+                replaceable(&dir.join(DROP_IN_NAME))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses `dir` unless it is a directory (not a link to one) or absent;
+/// whether it is a directory.
+fn directory_or_absent(dir: &Path) -> Result<bool> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(Error::fatal(format!(
+            "{}: is a symbolic link; postmulti does not write through one",
+            dir.display()
+        ))),
+        Ok(meta) if !meta.is_dir() => Err(Error::fatal(format!(
+            "{}: is not a directory",
+            dir.display()
+        ))),
+        Ok(_) => Ok(true),
+        Err(_) => Ok(false),
+    }
 }
 
 /// The fewest units worth a writer thread of their own.
@@ -213,7 +252,8 @@ impl OutputDir {
     }
 
     /// Writes `text` as `UNIT.d/postmulti.conf` here (mode 0644), replacing
-    /// a file but never following a symbolic link. systemd reads the
+    /// a file but never following a symbolic link nor writing into a
+    /// planted hard link (the old name is removed first). systemd reads the
     /// generator's output only after it has exited, so the file need not be
     /// renamed into place.
     fn write_drop_in(&self, unit: &str, text: &str) -> Result<()> {
@@ -221,11 +261,12 @@ impl OutputDir {
         self.make_directory(&dir)?;
         let name = format!("{dir}/{DROP_IN_NAME}");
         let path = self.path.join(&name);
-        let flags = OFlag::O_WRONLY
-            | OFlag::O_CREAT
-            | OFlag::O_TRUNC
-            | OFlag::O_NOFOLLOW
-            | OFlag::O_CLOEXEC;
+        match unlinkat(&self.fd, name.as_str(), UnlinkatFlags::NoRemoveDir) {
+            Ok(()) | Err(Errno::ENOENT) => {}
+            Err(e) => return Err(Error::errno(Op::Remove, &path, e)),
+        }
+        let flags =
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
         let fd = nix::fcntl::openat(
             &self.fd,
             name.as_str(),

@@ -6,21 +6,21 @@
 use crate::cli::DesiredArgs;
 use crate::dry_run::file_paragraph;
 use crate::report::{report, Level};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{Context, Result};
 use postmulti_core::defaults::Defaults;
 use postmulti_core::desired::apply;
 use postmulti_core::desired::export::export as export_host;
 use postmulti_core::desired::manifest::Manifest;
 use postmulti_core::desired::planner::DesiredPlan;
-use postmulti_core::error::strerror;
+use postmulti_core::desired::source::{self, Purpose};
 use postmulti_core::fsutil::{write_atomic, FileMeta};
 use serde_json::{json, Value};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 /// `--plan FILE`: exit 0 when the host matches, 2 when changes are pending.
 pub fn plan(primary_dir: &[u8], defaults: &Defaults, args: &DesiredArgs) -> Result<ExitCode> {
-    let manifest = read_manifest(&args.file)?;
+    let manifest = read_manifest(&args.file, Purpose::Plan)?;
     let plan = apply::plan(primary_dir, defaults, &manifest, &args.options)?;
     warn_all(&plan.notes);
     let out = if args.json {
@@ -38,7 +38,7 @@ pub fn plan(primary_dir: &[u8], defaults: &Defaults, args: &DesiredArgs) -> Resu
 
 /// `--apply FILE`: converge, then say what changed.
 pub fn apply(primary_dir: &[u8], defaults: &Defaults, args: &DesiredArgs) -> Result<ExitCode> {
-    let manifest = read_manifest(&args.file)?;
+    let manifest = read_manifest(&args.file, Purpose::Apply)?;
     let applied = apply::apply(
         primary_dir,
         defaults,
@@ -66,13 +66,7 @@ pub fn export(primary_dir: &[u8], defaults: &Defaults, file: Option<&str>) -> Re
         print(&exported.text)?;
         return Ok(ExitCode::SUCCESS);
     };
-    let existing = match std::fs::read(file) {
-        Ok(bytes) => {
-            Some(String::from_utf8(bytes).with_context(|| format!("{file}: not UTF-8 text"))?)
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
-        Err(error) => bail!("{file}: {}", strerror(&error)),
-    };
+    let existing = source::export_target(file)?;
     let exported = export_host(
         primary_dir,
         defaults,
@@ -85,19 +79,12 @@ pub fn export(primary_dir: &[u8], defaults: &Defaults, file: Option<&str>) -> Re
     Ok(ExitCode::SUCCESS)
 }
 
-/// The manifest `file` (`-` for standard input).
-fn read_manifest(file: &str) -> Result<Manifest> {
-    let bytes = if file == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .context("reading the manifest from standard input")?;
-        bytes
-    } else {
-        std::fs::read(file).map_err(|error| anyhow!("{file}: {}", strerror(&error)))?
-    };
-    let text = String::from_utf8(bytes).with_context(|| format!("{file}: not UTF-8 text"))?;
-    Ok(Manifest::parse(file, &text)?)
+/// The manifest `file` (`-` for standard input), read for `purpose`; a
+/// warning about the file is reported.
+fn read_manifest(file: &str, purpose: Purpose) -> Result<Manifest> {
+    let read = source::read(file, purpose)?;
+    warn_all(read.warning.as_slice());
+    Ok(read.manifest)
 }
 
 /// Reports each warning.

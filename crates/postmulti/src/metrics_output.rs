@@ -5,11 +5,13 @@
 use crate::listing::{self, ListFormat, ListRequest};
 use crate::report::{report, Level};
 use anyhow::Result;
+use nix::unistd::{getegid, geteuid};
 use postmulti_core::fsutil::{write_atomic, FileMeta};
 use postmulti_core::metrics::{InstanceState, Scrape};
 use postmulti_core::queues::{Queue, QueueCounts};
 use postmulti_core::registry::Registry;
 use postmulti_core::select::Selection;
+use postmulti_core::trust::replaceable;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tabled::settings::Style;
@@ -59,14 +61,19 @@ pub fn metrics(registry: &Registry<'_>, request: &MetricsRequest) -> Result<bool
     report_queue_errors(&scrape);
     let text = scrape.exposition(now());
     match &request.file {
-        Some(path) => write_atomic(
-            Path::new(path),
-            text.as_bytes(),
-            FileMeta {
-                mode: Some(METRICS_FILE_MODE),
-                owner: None,
-            },
-        )?,
+        Some(path) => {
+            // Never through a symbolic link, and never keeping the owner of
+            // a file planted there: the new file is ours.
+            replaceable(Path::new(path))?;
+            write_atomic(
+                Path::new(path),
+                text.as_bytes(),
+                FileMeta {
+                    mode: Some(METRICS_FILE_MODE),
+                    owner: Some((geteuid().as_raw(), getegid().as_raw())),
+                },
+            )?
+        }
         None => crate::write_stdout(text.as_bytes())?,
     }
     Ok(scrape.has_errors())

@@ -218,7 +218,9 @@ class Postmulti(object):
     # Fails the module unless `postmulti --version` names MINIMUM_VERSION or
     # later (Postfix's own postmulti has no --version and fails).
     def _check_version(self):
-        rc, out, err = self.module.run_command([self.path, "--version"])
+        rc, out, err = self.module.run_command(
+            [self.path, "--version"], expand_user_and_vars=False
+        )
         version = parse_version(out) if rc == 0 else None
         if version is None:
             printed = (out + err).strip()
@@ -245,13 +247,17 @@ class Postmulti(object):
     def run(self, args, data=None):
         """Runs postmulti with `-c DIR` (when config_directory is set) and
         `args`, feeding `data` on standard input; returns (rc, stdout,
-        stderr). Never through a shell."""
+        stderr). Never through a shell, and each argument exactly as given:
+        no second expansion of `~` or `$VAR` (the argument spec already
+        expands path options once)."""
         command = [self.path]
         config_directory = self.module.params.get("config_directory")
         if config_directory is not None:
             command += ["-c", config_directory]
         command += args
-        return self.module.run_command(command, data=data, binary_data=True)
+        return self.module.run_command(
+            command, data=data, binary_data=True, expand_user_and_vars=False
+        )
 
     def fail(self, rc, out, err, **extra):
         """Fails the module with postmulti's own message."""

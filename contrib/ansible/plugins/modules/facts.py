@@ -37,17 +37,8 @@ attributes:
     platforms: posix
     support: full
     description: Runs where postmulti runs.
-options:
-  config_directory:
-    description:
-      - The configuration directory of an alternate primary instance (C(postmulti -c)).
-      - By default the primary is C(/etc/postfix).
-    type: path
-  postmulti_path:
-    description:
-      - The postmulti binary to run.
-      - By default it is looked up on the target's E(PATH) and in the sbin directories.
-    type: path
+extends_documentation_fragment:
+  - postmulti.postmulti.common
 seealso:
   - module: postmulti.postmulti.instances
 """

@@ -111,16 +111,8 @@ options:
         In check mode the starts are reported, not done.
     type: bool
     default: false
-  config_directory:
-    description:
-      - The configuration directory of an alternate primary instance (C(postmulti -c)).
-      - By default the primary is C(/etc/postfix).
-    type: path
-  postmulti_path:
-    description:
-      - The postmulti binary to run.
-      - By default it is looked up on the target's E(PATH) and in the sbin directories.
-    type: path
+extends_documentation_fragment:
+  - postmulti.postmulti.common
 notes:
   - The manifest goes to postmulti on its standard input; no file is written
     on the target.

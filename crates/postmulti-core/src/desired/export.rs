@@ -4,7 +4,7 @@
 //! comments, key order and formatting stay, only values that differ from
 //! the host change, so exporting an unchanged host gives the same bytes.
 
-use super::manifest::Manifest;
+use super::manifest::{check_name_and_group, Manifest};
 use super::manifest_text;
 use crate::config::Config;
 use crate::defaults::Defaults;
@@ -70,6 +70,18 @@ pub fn export(
             continue;
         };
         let name = manifest_text(name, "instance name")?;
+        let group = instance
+            .group
+            .as_deref()
+            .map(|group| manifest_text(group, "group"))
+            .transpose()?;
+        if let Err(why) = check_name_and_group(name, group) {
+            warnings.push(format!(
+                "instance {} not exported: {why}",
+                instance.config_directory
+            ));
+            continue;
+        }
         let found = old
             .iter()
             .position(|t| t.get("name").and_then(Item::as_str) == Some(name));

@@ -116,6 +116,21 @@ impl Manifest {
     }
 }
 
+/// Refuses a name and group a manifest instance cannot have: what
+/// `postmulti -I NAME -G GROUP -e create` refuses, and an empty name.
+pub fn check_name_and_group(name: &str, group: Option<&str>) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::fatal("empty instance name"));
+    }
+    check_assignments(&EditRequest {
+        action: Action::Create,
+        selection: Default::default(),
+        assign_name: Some(name.into()),
+        assign_group: group.map(Into::into),
+        settings: Vec::new(),
+    })
+}
+
 /// The text being parsed, for locating errors.
 struct Parser<'a> {
     source: &'a str,
@@ -211,17 +226,8 @@ impl Parser<'_> {
             Some(item) => Some(self.string(item, "group")?.to_string()),
             None => None,
         };
-        let request = EditRequest {
-            action: Action::Create,
-            selection: Default::default(),
-            assign_name: Some(name.clone().into()),
-            assign_group: group.clone().map(Into::into),
-            settings: Vec::new(),
-        };
-        if name.is_empty() {
-            return Err(self.error(name_item.span(), "empty instance name"));
-        }
-        check_assignments(&request).map_err(|e| self.error(name_item.span(), e))?;
+        check_name_and_group(&name, group.as_deref())
+            .map_err(|e| self.error(name_item.span(), e))?;
         let enabled = match table.get("enabled") {
             Some(item) => item.as_bool().ok_or_else(|| {
                 self.error(item.span(), "enabled must be a boolean (true or false)")

@@ -3,7 +3,7 @@
 # MIT License (see LICENSE in the postmulti repository)
 """Unit tests of the translations in module_utils/postmulti.py: manifests
 read back with Python's own TOML parser (tomllib, Python 3.11), versions,
-listings and diffs. Runs with `python -m unittest` (and under pytest)."""
+listings and diffs; and how postmulti is run. Runs with `python -m unittest` (and under pytest)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import sys
 import unittest
 
 from ansible_collections.postmulti.postmulti.plugins.module_utils.postmulti import (
+    Postmulti,
     PostmultiError,
     build_manifest,
     diff_from_files,
@@ -221,3 +222,36 @@ class DiffTest(unittest.TestCase):
 
 if __name__ == "__main__":
     sys.exit(unittest.main())
+
+
+class RecordingModule(object):
+    """Stands in for an AnsibleModule: records each run_command call and
+    answers it as postmulti 0.2.0 would answer --version."""
+
+    def __init__(self, params):
+        self.params = params
+        self.calls = []
+
+    def run_command(self, args, **options):
+        self.calls.append((args, options))
+        return 0, "postmulti 0.2.0\n", ""
+
+    def fail_json(self, **result):
+        raise AssertionError(result)
+
+
+class RunTest(unittest.TestCase):
+    def test_arguments_reach_postmulti_as_given_without_a_shell(self):
+        # Values the argument spec has already expanded once: a second
+        # expansion (run_command's default) would turn them into others.
+        params = dict(postmulti_path=sys.executable, config_directory="/srv/$HOME/~x")
+        module = RecordingModule(params)
+        Postmulti(module).run(["--plan", "-", "-j"], data="manifest")
+        self.assertEqual(len(module.calls), 2)
+        for args, options in module.calls:
+            self.assertIsInstance(args, list)
+            self.assertFalse(options.get("use_unsafe_shell", False))
+            self.assertIs(options.get("expand_user_and_vars"), False)
+        args, options = module.calls[1]
+        self.assertEqual(args, [sys.executable, "-c", "/srv/$HOME/~x", "--plan", "-", "-j"])
+        self.assertEqual(options["data"], "manifest")
