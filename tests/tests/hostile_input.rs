@@ -21,10 +21,15 @@ fn with_instance() -> Sandbox {
 
 /// Names that are refused for `-I`, with the reason.
 fn hostile_names() -> Vec<(String, String)> {
+    // Messages show control characters as `?`, as Postfix's do.
     let unsafe_name = |name: &str| {
+        let shown: String = name
+            .chars()
+            .map(|c| if c.is_ascii_control() { '?' } else { c })
+            .collect();
         (
             name.to_string(),
-            format!("Unsafe characters in new instance name: '{name}'"),
+            format!("Unsafe characters in new instance name: '{shown}'"),
         )
     };
     let slash = |name: &str| {
@@ -90,7 +95,11 @@ fn hostile_names_are_refused_by_assign_and_import() {
 fn hostile_groups_are_refused() {
     let sandbox = with_instance();
     for group in ["a b", "a,b", "a\nb", "g;x", "$g", "g\u{7f}", "grüppe", "\t"] {
-        let message = format!("Unsafe characters in '-G {group}'");
+        let shown: String = group
+            .chars()
+            .map(|c| if c.is_ascii_control() { '?' } else { c })
+            .collect();
+        let message = format!("Unsafe characters in '-G {shown}'");
         sandbox.assert_refused(&["-I", "postfix-b", "-G", group, "-e", "create"], &message);
         sandbox.assert_refused(&["-e", "assign", "-i", "a", "-G", group], &message);
     }
@@ -116,11 +125,12 @@ fn io_errors_name_the_path_and_the_error_once() {
 }
 
 // Arguments are bytes, as in Postfix: a name that is not UTF-8 is refused
-// by the rule it breaks, named with its bytes.
+// by the rule it breaks, and named as Postfix's messages name it (each such
+// byte, and each control character, shown as `?`: no fake second line).
 fn non_utf8_names_are_refused_by_postfix_rules() {
     let sandbox = Sandbox::new();
     let before = sandbox.snapshot();
-    let name = OsStr::from_bytes(b"postfix-\xff");
+    let name = OsStr::from_bytes(b"postfix-\xff\x01\nfake: line");
     for (args, message) in [
         (
             [
@@ -129,7 +139,7 @@ fn non_utf8_names_are_refused_by_postfix_rules() {
                 OsStr::new("-e"),
                 OsStr::new("create"),
             ],
-            &b"Unsafe characters in new instance name: 'postfix-\xff'"[..],
+            &b"Unsafe characters in new instance name: 'postfix-???fake: line'"[..],
         ),
         (
             [
@@ -138,7 +148,7 @@ fn non_utf8_names_are_refused_by_postfix_rules() {
                 OsStr::new("-e"),
                 OsStr::new("enable"),
             ],
-            &b"No instance named postfix-\xff"[..],
+            &b"No instance named postfix-???fake: line"[..],
         ),
     ] {
         let output = sandbox.command(&[]).args(args).output().unwrap();

@@ -1,6 +1,9 @@
 //! Diagnostics: `postmulti: fatal: MESSAGE` (and warnings) on stderr, always,
 //! and the same to syslog through `/dev/log` when it exists, tagged
-//! `postmulti[PID]` with facility mail, as Postfix logs them.
+//! `postmulti[PID]` with facility mail, as Postfix logs them. Like
+//! Postfix's `msg_text()`, every output gets the message made printable
+//! first, so a name with a newline or a byte that is not UTF-8 cannot fake
+//! a second line or garble a terminal.
 
 use postmulti_core::bytes::BString;
 use std::io::Write;
@@ -62,13 +65,14 @@ pub fn report(level: Level, message: impl AsRef<[u8]>) {
         Level::Warning => ("warning: ", LOG_WARNING),
         Level::Verbose => ("", LOG_INFO),
     };
+    let message = printable(message);
     let mut line = format!("postmulti: {label}").into_bytes();
-    line.extend_from_slice(message);
+    line.extend_from_slice(&message);
     line.push(b'\n');
     let _ = std::io::stderr().write_all(&line);
     if level != Level::Verbose {
         let mut text = label.as_bytes().to_vec();
-        text.extend_from_slice(message);
+        text.extend_from_slice(&message);
         send_to_syslog(LOG_MAIL | severity, &text);
     }
 }
@@ -85,13 +89,13 @@ fn send_to_syslog(priority: u8, text: &[u8]) {
         std::process::id()
     )
     .into_bytes();
-    record.extend_from_slice(&printable(text));
+    record.extend_from_slice(text);
     let _ = socket.send_to(&record, "/dev/log");
 }
 
-/// `text` as Postfix's syslog records carry it (its `printable()`): UTF-8
-/// characters kept, except ASCII control characters, and each byte of
-/// what is not UTF-8 replaced by `?`.
+/// `text` as Postfix's `msg_text()` hands it to stderr and syslog (its
+/// `printable()`): UTF-8 characters kept, except ASCII control characters,
+/// and each byte of what is not UTF-8 replaced by `?`.
 fn printable(text: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
     for chunk in text.utf8_chunks() {
