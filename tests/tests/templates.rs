@@ -241,9 +241,47 @@ fn project_templates_serve_when_prototypes_are_missing() {
     sandbox.assert_unchanged(&before);
 }
 
+// The prototypes become the new instance's main.cf and master.cf (which
+// name the programs it runs as root): a template directory or prototype
+// others could write is refused, as a manifest's template is.
+fn a_template_others_could_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = initialized();
+    sandbox.write("tpl/main.cf.proto", "# template main.cf\n");
+    sandbox.write("tpl/master.cf.proto", "# template master.cf\n");
+    let create = [
+        "-I",
+        "postfix-t",
+        "-e",
+        "create",
+        "--template",
+        "@ROOT@/tpl",
+    ];
+    let chmod = |path: &str, mode: u32| {
+        std::fs::set_permissions(sandbox.path(path), std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    let refused = |reason: &str| {
+        format!(
+            "template @ROOT@/tpl: {reason}; its prototypes would become the \
+             instance's main.cf and master.cf"
+        )
+    };
+    chmod("tpl", 0o777);
+    sandbox.assert_refused(&create, &refused("@ROOT@/tpl is writable by others"));
+    chmod("tpl", 0o755);
+    chmod("tpl/master.cf.proto", 0o664);
+    sandbox.assert_refused(
+        &create,
+        &refused("master.cf.proto: it is writable by its group"),
+    );
+    chmod("tpl/master.cf.proto", 0o644);
+    assert_success(&sandbox.run(&create));
+}
+
 postmulti_e2e::e2e_tests! {
     RootAndPostfix: [
         template_directory_supplies_the_prototypes,
+        a_template_others_could_write_is_refused,
         outbound_relay_template_makes_a_working_instance,
         project_templates_serve_when_prototypes_are_missing,
     ];

@@ -5,8 +5,8 @@
 //! it is a regular file, and both are owned by root (or by the user running
 //! postmulti) and writable by neither group nor others: then nobody else
 //! could have put into it what postmulti acts on. The `postconf -d` cache
-//! ([`crate::defaults`]) and the manifest of `--apply` ([`crate::desired`])
-//! are read under it; `--export` writes only where the result would be
+//! ([`crate::defaults`]), the manifest of `--apply` ([`crate::desired`])
+//! and the prototypes of a `--template` directory are read under it; `--export` writes only where the result would be
 //! trusted. Files postmulti writes are never written through a symbolic
 //! link nor over something that is not a regular file ([`replaceable`]).
 
@@ -43,6 +43,18 @@ pub fn distrust_dir(dir: &Path) -> Option<String> {
         return Some(format!("{} is not a directory", dir.display()));
     }
     unsafe_ownership(&meta).map(|reason| format!("{} is {reason}", dir.display()))
+}
+
+/// Why the prototypes of the template directory `dir` (`--template`, a
+/// manifest's `template`) may not be trusted, if they may not: the
+/// directory or a prototype in it fails the rule. They become a new
+/// instance's main.cf and master.cf, which name the programs it runs.
+pub fn distrust_template(dir: &Path) -> Option<String> {
+    distrust_dir(dir).or_else(|| {
+        ["main.cf.proto", "master.cf.proto"]
+            .iter()
+            .find_map(|name| distrust_file(&dir.join(name)).map(|why| format!("{name}: {why}")))
+    })
 }
 
 /// How `meta` lets someone other than root (or us) change the file, if it

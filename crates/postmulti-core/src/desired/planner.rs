@@ -7,7 +7,6 @@
 
 use super::actual::Host;
 use super::manifest::{DesiredInstance, Manifest, Prune};
-use super::source;
 use crate::defaults::Defaults;
 use crate::instance::Instance;
 use crate::iterate::{self, IterateRequest, Run};
@@ -436,15 +435,6 @@ impl Planner<'_> {
                 request
                     .settings
                     .push(format!("data_directory={}", target.data_directory).into());
-            }
-            if let (Some(template), false) = (&desired.template, target.import) {
-                if let Some(reason) = source::template_distrust(template) {
-                    return Err(Error::fatal(format!(
-                        "template {}: {reason}; its prototypes would become the \
-                         instance's main.cf and master.cf",
-                        template.display()
-                    )));
-                }
             }
             options.template_directory = desired.template.clone();
         }

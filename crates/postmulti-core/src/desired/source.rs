@@ -10,7 +10,7 @@
 //! input.
 
 use super::manifest::Manifest;
-use crate::trust::{distrust_dir, distrust_file, read_limited, read_regular, replaceable};
+use crate::trust::{distrust_file, read_limited, read_regular, replaceable};
 use crate::{Error, Result};
 use std::path::Path;
 
@@ -85,17 +85,6 @@ pub fn export_target(file: &str) -> Result<Option<String>> {
     String::from_utf8(bytes)
         .map(Some)
         .map_err(|e| Error::fatal(format!("{file}: not UTF-8 text: {}", e.utf8_error())))
-}
-
-/// Why the prototypes of the template directory `dir` may not be trusted,
-/// if they may not: the directory or a prototype in it fails the rule (the
-/// manifest that names them is trusted, and so must they be).
-pub fn template_distrust(dir: &Path) -> Option<String> {
-    distrust_dir(dir).or_else(|| {
-        ["main.cf.proto", "master.cf.proto"]
-            .iter()
-            .find_map(|name| distrust_file(&dir.join(name)).map(|why| format!("{name}: {why}")))
-    })
 }
 
 /// The refusal of an untrusted manifest by `--apply`.

@@ -21,6 +21,7 @@ use crate::instance::Instance;
 use crate::perms::{self, instance_entries_for};
 use crate::registry::{instance_from_config, Registry};
 use crate::select::Selection;
+use crate::trust;
 use crate::{Error, Result};
 
 /// Plans create or import of the instance `request` describes.
@@ -171,7 +172,16 @@ fn plan_new_files<'d>(
 ) -> Result<Config<'d>> {
     let primary = &registry.primary_config;
     let prototype_dir = match &options.template_directory {
-        Some(dir) => dir.clone(),
+        Some(dir) => {
+            if let Some(reason) = trust::distrust_template(dir) {
+                return Err(Error::fatal(format!(
+                    "template {}: {reason}; its prototypes would become the \
+                     instance's main.cf and master.cf",
+                    dir.display()
+                )));
+            }
+            dir.clone()
+        }
         None => bytes::path_buf(primary.expanded("meta_directory")?),
     };
     let prototypes = Prototypes::find(&prototype_dir);
