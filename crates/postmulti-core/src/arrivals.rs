@@ -12,15 +12,21 @@
 //! know. The queue id and inode together stand for one message: Postfix
 //! derives the id from the inode and the microsecond of creation, so
 //! another message would need the same inode again created in the same
-//! microsecond of a second to be taken for it. A memo that is missing, unreadable, garbled, or not
-//! root's own (writable by no one else) is ignored, costing only the reads.
+//! microsecond of a second to be taken for it. A memo that is missing,
+//! unreadable, garbled, or not trusted by the rule of [`crate::trust`]
+//! (root's or ours, writable by no one else, no link) is ignored, costing
+//! only the reads.
 
+use crate::trust;
 use std::collections::HashMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 /// Where the arrival times are kept between runs.
 pub const MEMO_FILE: &str = "deferred-arrivals";
+
+/// The largest memo read (about six million deferred messages); a larger
+/// one is ignored, costing only the reads.
+const MEMO_LIMIT: u64 = 256 << 20;
 
 /// The first line of the memo.
 const HEADER: &str = "# postmulti: arrival times of deferred messages (a cache, safe to delete)\n";
@@ -44,16 +50,14 @@ pub struct ArrivalMemo {
 }
 
 impl ArrivalMemo {
-    /// The memo in `path`; empty when it cannot be trusted or read.
+    /// The memo in `path`; empty when it cannot be trusted (the rule of
+    /// [`crate::trust`]) or read.
     pub fn load(path: &Path) -> ArrivalMemo {
-        let Ok(meta) = std::fs::symlink_metadata(path) else {
+        if trust::distrust_file(path).is_some() {
             return ArrivalMemo::default();
-        };
-        let own = meta.is_file()
-            && meta.uid() == nix::unistd::geteuid().as_raw()
-            && meta.mode() & 0o022 == 0;
-        match std::fs::read_to_string(path) {
-            Ok(text) if own => ArrivalMemo::parse(&text),
+        }
+        match trust::read_regular(path, MEMO_LIMIT).map(String::from_utf8) {
+            Ok(Ok(text)) => ArrivalMemo::parse(&text),
             _ => ArrivalMemo::default(),
         }
     }
@@ -171,7 +175,7 @@ mod tests {
     }
 
     #[test]
-    fn garbled_or_open_memos_are_ignored() {
+    fn garbled_open_or_linked_memos_are_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("memo");
         for text in [
@@ -190,6 +194,9 @@ mod tests {
             ArrivalMemo::load(&path).known("/q").map(Known::len),
             Some(1)
         );
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert_eq!(ArrivalMemo::load(&link), ArrivalMemo::default());
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
         assert_eq!(ArrivalMemo::load(&path), ArrivalMemo::default());
     }

@@ -5,8 +5,9 @@
 //! it is a regular file, and both are owned by root (or by the user running
 //! postmulti) and writable by neither group nor others: then nobody else
 //! could have put into it what postmulti acts on. The `postconf -d` cache
-//! ([`crate::defaults`]), the manifest of `--apply` ([`crate::desired`])
-//! and the prototypes of a `--template` directory are read under it; `--export` writes only where the result would be
+//! ([`crate::defaults`]), the arrival-time memo ([`crate::arrivals`]), the
+//! manifest of `--apply` ([`crate::desired`]) and the prototypes of a
+//! `--template` directory are read under it; `--export` writes only where the result would be
 //! trusted. Files postmulti writes are never written through a symbolic
 //! link nor over something that is not a regular file ([`replaceable`]).
 
