@@ -30,6 +30,8 @@ use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{fstatat, mkdirat, Mode, SFlag};
 use nix::unistd::{symlinkat, unlinkat, UnlinkatFlags};
+use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -151,22 +153,46 @@ pub fn write(normal_dir: &Path, generation: &Generation) -> Result<()> {
 
 /// Refuses, before anything is written, a planted symbolic link or other
 /// file where the generator makes a directory, and one that is not a
-/// regular file where it writes a drop-in, naming it.
+/// regular file where it writes a drop-in, naming it. Only names already
+/// there are looked at (each directory is listed once): at boot systemd
+/// hands over empty directories, and nothing needs checking.
 fn check_targets(normal_dir: &Path, generation: &Generation) -> Result<()> {
-    directory_or_absent(&normal_dir.join(WANTS_DIRECTORY))?;
+    let present = entry_names(normal_dir)?;
+    if present.is_empty() {
+        return Ok(());
+    }
+    let wants = normal_dir.join(WANTS_DIRECTORY);
+    let linked_before = match present.contains(OsStr::new(WANTS_DIRECTORY)) {
+        true if directory_or_absent(&wants)? => entry_names(&wants)?,
+        _ => HashSet::new(),
+    };
     for linked in &generation.units {
-        let link = normal_dir.join(WANTS_DIRECTORY).join(&linked.unit);
-        if std::fs::symlink_metadata(&link).is_ok_and(|meta| meta.is_dir()) {
-            return Err(Error::fatal(format!("{}: is a directory", link.display())));
+        if linked_before.contains(OsStr::new(&linked.unit)) {
+            let link = wants.join(&linked.unit);
+            if std::fs::symlink_metadata(&link).is_ok_and(|meta| meta.is_dir()) {
+                return Err(Error::fatal(format!("{}: is a directory", link.display())));
+            }
         }
-        if linked.drop_in.is_some() {
-            let dir = normal_dir.join(format!("{}.d", linked.unit));
+        let dir_name = format!("{}.d", linked.unit);
+        if linked.drop_in.is_some() && present.contains(OsStr::new(&dir_name)) {
+            let dir = normal_dir.join(dir_name);
             if directory_or_absent(&dir)? {
                 replaceable(&dir.join(DROP_IN_NAME))?;
             }
         }
     }
     Ok(())
+}
+
+/// The names of the entries of the directory `dir`.
+fn entry_names(dir: &Path) -> Result<HashSet<OsString>> {
+    std::fs::read_dir(dir)
+        .and_then(|entries| {
+            entries
+                .map(|entry| entry.map(|entry| entry.file_name()))
+                .collect()
+        })
+        .map_err(|e| Error::io(dir, e))
 }
 
 /// Refuses `dir` unless it is a directory (not a link to one) or absent;
@@ -219,20 +245,22 @@ impl OutputDir {
     }
 
     /// Makes the directory `name` (mode 0755) unless a directory of that
-    /// name is there; anything else there, a link included, is an error.
-    fn make_directory(&self, name: &str) -> Result<()> {
+    /// name is there, and says whether it made it; anything else there, a
+    /// link included, is an error.
+    fn make_directory(&self, name: &str) -> Result<bool> {
         let path = || self.path.join(name);
         match mkdirat(&self.fd, name, Mode::from_bits_truncate(0o755)) {
+            Ok(()) => Ok(true),
             Err(Errno::EEXIST) => {
                 let found = fstatat(&self.fd, name, AtFlags::AT_SYMLINK_NOFOLLOW)
                     .map_err(|e| Error::errno(Op::Read, path(), e))?;
                 if SFlag::from_bits_truncate(found.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR {
-                    Ok(())
+                    Ok(false)
                 } else {
                     Err(Error::errno(Op::MakeDir, path(), Errno::EEXIST))
                 }
             }
-            other => other.map_err(|e| Error::errno(Op::MakeDir, path(), e)),
+            Err(e) => Err(Error::errno(Op::MakeDir, path(), e)),
         }
     }
 
@@ -258,12 +286,14 @@ impl OutputDir {
     /// renamed into place.
     fn write_drop_in(&self, unit: &str, text: &str) -> Result<()> {
         let dir = format!("{unit}.d");
-        self.make_directory(&dir)?;
+        let made = self.make_directory(&dir)?;
         let name = format!("{dir}/{DROP_IN_NAME}");
         let path = self.path.join(&name);
-        match unlinkat(&self.fd, name.as_str(), UnlinkatFlags::NoRemoveDir) {
-            Ok(()) | Err(Errno::ENOENT) => {}
-            Err(e) => return Err(Error::errno(Op::Remove, &path, e)),
+        if !made {
+            match unlinkat(&self.fd, name.as_str(), UnlinkatFlags::NoRemoveDir) {
+                Ok(()) | Err(Errno::ENOENT) => {}
+                Err(e) => return Err(Error::errno(Op::Remove, &path, e)),
+            }
         }
         let flags =
             OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
