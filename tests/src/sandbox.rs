@@ -253,6 +253,28 @@ impl Sandbox {
         self.command(&args).output().expect("run postmulti")
     }
 
+    /// Runs postmulti as [`Sandbox::run`] does, killed after `seconds` (a
+    /// read that never ends is then a failed test, not a hung one).
+    pub fn run_within(&self, args: &[&str], seconds: u64) -> Output {
+        let args: Vec<String> = args.iter().map(|arg| self.expand(arg)).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut child = self
+            .command(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run postmulti");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("postmulti {args:?} still running after {seconds} s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        child.wait_with_output().unwrap()
+    }
+
     /// Every entry below the root, by relative path.
     pub fn snapshot(&self) -> Tree {
         Tree::of(self.root())

@@ -669,28 +669,6 @@ fn own(path: &std::path::Path, uid: u32, mode: u32) {
     }
 }
 
-/// Runs postmulti on the sandbox, killed after `seconds` (a read that
-/// never ends is then a failed test, not a hung one).
-fn run_within(sandbox: &Sandbox, args: &[&str], seconds: u64) -> Output {
-    let args: Vec<String> = args.iter().map(|arg| sandbox.expand(arg)).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut child = sandbox
-        .command(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run postmulti");
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("postmulti {args:?} still running after {seconds} s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
 fn manifests_others_could_write_are_refused_by_apply_and_warned_of_by_plan() {
     const NOBODY: u32 = 65534;
     let sandbox = Sandbox::new();
@@ -767,7 +745,7 @@ fn manifests_are_read_only_from_regular_files_of_sane_size() {
         let path = sandbox.path(name).display().to_string();
         for mode in ["--plan", "--apply"] {
             let before = sandbox.snapshot();
-            let output = run_within(&sandbox, &[mode, &path], 20);
+            let output = sandbox.run_within(&[mode, &path], 20);
             assert_fatal(&output, &format!("{path}: {message}"));
             sandbox.assert_unchanged(&before);
         }

@@ -10,8 +10,6 @@
 
 use postmulti_e2e::namespace::{self, Flavour, Outcome};
 use postmulti_e2e::sandbox::{assert_success, stderr, Sandbox};
-use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
 
 /// Sets up four secondaries (`postfix-a`, `-b`, `-c` enabled, `-d`
 /// disabled; a, b in group `mta`), and defines `masters`, which prints
@@ -247,26 +245,6 @@ fn the_container_recipe_logs_to_stdout() {
     assert_eq!(outcome.step("err").stdout, "", "{outcome}");
 }
 
-/// Runs postmulti on the sandbox, killed after `seconds` (a read that
-/// never ends is then a failed test, not a hung one).
-fn run_within(sandbox: &Sandbox, args: &[&str], seconds: u64) -> Output {
-    let mut child = sandbox
-        .command(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run postmulti");
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("postmulti {args:?} still running after {seconds} s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
 fn a_planted_pid_file_and_a_missing_master_fail_cleanly() {
     let sandbox = Sandbox::new();
     sandbox.install_stand_in_postfix();
@@ -294,7 +272,7 @@ fn a_planted_pid_file_and_a_missing_master_fail_cleanly() {
         "daemon_directory = '@ROOT@/daemon': directory not found: No such file or directory",
     );
     std::fs::rename(sandbox.path("daemon.gone"), sandbox.path("daemon")).unwrap();
-    let output = run_within(&sandbox, &["--supervise", "-i", "postfix-h"], 20);
+    let output = sandbox.run_within(&["--supervise", "-i", "postfix-h"], 20);
     let root = sandbox.root_str();
     assert_eq!(
         (output.status.code(), stderr(&output)),
