@@ -9,11 +9,10 @@
 //! master that exited but was not yet reaped (as in a container whose init
 //! does not reap), is not taken for a running Postfix.
 
+use crate::trust::read_regular;
 use nix::errno::Errno;
 use nix::sys::signal::kill;
 use nix::unistd::Pid;
-use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// The longest pid file read (Postfix writes the pid padded to 10
@@ -27,7 +26,10 @@ const MASTER_NAME: &str = "master";
 /// directory is `queue_directory`, or `None` when it is not running (no pid
 /// file, an unreadable one, or no live process with that pid).
 pub fn master_pid(queue_directory: &Path) -> Option<i32> {
-    let text = read_pid_file(&queue_directory.join("pid/master.pid"))?;
+    // A regular file (not a symbolic link, FIFO or device, which could
+    // stall or flood the read) of at most PID_FILE_LIMIT bytes.
+    let bytes = read_regular(&queue_directory.join("pid/master.pid"), PID_FILE_LIMIT).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
     let pid: i32 = text.trim().parse().ok()?;
     // 0 and negative pids would address process groups.
     if pid <= 0 {
@@ -38,25 +40,6 @@ pub fn master_pid(queue_directory: &Path) -> Option<i32> {
         Err(_) => return None,
     }
     is_master(pid).then_some(pid)
-}
-
-// The text of the pid file `path`: a regular file (not a symbolic link,
-// FIFO or device, which could stall or flood the read) of at most
-// PID_FILE_LIMIT bytes.
-fn read_pid_file(path: &Path) -> Option<String> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-        .open(path)
-        .ok()?;
-    if !file.metadata().ok()?.is_file() {
-        return None;
-    }
-    let mut text = String::new();
-    file.take(PID_FILE_LIMIT + 1)
-        .read_to_string(&mut text)
-        .ok()?;
-    (text.len() as u64 <= PID_FILE_LIMIT).then_some(text)
 }
 
 // Whether live process `pid` is a master daemon that has not exited
