@@ -195,7 +195,7 @@ fn postconf_defaults(postconf: &Path, cache: &Path) -> (Option<String>, Option<S
         return (None, None);
     };
     let distrust = distrust_file(cache);
-    if let Some(output) = cached_defaults(postconf, cache) {
+    if let Some(output) = distrust.is_none().then(|| read_cache(cache, &key)).flatten() {
         return (Some(output), None);
     }
     let output = ask_postconf(postconf);
@@ -245,9 +245,13 @@ fn cached_defaults(postconf: &Path, cache: &Path) -> Option<String> {
     if distrust_file(cache).is_some() {
         return None;
     }
-    let key = cache_key(postconf)?;
+    read_cache(cache, &cache_key(postconf)?)
+}
+
+/// What the cache holds after its first line, when that line is `key`.
+fn read_cache(cache: &Path, key: &str) -> Option<String> {
     let text = std::fs::read_to_string(cache).ok()?;
-    text.strip_prefix(&key).map(str::to_string)
+    text.strip_prefix(key).map(str::to_string)
 }
 
 /// The first line of a cache written for `postconf` on this host.
