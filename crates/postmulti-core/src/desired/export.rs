@@ -57,7 +57,7 @@ pub fn export(
     };
     let mut warnings = Vec::new();
     let mut tables = ArrayOfTables::new();
-    for instance in registry.secondaries() {
+    for (instance, config) in registry.with_configs().skip(1) {
         let Some(name) = instance
             .name
             .as_deref()
@@ -93,7 +93,7 @@ pub fn export(
                 table
             }
         };
-        update(&mut table, found.is_none(), &registry, instance, name)?;
+        update(&mut table, found.is_none(), &registry, instance, config, name)?;
         tables.push(table);
     }
     renumber(&mut tables);
@@ -113,13 +113,14 @@ pub fn export(
     })
 }
 
-/// Brings one `[[instance]]` table in line with the instance, touching
-/// only what differs.
+/// Brings one `[[instance]]` table in line with the instance (whose main.cf
+/// is `config`), touching only what differs.
 fn update(
     table: &mut Table,
     new: bool,
     registry: &Registry<'_>,
     instance: &Instance,
+    config: &Config<'_>,
     name: &str,
 ) -> Result<()> {
     let group = manifest_text(instance.group.as_deref().map_or(&b""[..], |g| g), "group")?;
@@ -137,11 +138,7 @@ fn update(
     }
     update_directories(table, registry, instance, name)?;
     if let Some(main_cf) = table.get_mut("main_cf").and_then(Item::as_table_like_mut) {
-        let config = Config::load(
-            &instance.config_directory,
-            registry.primary_config.defaults(),
-        )?;
-        update_main_cf(main_cf, &config)?;
+        update_main_cf(main_cf, config)?;
     }
     Ok(())
 }
@@ -195,13 +192,7 @@ fn update_directories(
         let given = directories.get(param).and_then(Item::as_str);
         match given {
             Some(given) if given.trim_end_matches('/') == actual => {}
-            _ if needed => {
-                let mut item = Value::from(actual);
-                if let Some(old) = directories.get(param).and_then(Item::as_value) {
-                    *item.decor_mut() = old.decor().clone();
-                }
-                directories.insert(param, Item::Value(item));
-            }
+            _ if needed => set(directories, param, Value::from(actual)),
             Some(_) => {
                 directories.remove(param);
             }
@@ -225,13 +216,7 @@ fn update_main_cf(main_cf: &mut dyn TableLike, config: &Config<'_>) -> Result<()
         };
         match explicit {
             Some(actual) if main_cf.get(&key).and_then(Item::as_str) == Some(actual) => {}
-            Some(actual) => {
-                let mut item = Value::from(actual);
-                if let Some(old) = main_cf.get(&key).and_then(Item::as_value) {
-                    *item.decor_mut() = old.decor().clone();
-                }
-                main_cf.insert(&key, Item::Value(item));
-            }
+            Some(actual) => set(main_cf, &key, Value::from(actual)),
             None => {
                 main_cf.remove(&key);
             }
@@ -242,7 +227,7 @@ fn update_main_cf(main_cf: &mut dyn TableLike, config: &Config<'_>) -> Result<()
 
 /// Sets a value, keeping the decor (spacing, trailing comment) of the one
 /// it replaces.
-fn set(table: &mut Table, key: &str, mut new: Value) {
+fn set(table: &mut dyn TableLike, key: &str, mut new: Value) {
     if let Some(old) = table.get(key).and_then(Item::as_value) {
         *new.decor_mut() = old.decor().clone();
     }
