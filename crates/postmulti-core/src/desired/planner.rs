@@ -250,12 +250,10 @@ fn match_instances(manifest: &Manifest, host: &Host<'_>) -> Result<Vec<Target>> 
     let mut targets: Vec<Target> = Vec::new();
     let mut taken: HashSet<String> = HashSet::new();
     let mut by_name: HashMap<&str, &Instance> = HashMap::new();
-    let mut by_dir: HashMap<&str, &Instance> = HashMap::new();
     for instance in registry.secondaries() {
         if let Some(name) = &instance.name {
             by_name.entry(text(name)).or_insert(instance);
         }
-        by_dir.insert(text(&instance.config_directory), instance);
     }
     for desired in &manifest.instances {
         let fail = |e: &dyn std::fmt::Display| {
@@ -281,10 +279,10 @@ fn match_instances(manifest: &Manifest, host: &Host<'_>) -> Result<Vec<Target>> 
         };
         let existing = by_name
             .get(desired.name.as_str())
+            .copied()
             .filter(|i| !taken.contains(text(&i.config_directory)))
-            .or_else(|| by_dir.get(config_directory.as_str()))
-            .filter(|i| !taken.contains(text(&i.config_directory)))
-            .copied();
+            .or_else(|| host.secondary(config_directory.as_bytes()))
+            .filter(|i| !taken.contains(text(&i.config_directory)));
         let target = match existing {
             Some(instance) => Target {
                 config_directory: text(&instance.config_directory).to_string(),
@@ -585,7 +583,7 @@ impl Planner<'_> {
         if wanted == current {
             return Ok(());
         }
-        let list = crate::bytes::join(&wanted, " ").to_string();
+        let list = crate::bytes::BString::from(crate::bytes::join(" ", &wanted)).to_string();
         let mut plan = Plan::default();
         plan.edit_main_cf(
             &host.registry.primary_config,
