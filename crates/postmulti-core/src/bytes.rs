@@ -2,7 +2,7 @@
 //! groups and paths are bytes, not text, and are carried from the file to
 //! the output, other files, the environment and the file system unchanged.
 
-pub use bstr::{BStr, BString, ByteSlice, ByteVec};
+pub use bstr::{join, BStr, BString, ByteSlice, ByteVec};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
@@ -37,18 +37,6 @@ macro_rules! bconcat {
         $( out.extend_from_slice(::std::convert::AsRef::<[u8]>::as_ref(&$part)); )*
         $crate::bytes::BString::from(out)
     }};
-}
-
-/// Joins byte strings with `separator` between them.
-pub fn join(parts: &[impl AsRef<[u8]>], separator: &str) -> BString {
-    let mut out = Vec::new();
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(separator.as_bytes());
-        }
-        out.extend_from_slice(part.as_ref());
-    }
-    BString::from(out)
 }
 
 /// The OS string (an argument, an environment value) whose bytes are

@@ -161,7 +161,7 @@ fn iterate(hi: &HiArgs, defaults: &Defaults, request: &IterateRequest) -> Result
     if hi.verbose {
         for run in &runs {
             let line =
-                postmulti_core::bconcat!(run.config_directory, ": ", bytes::join(&run.argv, " "));
+                postmulti_core::bconcat!(run.config_directory, ": ", bytes::join(" ", &run.argv));
             report(Level::Verbose, line);
         }
     }
@@ -172,7 +172,7 @@ fn iterate(hi: &HiArgs, defaults: &Defaults, request: &IterateRequest) -> Result
     if let Some(not_run) = &outcome.not_run {
         report(
             Level::Fatal,
-            postmulti_core::bconcat!("interrupted; not run for: ", bytes::join(not_run, " ")),
+            postmulti_core::bconcat!("interrupted; not run for: ", bytes::join(" ", not_run)),
         );
     }
     Ok(exit_code(outcome.failed || selected_broken))
