@@ -60,13 +60,6 @@ pub struct Claimant {
     pub param: &'static str,
 }
 
-impl std::fmt::Display for Claimant {
-    /// As Postfix names it in a conflict: `config_dir, param_name`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}, {}", BStr::new(&self.config_directory), self.param)
-    }
-}
-
 impl Claims {
     /// Registers that the instance in `config_directory` uses `value` as
     /// `param`, or fails with Postfix's conflict message.
