@@ -195,7 +195,11 @@ fn postconf_defaults(postconf: &Path, cache: &Path) -> (Option<String>, Option<S
         return (None, None);
     };
     let distrust = distrust_file(cache);
-    if let Some(output) = distrust.is_none().then(|| read_cache(cache, &key)).flatten() {
+    if let Some(output) = distrust
+        .is_none()
+        .then(|| read_cache(cache, &key))
+        .flatten()
+    {
         return (Some(output), None);
     }
     let output = ask_postconf(postconf);

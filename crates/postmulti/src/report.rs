@@ -5,7 +5,6 @@
 //! first, so a name with a newline or a byte that is not UTF-8 cannot fake
 //! a second line or garble a terminal.
 
-use postmulti_core::bytes::BString;
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 
@@ -29,26 +28,9 @@ pub enum Level {
     Verbose,
 }
 
-/// A fatal error whose message holds bytes as they are (a path, a name or
-/// an argument that need not be UTF-8), as Postfix's msg_fatal() prints it.
-#[derive(Debug)]
-pub struct Fatal(pub BString);
-
-impl std::fmt::Display for Fatal {
-    /// The message as text (bytes that are not UTF-8 as U+FFFD).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-impl std::error::Error for Fatal {}
-
 /// The bytes of a fatal error's message: those of the paths, names and
 /// arguments it names as they are.
 pub fn fatal_message(error: &anyhow::Error) -> Vec<u8> {
-    if let Some(fatal) = error.downcast_ref::<Fatal>() {
-        return fatal.0.to_vec();
-    }
     // A core error's message names its cause already; one given a context
     // is shown with it.
     match error.downcast_ref::<postmulti_core::Error>() {

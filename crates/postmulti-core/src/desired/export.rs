@@ -93,7 +93,14 @@ pub fn export(
                 table
             }
         };
-        update(&mut table, found.is_none(), &registry, instance, config, name)?;
+        update(
+            &mut table,
+            found.is_none(),
+            &registry,
+            instance,
+            config,
+            name,
+        )?;
         tables.push(table);
     }
     renumber(&mut tables);

@@ -107,7 +107,10 @@ impl Plan {
         alternate: bool,
     ) -> Result<()> {
         let primary = &registry.primary_config;
-        let mut settings = vec![("multi_instance_directories", BString::from(bytes::join(" ", &dirs)))];
+        let mut settings = vec![(
+            "multi_instance_directories",
+            BString::from(bytes::join(" ", &dirs)),
+        )];
         let alternates = split_list(
             primary
                 .explicit("alternate_config_directories")
@@ -117,10 +120,16 @@ impl Plan {
         if alternate && !listed {
             let mut kept = alternates;
             kept.push(dir.into());
-            settings.push(("alternate_config_directories", BString::from(bytes::join(" ", &kept))));
+            settings.push((
+                "alternate_config_directories",
+                BString::from(bytes::join(" ", &kept)),
+            ));
         } else if !alternate && listed {
             let kept: Vec<BString> = alternates.into_iter().filter(|d| d != dir).collect();
-            settings.push(("alternate_config_directories", BString::from(bytes::join(" ", &kept))));
+            settings.push((
+                "alternate_config_directories",
+                BString::from(bytes::join(" ", &kept)),
+            ));
         }
         let settings: Vec<(&str, &[u8])> =
             settings.iter().map(|(n, v)| (*n, v.as_slice())).collect();

@@ -7,7 +7,6 @@ use super::low::LowArgs;
 use super::Special;
 use crate::listing::{ListFormat, ListRequest};
 use crate::metrics_output::MetricsRequest;
-use crate::report::Fatal;
 use anyhow::{bail, Result};
 use postmulti_core::bconcat;
 use postmulti_core::bytes::{BString, ByteSlice};
@@ -91,7 +90,7 @@ pub fn resolve(low: LowArgs, mail_config: Option<&[u8]>) -> Result<Result<HiArgs
     let mut actions: Vec<Action> = Vec::new();
     for edit in &low.edits {
         let Some(action) = edit.to_str().ok().and_then(Action::from_word) else {
-            return Err(Fatal(bconcat!(
+            return Err(postmulti_core::Error::fatal(bconcat!(
                 "Invalid '-e' edit action '",
                 edit,
                 "'. Specify 'create', 'destroy', 'import', \
@@ -191,7 +190,7 @@ pub fn resolve(low: LowArgs, mail_config: Option<&[u8]>) -> Result<Result<HiArgs
     };
     if let Some(dir) = &low.config_directory {
         if !dir.starts_with(b"/") {
-            return Err(Fatal(bconcat!(
+            return Err(postmulti_core::Error::fatal(bconcat!(
                 "Specify an absolute pathname with '-c': '",
                 dir,
                 "'"
@@ -203,7 +202,7 @@ pub fn resolve(low: LowArgs, mail_config: Option<&[u8]>) -> Result<Result<HiArgs
         .config_directory
         .unwrap_or_else(|| DEFAULT_CONFIG_DIRECTORY.into());
     if let Some(mail_config) = mail_config.filter(|dir| *dir != primary_dir.as_slice()) {
-        return Err(Fatal(bconcat!(
+        return Err(postmulti_core::Error::fatal(bconcat!(
             "Non-default configuration directory: MAIL_CONFIG=",
             mail_config
         ))
