@@ -6,7 +6,7 @@
 use crate::cli::DesiredArgs;
 use crate::dry_run::file_paragraph;
 use crate::report::{report, Level};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use postmulti_core::defaults::Defaults;
 use postmulti_core::desired::apply;
 use postmulti_core::desired::export::export as export_host;
@@ -15,7 +15,6 @@ use postmulti_core::desired::planner::DesiredPlan;
 use postmulti_core::desired::source::{self, Purpose};
 use postmulti_core::fsutil::{write_atomic, FileMeta};
 use serde_json::{json, Value};
-use std::io::Write;
 use std::process::ExitCode;
 
 /// `--plan FILE`: exit 0 when the host matches, 2 when changes are pending.
@@ -28,7 +27,7 @@ pub fn plan(primary_dir: &[u8], defaults: &Defaults, args: &DesiredArgs) -> Resu
     } else {
         to_text(&plan, true)
     };
-    print(&out)?;
+    crate::write_stdout(out.as_bytes())?;
     Ok(if plan.changed() {
         ExitCode::from(2)
     } else {
@@ -53,7 +52,7 @@ pub fn apply(primary_dir: &[u8], defaults: &Defaults, args: &DesiredArgs) -> Res
     } else {
         to_text(&applied.plan, false)
     };
-    print(&out)?;
+    crate::write_stdout(out.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -63,7 +62,7 @@ pub fn export(primary_dir: &[u8], defaults: &Defaults, file: Option<&str>) -> Re
     let Some(file) = file.filter(|file| *file != "-") else {
         let exported = export_host(primary_dir, defaults, None)?;
         warn_all(&exported.warnings);
-        print(&exported.text)?;
+        crate::write_stdout(exported.text.as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     };
     let existing = source::export_target(file)?;
@@ -153,13 +152,4 @@ fn to_json(plan: &DesiredPlan) -> String {
         "unmanaged": plan.unmanaged,
     });
     format!("{document}\n")
-}
-
-/// Writes to standard output.
-fn print(text: &str) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .context("error writing output")
 }
