@@ -155,7 +155,6 @@ pub fn resolve(low: LowArgs, mail_config: Option<&[u8]>) -> Result<Result<HiArgs
         _ => None,
     };
     let desired = matches!(word, Word::Plan | Word::Apply | Word::Export);
-    let selecting = low.all || !low.groups.is_empty() || !low.names.is_empty();
     if desired && (selecting || !low.operands.is_empty()) {
         bail!(
             "The '--plan', '--apply' and '--export' options take no '-a', '-g', '-i' or operands"
@@ -218,6 +217,9 @@ pub fn resolve(low: LowArgs, mail_config: Option<&[u8]>) -> Result<Result<HiArgs
             args: low.operands.clone(),
         })
     };
+    let lock_timeout = low
+        .lock_timeout
+        .map_or(EditOptions::default().lock_timeout, Duration::from_secs);
     let desired_args = |file: Option<String>| DesiredArgs {
         file: file.unwrap_or_default(),
         json: low.json,
@@ -225,9 +227,7 @@ pub fn resolve(low: LowArgs, mail_config: Option<&[u8]>) -> Result<Result<HiArgs
             reload: low.reload,
             start: low.start,
         },
-        lock_timeout: low
-            .lock_timeout
-            .map_or(EditOptions::default().lock_timeout, Duration::from_secs),
+        lock_timeout,
     };
     let mode = match word {
         Word::Plan => Mode::Plan(desired_args(low.plan)),
@@ -249,14 +249,12 @@ pub fn resolve(low: LowArgs, mail_config: Option<&[u8]>) -> Result<Result<HiArgs
         Word::Postfix => iterate(Kind::Postfix),
         Word::Command => iterate(Kind::Command),
         Word::Edit(action) => {
-            let mut options = EditOptions {
+            let options = EditOptions {
                 template_directory: low.template.map(Into::into),
                 dry_run: low.dry_run,
+                lock_timeout,
                 ..EditOptions::default()
             };
-            if let Some(seconds) = low.lock_timeout {
-                options.lock_timeout = Duration::from_secs(seconds);
-            }
             let request = EditRequest {
                 action,
                 selection,
