@@ -100,11 +100,17 @@ pub fn text_line(instance: &Instance) -> Vec<u8> {
 /// `{"name": "N","group": "G","enabled": "y","config_directory": "D"` then
 /// our members (readers ignore members they don't know).
 pub fn json_line(instance: &Instance) -> String {
-    let quote = |value: &[u8]| serde_json::Value::from(BStr::new(value).to_string()).to_string();
     let pid = master_pid(instance.queue_path());
+    format!("{{{}}}\n", json_members(instance, pid))
+}
+
+/// The members of an instance's `-l -j` object, without its braces, for
+/// an instance whose master runs as `pid` (if it does).
+pub fn json_members(instance: &Instance, pid: Option<i32>) -> String {
+    let quote = |value: &[u8]| serde_json::Value::from(BStr::new(value).to_string()).to_string();
     format!(
-        "{{\"name\": {},\"group\": {},\"enabled\": {},\"config_directory\": {},\
-         \"queue_directory\": {},\"data_directory\": {},\"running\": {},\"pid\": {},\"primary\": {}}}\n",
+        "\"name\": {},\"group\": {},\"enabled\": {},\"config_directory\": {},\
+         \"queue_directory\": {},\"data_directory\": {},\"running\": {},\"pid\": {},\"primary\": {}",
         quote(shown(&instance.name)),
         quote(shown(&instance.group)),
         quote(yes_no(instance.enabled).as_bytes()),

@@ -112,8 +112,7 @@ pub fn queue_listing(registry: &Registry<'_>, request: &ListRequest) -> Result<b
 /// by queue name, `null` when they could not be counted) and
 /// `oldest_deferred_age` (seconds, `null` when no deferred message).
 fn json_line(state: &InstanceState, now: i64) -> String {
-    let base = listing::json_line(&state.instance);
-    let base = base.trim_end_matches('\n').trim_end_matches('}');
+    let base = listing::json_members(&state.instance, state.master_pid);
     let (queues, oldest) = match &state.queues {
         Ok(counts) => {
             let members: Vec<String> = Queue::ALL
@@ -128,7 +127,7 @@ fn json_line(state: &InstanceState, now: i64) -> String {
         }
         Err(_) => ("null".to_string(), "null".to_string()),
     };
-    format!("{base},\"queues\": {queues},\"oldest_deferred_age\": {oldest}}}\n")
+    format!("{{{base},\"queues\": {queues},\"oldest_deferred_age\": {oldest}}}\n")
 }
 
 /// The table's queue cells of an instance: one per queue, then the oldest
