@@ -109,11 +109,14 @@ impl Manifest {
 
     /// An error about something at `at` in the manifest.
     pub fn error_at(&self, at: Location, message: impl std::fmt::Display) -> Error {
-        Error::fatal(format!(
-            "{}:{}:{}: {message}",
-            self.source, at.line, at.column
-        ))
+        error_at(&self.source, at, message)
     }
+}
+
+/// An error about something at `at` in the manifest `source`:
+/// `FILE:LINE:COLUMN: MESSAGE`.
+fn error_at(source: &str, at: Location, message: impl std::fmt::Display) -> Error {
+    Error::fatal(format!("{source}:{}:{}: {message}", at.line, at.column))
 }
 
 /// Refuses a name and group a manifest instance cannot have: what
@@ -153,11 +156,11 @@ impl Parser<'_> {
 
     // An error at a span (the start of the file when unknown).
     fn error(&self, span: Option<Range<usize>>, message: impl std::fmt::Display) -> Error {
-        let at = self.locate(span.map_or(0, |span| span.start));
-        Error::fatal(format!(
-            "{}:{}:{}: {message}",
-            self.source, at.line, at.column
-        ))
+        error_at(
+            self.source,
+            self.locate(span.map_or(0, |span| span.start)),
+            message,
+        )
     }
 
     // The whole document.
@@ -188,10 +191,11 @@ impl Parser<'_> {
             for table in tables.iter() {
                 let instance = self.instance(table)?;
                 if instances.iter().any(|other| other.name == instance.name) {
-                    return Err(Error::fatal(format!(
-                        "{}:{}:{}: duplicate instance name {:?}",
-                        self.source, instance.at.line, instance.at.column, instance.name
-                    )));
+                    return Err(error_at(
+                        self.source,
+                        instance.at,
+                        format!("duplicate instance name {:?}", instance.name),
+                    ));
                 }
                 self.no_shared_directory(&instances, &instance, table)?;
                 instances.push(instance);
