@@ -92,7 +92,7 @@ impl Scrape {
         let mut memo = ArrivalMemo::load(&memo_path);
         let (states, found) = states(&instances, &memo);
         for (instance, found) in instances.iter().zip(found) {
-            // The memo (a JSON file) keeps queue directories that are text.
+            // The memo (a text file) keeps queue directories that are UTF-8.
             if let (Some(found), Ok(queue)) = (found, instance.queue_directory.to_str()) {
                 memo.update(queue, found);
             }
@@ -165,7 +165,7 @@ impl Scrape {
             let mut deferred = labels;
             deferred.push(("queue", Queue::Deferred.name().to_string()));
             let age = counts.oldest_deferred_age(now).unwrap_or(0);
-            oldest.push(deferred, i64::try_from(age).unwrap_or(i64::MAX));
+            oldest.push(deferred, to_i64(age));
         }
         for broken in &self.broken {
             let labels = labels(

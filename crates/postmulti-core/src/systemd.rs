@@ -101,8 +101,8 @@ pub fn plan(primary_dir: &[u8], defaults: &Defaults) -> Generation {
         ));
     }
     let primary = registry.primary();
-    let started: Vec<&Instance> = registry.started_instances().collect();
-    let linked = std::iter::once(primary).chain(started.into_iter().filter(|i| !i.primary));
+    let linked =
+        std::iter::once(primary).chain(registry.started_instances().filter(|i| !i.primary));
     let mut previous: Option<String> = None;
     for instance in linked {
         let unit = match instance_unit(instance) {
@@ -352,21 +352,24 @@ fn is_unit_instance(name: &str) -> bool {
 /// The drop-in of `instance`, started after the unit `after`, or why its
 /// directories cannot be written in a unit file.
 fn drop_in(instance: &Instance, after: Option<&str>) -> std::result::Result<String, String> {
-    let directories = [
+    let [config, queue, data] = [
         &instance.config_directory,
         &instance.queue_directory,
         &instance.data_directory,
-    ];
-    let mut mounts = Vec::with_capacity(directories.len());
-    for dir in directories {
-        let path = unit_path(dir).ok_or_else(|| {
+    ]
+    .map(|dir| {
+        unit_path(dir).ok_or_else(|| {
             format!(
                 "instance {} skipped: directory '{dir}' cannot be written in a unit file \
                  (not absolute, not UTF-8, or white space, quotes, backslashes or control characters)",
                 instance.config_directory
             )
-        })?;
-        if !mounts.contains(&path) {
+        })
+    });
+    let (config, queue, data) = (config?, queue?, data?);
+    let mut mounts: Vec<&str> = Vec::with_capacity(3);
+    for path in [&config, &queue, &data] {
+        if !mounts.contains(&path.as_str()) {
             mounts.push(path);
         }
     }
@@ -380,8 +383,6 @@ fn drop_in(instance: &Instance, after: Option<&str>) -> std::result::Result<Stri
         text.push_str(&format!("After={after}\n"));
     }
     if instance.enabled {
-        // Checked by unit_path above.
-        let queue = unit_path(&instance.queue_directory).unwrap_or_default();
         text.push_str(&format!("\n[Service]\nPIDFile={queue}/pid/master.pid\n"));
     }
     Ok(text)
