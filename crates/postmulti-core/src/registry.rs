@@ -208,10 +208,14 @@ impl<'d> Registry<'d> {
     /// primary's is yes too (a host whose primary says no is not managed
     /// as multi-instance).
     pub fn started_instances(&self) -> impl Iterator<Item = &Instance> {
+        self.started_with_configs().map(|(instance, _)| instance)
+    }
+
+    /// [`Registry::started_instances`], each with its parsed main.cf.
+    pub fn started_with_configs(&self) -> impl Iterator<Item = (&Instance, &Config<'d>)> {
         let primary_enabled = self.primary().enabled;
-        self.instances
-            .iter()
-            .filter(move |instance| primary_enabled && instance.enabled)
+        self.with_configs()
+            .filter(move |(instance, _)| primary_enabled && instance.enabled)
     }
 
     /// Each usable instance with its parsed main.cf, primary first.
@@ -238,14 +242,6 @@ impl<'d> Registry<'d> {
             self.instances.push(instance);
             self.secondary_configs.push(config);
         }
-    }
-
-    /// The parsed main.cf of `instance`, one of this registry's instances
-    /// (found by its configuration directory).
-    pub fn config_of(&self, instance: &Instance) -> Option<&Config<'d>> {
-        self.with_configs()
-            .find(|(known, _)| known.config_directory == instance.config_directory)
-            .map(|(_, config)| config)
     }
 
     /// The secondaries' configuration directories in registry order, broken

@@ -88,9 +88,9 @@ enum Next {
 /// Warnings (a failed reload, a slow start) go to `warn`.
 pub fn run(registry: &Registry<'_>, selection: &Selection, warn: &dyn Fn(&str)) -> Result<()> {
     let selection = selection.effective();
-    let chosen: Vec<&Instance> = registry
-        .started_instances()
-        .filter(|instance| selection.matches(instance))
+    let chosen: Vec<(&Instance, &Config<'_>)> = registry
+        .started_with_configs()
+        .filter(|(instance, _)| selection.matches(instance))
         .collect();
     if chosen.is_empty() {
         return Err(Error::fatal("No matching enabled instances"));
@@ -107,8 +107,7 @@ pub fn run(registry: &Registry<'_>, selection: &Selection, warn: &dyn Fn(&str)) 
     // Registered before the first child, so that no exit goes unnoticed.
     let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGCHLD])
         .map_err(|e| Error::fatal(format!("cannot catch signals: {}", strerror(&e))))?;
-    for instance in chosen {
-        let config = registry.config_of(instance).expect("a registry instance");
+    for (instance, config) in chosen {
         if let Err(error) = supervisor.start(instance, config) {
             supervisor.stop_all();
             return Err(error);
