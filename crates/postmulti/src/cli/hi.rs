@@ -253,7 +253,6 @@ pub fn resolve(low: LowArgs, mail_config: Option<&[u8]>) -> Result<Result<HiArgs
                 template_directory: low.template.map(Into::into),
                 dry_run: low.dry_run,
                 lock_timeout,
-                ..EditOptions::default()
             };
             let request = EditRequest {
                 action,
