@@ -18,6 +18,7 @@
 use crate::harness::DEBIAN_MAIN_CF;
 /// The snapshot types, where sandbox tests have always found them.
 pub use crate::tree::{Content, Node, Tree};
+use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -251,6 +252,27 @@ impl Sandbox {
         let args: Vec<String> = args.iter().map(|arg| self.expand(arg)).collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.command(&args).output().expect("run postmulti")
+    }
+
+    /// Runs postmulti as [`Sandbox::run`] does, with `input` (`@ROOT@`
+    /// replaced too) on its standard input.
+    pub fn run_with_input(&self, args: &[&str], input: &str) -> Output {
+        let args: Vec<String> = args.iter().map(|arg| self.expand(arg)).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut child = self
+            .command(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run postmulti");
+        child
+            .stdin
+            .take()
+            .expect("standard input")
+            .write_all(self.expand(input).as_bytes())
+            .expect("write standard input");
+        child.wait_with_output().expect("wait for postmulti")
     }
 
     /// Runs postmulti as [`Sandbox::run`] does, killed after `seconds` (a

@@ -33,7 +33,6 @@ use postmulti_e2e::namespace::{self, Flavour};
 use postmulti_e2e::sandbox::{assert_success, postmulti_bin, stdout, FakeMaster, Sandbox};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -673,29 +672,10 @@ fn the_argument_spec_refuses_bad_options_before_postmulti_runs() {
     sandbox.assert_unchanged(&before);
 }
 
-/// `postmulti -c PRIMARY ARGS` with `manifest` on standard input: its exit
-/// status and standard output and error.
-fn with_manifest(sandbox: &Sandbox, args: &[&str], manifest: &str) -> Output {
-    let mut child = sandbox
-        .command(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run postmulti");
-    child
-        .stdin
-        .take()
-        .expect("standard input")
-        .write_all(manifest.as_bytes())
-        .expect("write the manifest");
-    child.wait_with_output().expect("wait for postmulti")
-}
-
 /// `postmulti --plan - -j` with `manifest` on standard input, which must
 /// exit 2 (changes pending): its JSON document.
 fn pending_plan(sandbox: &Sandbox, manifest: &str) -> Value {
-    let plan = with_manifest(sandbox, &["--plan", "-", "-j"], manifest);
+    let plan = sandbox.run_with_input(&["--plan", "-", "-j"], manifest);
     assert_eq!(
         plan.status.code(),
         Some(2),
@@ -911,7 +891,7 @@ fn a_bad_manifest_fails_with_postmulti_s_message_and_changes_nothing() {
             } else {
                 &["--apply", "-", "-j"]
             };
-            let output = with_manifest(&sandbox, args, manifest);
+            let output = sandbox.run_with_input(args, manifest);
             assert_eq!(output.status.code(), Some(1), "{manifest}");
             let message = String::from_utf8_lossy(&output.stderr).trim().to_string();
             assert!(message.starts_with("postmulti: fatal: -:"), "{message}");

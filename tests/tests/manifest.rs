@@ -12,7 +12,6 @@ use postmulti_e2e::sandbox::{
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
 use serde_json::Value;
-use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
@@ -280,34 +279,18 @@ fn bad_manifests_are_refused_with_their_place_and_change_nothing() {
     );
 }
 
-/// Runs postmulti on the sandbox with `input` on its standard input.
-fn run_with_stdin(sandbox: &Sandbox, args: &[&str], input: &str) -> Output {
-    let mut command = sandbox.command(args);
-    command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("run postmulti");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(sandbox.expand(input).as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
 fn manifests_come_from_standard_input_and_export_round_trips() {
     let sandbox = Sandbox::new();
-    let output = run_with_stdin(&sandbox, &["--apply", "-"], THREE);
+    let output = sandbox.run_with_input(&["--apply", "-"], THREE);
     assert_success(&output);
     assert_eq!(
-        run_with_stdin(&sandbox, &["--plan", "-"], THREE)
+        sandbox
+            .run_with_input(&["--plan", "-"], THREE)
             .status
             .code(),
         Some(0)
     );
-    let bad = run_with_stdin(&sandbox, &["--plan", "-"], "x = 1\n");
+    let bad = sandbox.run_with_input(&["--plan", "-"], "x = 1\n");
     assert_eq!(stderr(&bad), "postmulti: fatal: -:1:1: unknown key x\n");
 
     // Export to stdout: only non-default directories.
@@ -765,13 +748,13 @@ fn manifests_are_read_only_from_regular_files_of_sane_size() {
         sandbox.assert_refused(&["--apply", &path], &format!("{path}:{message}"));
     }
     // Standard input is bounded too.
-    let output = run_with_stdin(&sandbox, &["--plan", "-"], &"#".repeat((16 << 20) + 1));
+    let output = sandbox.run_with_input(&["--plan", "-"], &"#".repeat((16 << 20) + 1));
     assert_fatal(&output, "-: larger than 16777216 bytes");
 }
 
 fn export_never_writes_through_a_link_nor_where_apply_would_refuse() {
     let sandbox = Sandbox::new();
-    assert_success(&run_with_stdin(&sandbox, &["--apply", "-"], ONE));
+    assert_success(&sandbox.run_with_input(&["--apply", "-"], ONE));
     let victim = sandbox.path("victim");
     std::fs::write(&victim, "prune = \"destroy\"\n").unwrap();
     own(&victim, 65534, 0o600);
@@ -896,7 +879,7 @@ fn a_template_others_could_write_is_refused() {
 
 fn export_leaves_out_names_and_groups_a_manifest_cannot_hold() {
     let sandbox = Sandbox::new();
-    assert_success(&run_with_stdin(&sandbox, &["--apply", "-"], ONE));
+    assert_success(&sandbox.run_with_input(&["--apply", "-"], ONE));
     for (dir, name, group) in [
         ("postfix-q", "postfix-\"q x", "mta"),
         ("postfix-g", "postfix-g", "m t"),

@@ -27,6 +27,7 @@
 //! still parse; `--metrics-file` never writes through a symbolic link and
 //! always leaves a file of its own, even over one planted by someone else.
 
+use postmulti_e2e::fixtures::words;
 use postmulti_e2e::namespace::{self, Flavour, Outcome};
 use postmulti_e2e::sandbox::{assert_success, Sandbox};
 use std::collections::BTreeMap;
@@ -395,11 +396,6 @@ fn queue_counts_and_metrics_match_postqueue_on_real_instances() {
     );
 
     // The tables.
-    let words = |text: &str| -> Vec<String> {
-        text.lines()
-            .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
-            .collect()
-    };
     let status = words(&ok("status-queues"));
     assert_eq!(
         status[0],
