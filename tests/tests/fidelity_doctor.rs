@@ -3,14 +3,14 @@
 //! the repeated entry, once, and not a syslog_name clash of the instance
 //! with itself.
 
-use postmulti_e2e::sandbox::{assert_success, stderr, stdout, Sandbox};
+use postmulti_e2e::fixtures::{initialized, instance_dir};
+use postmulti_e2e::sandbox::{assert_success, stderr, stdout};
 
 fn the_doctor_reports_a_directory_listed_twice() {
-    let sandbox = Sandbox::new();
-    assert_success(&sandbox.run(&["-e", "init"]));
+    let sandbox = initialized();
     assert_success(&sandbox.run(&["-I", "postfix-a", "-e", "create"]));
     assert_success(&sandbox.run(&["-I", "postfix-b", "-e", "create"]));
-    let a = format!("{}/etc/postfix-a", sandbox.root_str());
+    let a = instance_dir(&sandbox, "postfix-a");
     let main_cf = sandbox.main_cf();
     let listed = main_cf
         .lines()

@@ -5,7 +5,7 @@
 //! followed by a converging re-run, and a property: for random starting
 //! hosts and manifests, apply then plan reports no change.
 
-use postmulti_e2e::fixtures::TEMPLATES;
+use postmulti_e2e::fixtures::{initialized, TEMPLATES};
 use postmulti_e2e::sandbox::{
     assert_fatal, assert_success, entry, stderr, stdout, FakeMaster, Sandbox,
 };
@@ -179,8 +179,7 @@ fn apply_converges_and_a_second_run_changes_nothing() {
 }
 
 fn unmanaged_instances_are_reported_and_pruned_on_request() {
-    let sandbox = Sandbox::new();
-    assert_success(&sandbox.run(&["-e", "init"]));
+    let sandbox = initialized();
     for name in ["postfix-old", "postfix-gone"] {
         assert_success(&sandbox.run(&["-e", "create", "-I", name]));
     }
@@ -222,8 +221,7 @@ fn unmanaged_instances_are_reported_and_pruned_on_request() {
 }
 
 fn bad_manifests_are_refused_with_their_place_and_change_nothing() {
-    let sandbox = Sandbox::new();
-    assert_success(&sandbox.run(&["-e", "init"]));
+    let sandbox = initialized();
     assert_success(&sandbox.run(&["-e", "create", "-I", "postfix-u"]));
     std::os::unix::fs::symlink(sandbox.path("etc/postfix-u"), sandbox.path("etc/link")).unwrap();
     let one = |body: &str| format!("[[instance]]\nname = \"postfix-a\"\n{body}");
@@ -491,8 +489,7 @@ fn apply_then_plan_reports_no_change() {
 
 /// One case of [`apply_then_plan_reports_no_change`].
 fn converges(host: Vec<Sketch>, wanted: Vec<Sketch>, prune: usize) -> Result<(), TestCaseError> {
-    let sandbox = Sandbox::new();
-    assert_success(&sandbox.run(&["-e", "init"]));
+    let sandbox = initialized();
     for s in distinct(host) {
         let name = format!("postfix-{}", s.name);
         let group = s.group.map(|g| format!("g{g}")).unwrap_or_default();

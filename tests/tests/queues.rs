@@ -27,7 +27,7 @@
 //! still parse; `--metrics-file` never writes through a symbolic link and
 //! always leaves a file of its own, even over one planted by someone else.
 
-use postmulti_e2e::fixtures::words;
+use postmulti_e2e::fixtures::{initialized, words};
 use postmulti_e2e::namespace::{self, Flavour, Outcome};
 use postmulti_e2e::sandbox::{assert_success, Sandbox};
 use std::collections::BTreeMap;
@@ -478,8 +478,7 @@ fn queue_counts_and_metrics_match_postqueue_on_real_instances() {
 /// name and group with quotes, backslashes, braces and commas (which
 /// main.cf holds) and a space.
 fn hostile_labels() -> Sandbox {
-    let sandbox = Sandbox::new();
-    assert_success(&sandbox.run(&["-e", "init"]));
+    let sandbox = initialized();
     assert_success(&sandbox.run(&["-I", "postfix-h", "-G", "mta", "-e", "create"]));
     for queue in [
         "incoming", "active", "deferred", "hold", "maildrop", "corrupt",
