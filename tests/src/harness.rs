@@ -31,12 +31,28 @@ pub enum Needs {
     /// ([`crate::namespace`]).
     Namespace,
     /// [`Needs::Namespace`], plus podman, runc and debootstrap: images
-    /// built and run in a namespace (`tests/tests/container.rs`).
+    /// built and run in a namespace (`tests/tests/container.rs`;
+    /// `scripts/install-deps containers`).
     Container,
+    /// [`Needs::Namespace`], plus ansible-core and ansible-test's sanity
+    /// environments in [`TEST_VENV`]: the Ansible collection's tests
+    /// (`tests/tests/ansible.rs`; `scripts/install-deps ansible`).
+    Ansible,
 }
+
+/// The virtual environment of the tests' Python tools
+/// (`scripts/install-deps`).
+pub const TEST_VENV: &str = "/opt/postmulti-test-venv";
 
 /// The programs a [`Needs::Container`] test runs besides the namespace's.
 const CONTAINER_TOOLS: &[&str] = &["/usr/bin/podman", "/usr/sbin/runc", "/usr/sbin/debootstrap"];
+
+/// What a [`Needs::Ansible`] test uses besides the namespace's: ansible-core,
+/// and the mark of ansible-test's prepared sanity environments.
+const ANSIBLE_TOOLS: &[&str] = &[
+    "/opt/postmulti-test-venv/bin/ansible-playbook",
+    "/opt/postmulti-test-venv/ansible-test-home/primed",
+];
 
 impl Needs {
     /// What is missing here for a test with these needs (empty when it can
@@ -52,7 +68,7 @@ impl Needs {
         if !Path::new("/usr/sbin/postconf").is_file() {
             missing.push("/usr/sbin/postconf");
         }
-        if matches!(self, Needs::Namespace | Needs::Container) {
+        if matches!(self, Needs::Namespace | Needs::Container | Needs::Ansible) {
             for path in [REAL_POSTMULTI, DEBIAN_MAIN_CF, "/usr/bin/unshare"] {
                 if !Path::new(path).exists() {
                     missing.push(path);
@@ -63,13 +79,12 @@ impl Needs {
                 missing.push("ip");
             }
         }
-        if self == Needs::Container {
-            missing.extend(
-                CONTAINER_TOOLS
-                    .iter()
-                    .filter(|path| !Path::new(path).exists()),
-            );
-        }
+        let tools = match self {
+            Needs::Container => CONTAINER_TOOLS,
+            Needs::Ansible => ANSIBLE_TOOLS,
+            _ => &[],
+        };
+        missing.extend(tools.iter().filter(|path| !Path::new(path).exists()));
         missing
     }
 
@@ -83,6 +98,7 @@ impl Needs {
         let what = match self {
             Needs::Namespace => "root, Postfix and a private namespace",
             Needs::Container => "root, Postfix, a private namespace and podman",
+            Needs::Ansible => "root, Postfix, a private namespace and ansible-core",
             _ => "root and Postfix",
         };
         Err(format!("needs {what} (missing: {})", missing.join(", ")))
@@ -162,7 +178,8 @@ fn private_cache_directory() -> tempfile::TempDir {
 }
 
 /// The `main` of an end-to-end test file: a table of its tests by what
-/// they need (`Nothing`, `RootAndPostfix`, `Namespace` or `Container`, see
+/// they need (`Nothing`, `RootAndPostfix`, `Namespace`, `Container` or
+/// `Ansible`, see
 /// [`Needs`]), each group optionally ignored unless asked for, as
 /// `#[ignore]` does:
 ///

@@ -37,8 +37,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// The virtual environment with ansible-core (`scripts/install-deps`).
-const VENV: &str = "/opt/postmulti-test-venv";
+/// The virtual environment with ansible-core (`scripts/install-deps ansible`).
+const VENV: &str = postmulti_e2e::harness::TEST_VENV;
 
 /// The collection's sources.
 const COLLECTION: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../contrib/ansible");
@@ -59,7 +59,7 @@ impl Ansible {
     fn new() -> Ansible {
         assert!(
             Path::new(VENV).join("bin/ansible-playbook").is_file(),
-            "ansible-core is not installed in {VENV}: run scripts/install-deps"
+            "ansible-core is not installed in {VENV}: run scripts/install-deps ansible"
         );
         let dir = tempfile::Builder::new()
             .prefix("postmulti-ansible.")
@@ -917,7 +917,7 @@ fn a_bad_manifest_fails_with_postmulti_s_message_and_changes_nothing() {
     sandbox.assert_unchanged(&before);
 }
 
-/// The example playbook of the collection (the README's).
+/// The example playbook of the collection (its README's, docs/ansible.md's).
 const FLEET: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../contrib/ansible/examples/fleet.yml"
@@ -1156,7 +1156,7 @@ fn ansible_test_sanity_passes() {
 }
 
 postmulti_e2e::e2e_tests! {
-    RootAndPostfix: [
+    Ansible: [
         the_collection_builds_installs_and_documents_its_modules,
         unit_tests_of_the_translations_pass,
         facts_list_what_dash_l_lists,
@@ -1167,8 +1167,6 @@ postmulti_e2e::e2e_tests! {
         a_bad_manifest_fails_with_postmulti_s_message_and_changes_nothing,
         template_directories_and_prune_reach_postmulti,
         ansible_test_sanity_passes,
-    ];
-    Namespace: [
         the_example_playbook_runs_real_postfix_instances_in_a_namespace,
     ];
 }

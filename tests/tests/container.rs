@@ -1,5 +1,6 @@
-//! README's "Running in a container": its Dockerfile, read from README.md as
-//! committed, built with podman and run.
+//! The container image of `contrib/container/` (docs/containers.md): its
+//! Dockerfile, as committed, built with podman and run; and the page shows
+//! that file as it is.
 //!
 //! No image registry is reachable here, so the image its `FROM` names is
 //! made first: `debootstrap --variant=minbase` of the Debian release its
@@ -26,11 +27,15 @@ use std::fs;
 use std::path::Path;
 use std::time::Instant;
 
-/// README.md, as committed.
-const README: &str = include_str!("../../README.md");
+/// The build context's directory: the Dockerfile and what it copies from
+/// beside it.
+const CONTEXT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../contrib/container");
 
-/// The README section whose Dockerfile is built.
-const SECTION: &str = "## Running in a container";
+/// The Dockerfile, as committed.
+const DOCKERFILE: &str = include_str!("../../contrib/container/Dockerfile");
+
+/// The page that shows the Dockerfile.
+const PAGE: &str = include_str!("../../docs/containers.md");
 
 /// Where debootstrap's root file systems are kept between runs, one tarball
 /// per Debian release and variant.
@@ -39,7 +44,7 @@ const BASE_CACHE: &str = "/opt/postmulti-test-container";
 /// The message submitted in the running container.
 const SUBJECT: &str = "Subject: container test";
 
-/// The host name README's Dockerfile gives every instance.
+/// The host name the Dockerfile gives every instance.
 const HOSTNAME: &str = "mail.example.com";
 
 /// The namespace script, after the variables `context`, `image`, `suite`,
@@ -144,9 +149,9 @@ delivered() {
 }
 
 step base base
-step build podman build --cgroup-parent "$cgroup" --pull=never --network host --tag postmulti-readme "$context"
+step build podman build --cgroup-parent "$cgroup" --pull=never --network host --tag postmulti-example "$context"
 
-step run podman run --cgroup-parent "$cgroup" --detach --network none --name supervised postmulti-readme
+step run podman run --cgroup-parent "$cgroup" --detach --network none --name supervised postmulti-example
 step running wait_running supervised
 step status podman exec supervised postmulti -l --status
 step top podman top supervised pid ppid comm
@@ -160,7 +165,7 @@ step stop_ms echo $(( ($(date +%s%N) - start) / 1000000 ))
 step exit podman inspect --format '{{.State.ExitCode}}' supervised
 step logs podman logs supervised
 
-step run_killed podman run --cgroup-parent "$cgroup" --detach --network none --name killed postmulti-readme
+step run_killed podman run --cgroup-parent "$cgroup" --detach --network none --name killed postmulti-example
 step running_killed wait_running killed
 victim=$(podman exec killed postmulti -l | awk 'END { print $1 }')
 step kill podman exec killed sh -c \
@@ -171,27 +176,13 @@ step logs_killed podman logs killed
 step cleanup cleanup
 "#;
 
-/// The Dockerfile of README's container section: its indented block that
-/// starts with `FROM`, unindented.
+/// The Dockerfile's instructions: its lines without the comments.
 fn dockerfile() -> String {
-    let section = README
-        .split_once(&format!("\n{SECTION}\n"))
-        .unwrap_or_else(|| panic!("README.md has no section {SECTION:?}"))
-        .1;
-    let section = section.split("\n## ").next().unwrap_or(section);
-    let mut lines = section
+    DOCKERFILE
         .lines()
-        .skip_while(|line| !line.starts_with("    FROM "));
-    let block: Vec<&str> = lines
-        .by_ref()
-        .take_while(|line| line.starts_with("    "))
-        .map(|line| &line[4..])
-        .collect();
-    assert!(
-        !block.is_empty(),
-        "README.md's {SECTION:?} has no indented Dockerfile starting with FROM"
-    );
-    block.join("\n") + "\n"
+        .filter(|line| !line.starts_with('#'))
+        .map(|line| format!("{line}\n"))
+        .collect()
 }
 
 /// The argument of the Dockerfile's only `INSTRUCTION` line.
@@ -241,26 +232,27 @@ fn quoted(value: &str) -> String {
     format!("'{value}'")
 }
 
-/// Builds the README's Dockerfile and runs the script's steps; the build
-/// context holds the Dockerfile and the binary under test where its `COPY`
-/// takes it from.
+/// Builds the Dockerfile and runs the script's steps; the build context is
+/// a copy of [`CONTEXT`]'s files, with the binary under test where its
+/// `COPY` takes it from.
 fn build_and_run(dockerfile: &str) -> Outcome {
     let context = tempfile::Builder::new()
         .prefix("pm-container")
         .tempdir()
         .expect("build context directory");
-    fs::write(context.path().join("Dockerfile"), dockerfile).expect("write the Dockerfile");
-    let source = instruction(dockerfile, "COPY")
-        .split_whitespace()
-        .next()
-        .expect("COPY SOURCE DESTINATION");
-    assert!(
-        source.ends_with("/postmulti") && !source.starts_with('/') && !source.contains(".."),
-        "COPY {source}: expected the built postmulti, relative to the context"
-    );
-    let binary = context.path().join(source);
-    fs::create_dir_all(binary.parent().expect("a parent")).expect("mkdir in the context");
-    fs::copy(postmulti_e2e::sandbox::postmulti_bin(), &binary).expect("copy postmulti");
+    let source = copied_binary(dockerfile);
+    for entry in fs::read_dir(CONTEXT).expect("read contrib/container") {
+        let entry = entry.expect("an entry of contrib/container");
+        if entry.file_name() != source && entry.file_type().expect("its type").is_file() {
+            fs::copy(entry.path(), context.path().join(entry.file_name()))
+                .expect("copy into the build context");
+        }
+    }
+    fs::copy(
+        postmulti_e2e::sandbox::postmulti_bin(),
+        context.path().join(source),
+    )
+    .expect("copy postmulti");
     let (image, suite, variant) = base_image(dockerfile);
     let cache = Path::new(BASE_CACHE).join(format!("debian-{suite}-{variant}.tar"));
     let variables = [
@@ -277,6 +269,20 @@ fn build_and_run(dockerfile: &str) -> Outcome {
         ..Options::default()
     };
     namespace::run_with(Flavour::Ours, &format!("{variables}{SCRIPT}"), &options)
+}
+
+/// The file name of the built postmulti the Dockerfile's `COPY` takes from
+/// beside it.
+fn copied_binary(dockerfile: &str) -> &str {
+    let source = instruction(dockerfile, "COPY")
+        .split_whitespace()
+        .next()
+        .expect("COPY SOURCE DESTINATION");
+    assert_eq!(
+        source, "postmulti",
+        "COPY {source}: expected the built postmulti, beside the Dockerfile"
+    );
+    source
 }
 
 /// Asserts that step `name` exited 0.
@@ -326,9 +332,9 @@ fn syslog_name(instance: &str) -> &str {
     }
 }
 
-/// README's Dockerfile builds; its container runs every instance under
+/// The Dockerfile builds; its container runs every instance under
 /// `postmulti --supervise`, delivers mail, stops cleanly and fails loudly.
-fn the_readme_dockerfile_builds_and_supervises_every_instance() {
+fn the_dockerfile_builds_and_supervises_every_instance() {
     let dockerfile = dockerfile();
     let begun = Instant::now();
     let outcome = build_and_run(&dockerfile);
@@ -441,9 +447,9 @@ fn the_readme_dockerfile_builds_and_supervises_every_instance() {
     assert_step_ok(&outcome, "cleanup");
 }
 
-/// The Dockerfile found in README.md is the whole recipe, from `FROM` to
-/// `CMD`, with the base image this test knows how to make.
-fn the_dockerfile_is_read_from_the_readme() {
+/// The Dockerfile is the whole recipe, from `FROM` to `CMD`, with the base
+/// image this test knows how to make and the binary from beside it.
+fn the_dockerfile_is_the_whole_recipe() {
     let dockerfile = dockerfile();
     let (image, _, _) = base_image(&dockerfile);
     assert!(
@@ -454,14 +460,24 @@ fn the_dockerfile_is_read_from_the_readme() {
         dockerfile.ends_with("CMD [\"postmulti\", \"--supervise\"]\n"),
         "{dockerfile}"
     );
-    assert!(
-        instruction(&dockerfile, "COPY").ends_with(" /usr/local/sbin/postmulti"),
-        "{dockerfile}"
+    assert_eq!(
+        instruction(&dockerfile, "COPY"),
+        format!("{} /usr/local/sbin/postmulti", copied_binary(&dockerfile))
     );
     assert_eq!(created_instances(&dockerfile), ["postfix-out"]);
 }
 
+/// docs/containers.md shows the Dockerfile as committed, in one fenced
+/// block.
+fn the_page_shows_the_dockerfile_as_it_is() {
+    let block = format!("```dockerfile\n{DOCKERFILE}```\n");
+    assert!(
+        PAGE.contains(&block),
+        "docs/containers.md does not show contrib/container/Dockerfile as it is:\n{block}"
+    );
+}
+
 postmulti_e2e::e2e_tests! {
-    Nothing: [the_dockerfile_is_read_from_the_readme];
-    Container: [the_readme_dockerfile_builds_and_supervises_every_instance];
+    Nothing: [the_dockerfile_is_the_whole_recipe, the_page_shows_the_dockerfile_as_it_is];
+    Container: [the_dockerfile_builds_and_supervises_every_instance];
 }

@@ -1,5 +1,5 @@
-//! A broken secondary that is selected makes the exit status 1 (README,
-//! "Resilient iteration"), whether `-g`, `-i NAME`, the short `-i` form, a
+//! A broken secondary that is selected makes the exit status 1 (the man
+//! page's DIFFERENCES), whether `-g`, `-i NAME`, the short `-i` form, a
 //! path, `-a` or no selection picks it, in `-l`, `-x`, `-p` and
 //! `--doctor`; one that is not selected only costs a warning. Its name and
 //! group count when its main.cf parsed (a conflict with another instance);

@@ -13,7 +13,7 @@
 //! go through `od -c`, so that they are compared byte for byte, and the
 //! primary's main.cf through a checksum of its sorted lines.
 //!
-//! In sandboxes, the formats that must be UTF-8 (README, Differences): `-l -j`
+//! In sandboxes, the formats that must be UTF-8 (man page, DIFFERENCES): `-l -j`
 //! and the metrics labels show such bytes as U+FFFD, `--export` and
 //! `--plan` refuse an instance a manifest cannot hold, and the systemd
 //! generator skips an instance whose directory cannot be written in a unit

@@ -15,7 +15,7 @@
 //! - after an edit, main.cf is a new file owned by root, mode 0644, whatever
 //!   owner and mode it had and whatever the caller's umask.
 //!
-//! Deliberate differences (README) are checked as such: ours serves the
+//! Deliberate differences (man page) are checked as such: ours serves the
 //! instances that are not broken and only warns about the broken one, where
 //! the real postmulti refuses every command.
 
@@ -245,7 +245,7 @@ const SAME_OUTPUT: &[&str] = &[
 enum Exit {
     /// The same for both.
     Both(i32),
-    /// The real postmulti's, then ours (a deliberate difference, README).
+    /// The real postmulti's, then ours (a deliberate difference, man page).
     Differ(i32, i32),
 }
 use Exit::{Both, Differ};

@@ -8,7 +8,7 @@
 //! main.cf compared as a sorted list of lines (postconf appends new
 //! parameters in no fixed order).
 //!
-//! Deliberate differences (README) are not compared: warnings (ours names
+//! Deliberate differences (man page) are not compared: warnings (ours names
 //! what destroy had to leave, the real one's script also reports missing
 //! queue subdirectories and lets `rmdir` complain on stderr).
 
@@ -126,8 +126,8 @@ const STEPS: &[(&str, &str, i32)] = &[
     ("snapshot-final", "snapshot final", 0),
 ];
 
-/// Steps where ours deliberately differs (README, "Differences from
-/// Postfix's postmulti"): what the real one prints on stderr (from
+/// Steps where ours deliberately differs (man page, "DIFFERENCES FROM
+/// POSTFIX'S POSTMULTI"): what the real one prints on stderr (from
 /// postconf) and the one fatal message ours gives instead.
 fn deliberate(step: &str) -> Option<(&'static str, &'static str)> {
     match step {
@@ -187,7 +187,7 @@ fn compare(real: &Outcome, ours: &Outcome) {
             ));
         }
         if let Some((real_stderr, ours_fatal)) = deliberate(name) {
-            // A documented difference (README): check both sides as such.
+            // A documented difference (man page): check both sides as such.
             if !r.stderr.contains(real_stderr) || o.fatals() != [ours_fatal] {
                 failures.push(format!(
                     "{name} `{command}`: expected real stderr {real_stderr:?} and ours \

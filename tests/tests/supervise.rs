@@ -210,7 +210,7 @@ fn as_process_one_it_reaps_every_orphan() {
 }
 
 fn the_container_recipe_logs_to_stdout() {
-    // The steps of README's Dockerfile after COPY, then its CMD.
+    // The steps of contrib/container/Dockerfile after COPY, then its CMD.
     let outcome = namespace::run(
         Flavour::Ours,
         r#"
