@@ -52,49 +52,57 @@ prepare_import() {
 "#;
 
 /// The create and import commands with a `$` in a directory operand:
-/// (label, command, the real one's exit status). Ours refuses each with the
-/// message of [`refusal`].
-const REFERENCES: &[(&str, &str, i32)] = &[
+/// (label, command, the real one's exit status, the setting ours refuses
+/// with the message of [`refusal`]).
+const REFERENCES: &[(&str, &str, i32, &str)] = &[
     (
         "queue-name",
         "postmulti -I postfix-d -G dd -e create 'queue_directory=/var/spool/$multi_instance_name' \
          'data_directory=/var/lib/${multi_instance_name}'",
         1,
+        "queue_directory=/var/spool/$multi_instance_name",
     ),
     (
         "queue-paren",
         "postmulti -I postfix-d2 -e create 'queue_directory=/var/spool/$(multi_instance_name)'",
         1,
+        "queue_directory=/var/spool/$(multi_instance_name)",
     ),
     (
         "queue-unknown",
         "postmulti -I postfix-d3 -e create 'queue_directory=/var/spool/$nosuch'",
         0,
+        "queue_directory=/var/spool/$nosuch",
     ),
     (
         "data-name",
         "postmulti -I postfix-d4 -e create 'data_directory=/var/lib/$multi_instance_name'",
         0,
+        "data_directory=/var/lib/$multi_instance_name",
     ),
     (
         "data-unknown",
         "postmulti -I postfix-d5 -e create 'data_directory=/var/lib/${nosuch}'",
         0,
+        "data_directory=/var/lib/${nosuch}",
     ),
     (
         "config-name",
         "postmulti -I postfix-d6 -e create 'config_directory=/etc/$multi_instance_name'",
         0,
+        "config_directory=/etc/$multi_instance_name",
     ),
     (
         "config-unknown",
         "postmulti -I postfix-d7 -e create 'config_directory=/etc/postfix-$(nosuch)'",
         0,
+        "config_directory=/etc/postfix-$(nosuch)",
     ),
     (
         "import-config",
         "postmulti -e import 'config_directory=/etc/postfix-$x'",
         0,
+        "config_directory=/etc/postfix-$x",
     ),
 ];
 
@@ -106,21 +114,6 @@ fn refusal(setting: &str) -> String {
     )
 }
 
-/// The setting ours names for each case.
-fn refused_setting(label: &str) -> &'static str {
-    match label {
-        "queue-name" => "queue_directory=/var/spool/$multi_instance_name",
-        "queue-paren" => "queue_directory=/var/spool/$(multi_instance_name)",
-        "queue-unknown" => "queue_directory=/var/spool/$nosuch",
-        "data-name" => "data_directory=/var/lib/$multi_instance_name",
-        "data-unknown" => "data_directory=/var/lib/${nosuch}",
-        "config-name" => "config_directory=/etc/$multi_instance_name",
-        "config-unknown" => "config_directory=/etc/postfix-$(nosuch)",
-        "import-config" => "config_directory=/etc/postfix-$x",
-        _ => unreachable!("{label}"),
-    }
-}
-
 /// The reference script: each case, then a listing, what lies outside the
 /// trees and a snapshot, then the primary's main.cf restored so that the
 /// next case starts from a registry holding only the primary.
@@ -130,7 +123,7 @@ fn reference_script() -> String {
         "step init postmulti -e init\nstep prepare-literal prepare_literal\nstep save save_primary\n\
          step start-list postmulti -l\nstep start-outside outside\nsnapshot start\n",
     );
-    for (label, command, _) in REFERENCES {
+    for (label, command, _, _) in REFERENCES {
         script.push_str(&format!(
             "step {label} {command}\nstep {label}-list postmulti -l\n\
              step {label}-outside outside\nsnapshot {label}\nstep {label}-restore restore_primary\n"
@@ -144,7 +137,7 @@ fn references_in_directory_operands() {
     let script = reference_script();
     let (real, ours) = namespace::run_side_by_side(&script, &script);
     let mut failures = Vec::new();
-    for (label, command, real_status) in REFERENCES {
+    for (label, command, real_status, setting) in REFERENCES {
         let (r, o) = (real.step(label), ours.step(label));
         if r.status != *real_status {
             failures.push(format!(
@@ -152,7 +145,7 @@ fn references_in_directory_operands() {
                 r.status
             ));
         }
-        let expected = vec![refusal(refused_setting(label))];
+        let expected = vec![refusal(setting)];
         if o.status != 1 || o.stderr_fatals() != expected || o.syslog_fatals() != expected {
             failures.push(format!(
                 "{label} `{command}`: ours did not refuse with {expected:?}\n{o}"
