@@ -195,9 +195,16 @@ impl Step {
 
     /// The messages of `postmulti: fatal: MSG` lines on stderr.
     pub fn stderr_fatals(&self) -> Vec<String> {
+        self.stderr_messages("fatal")
+    }
+
+    /// The messages of `postmulti: LEVEL: MSG` lines on stderr (`fatal`,
+    /// `warning`, ...).
+    pub fn stderr_messages(&self, level: &str) -> Vec<String> {
+        let prefix = format!("postmulti: {level}: ");
         self.stderr
             .lines()
-            .filter_map(|line| line.strip_prefix("postmulti: fatal: "))
+            .filter_map(|line| line.strip_prefix(&prefix))
             .map(str::to_string)
             .collect()
     }

@@ -1,9 +1,11 @@
 //! Symbolic links and existing instances, end to end in sandboxes:
 //!
-//! - destroy never follows a symbolic link: a symlinked queue, data or
-//!   configuration directory, any symlinked component above them, or a
-//!   symlinked queue subdirectory stops it before anything is removed, with
-//!   a message naming the link;
+//! - destroy never follows a symbolic link: a symlinked queue or
+//!   configuration directory, or any symlinked component above them or
+//!   above the data directory (which Postfix's destroy would follow), stops
+//!   it before anything is removed, with a message naming the link; a link
+//!   in place of the data directory or of a queue subdirectory is left, as
+//!   Postfix leaves it, and reported with Postfix's warning;
 //! - a destroy cut short after it unregistered the instance (main.cf left)
 //!   or at its final rmdir (an empty configuration directory left) is
 //!   finished by running it again, with the name or its short form;
@@ -60,7 +62,17 @@ fn destroy_stops_at_a_symlinked_queue_before_removing_anything() {
     assert!(sandbox.path("spool/postfix-a/maildrop").is_dir());
 }
 
-fn destroy_stops_at_a_symlinked_queue_subdirectory_or_data_directory() {
+fn destroy_stops_at_a_symlinked_configuration_directory() {
+    let sandbox = two_instances();
+    // b's configuration directory becomes a link to a copy of it.
+    std::fs::rename(sandbox.path("etc/postfix-b"), sandbox.path("etc/copy-b")).unwrap();
+    symlink(sandbox.path("etc/copy-b"), sandbox.path("etc/postfix-b")).unwrap();
+    sandbox.assert_refused(&["-i", "b", "-e", "destroy"], &refusal("etc/postfix-b"));
+    assert!(sandbox.path("etc/copy-b/main.cf").is_file());
+    assert!(sandbox.path("etc/copy-b/master.cf").is_file());
+}
+
+fn destroy_leaves_links_in_place_of_a_queue_subdirectory_and_the_data_directory() {
     let sandbox = two_instances();
     std::fs::remove_dir(sandbox.path("spool/postfix-b/maildrop")).unwrap();
     symlink(
@@ -68,16 +80,38 @@ fn destroy_stops_at_a_symlinked_queue_subdirectory_or_data_directory() {
         sandbox.path("spool/postfix-b/maildrop"),
     )
     .unwrap();
-    sandbox.assert_refused(
-        &["-i", "b", "-e", "destroy"],
-        &refusal("spool/postfix-b/maildrop"),
-    );
-    std::fs::remove_file(sandbox.path("spool/postfix-b/maildrop")).unwrap();
-    std::fs::create_dir(sandbox.path("spool/postfix-b/maildrop")).unwrap();
     std::fs::remove_dir(sandbox.path("lib/postfix-b")).unwrap();
     symlink(sandbox.path("lib/postfix-a"), sandbox.path("lib/postfix-b")).unwrap();
-    sandbox.assert_refused(&["-i", "b", "-e", "destroy"], &refusal("lib/postfix-b"));
-    assert!(sandbox.path("lib/postfix-a").is_dir());
+    let a = |sandbox: &Sandbox| {
+        let tree = sandbox.snapshot();
+        (tree.under("spool/postfix-a"), tree.under("lib/postfix-a"))
+    };
+    let before = a(&sandbox);
+    let output = sandbox.run(&["-i", "b", "-e", "destroy"]);
+    let warning = |dir: &str| {
+        sandbox.expand(&format!(
+            "postmulti: warning: @ROOT@/{dir}: please verify contents and remove by hand\n"
+        ))
+    };
+    assert_eq!(
+        (output.status.code(), stdout(&output), stderr(&output)),
+        (
+            Some(0),
+            String::new(),
+            [
+                warning("spool/postfix-b/maildrop"),
+                warning("lib/postfix-b"),
+                warning("spool/postfix-b"),
+            ]
+            .concat()
+        )
+    );
+    assert!(sandbox.path("spool/postfix-b/maildrop").is_symlink());
+    assert!(sandbox.path("lib/postfix-b").is_symlink());
+    assert!(!sandbox.path("spool/postfix-b/pid").exists());
+    assert!(!sandbox.path("etc/postfix-b").exists());
+    assert!(!sandbox.main_cf().contains("postfix-b"));
+    assert_eq!(before, a(&sandbox), "postfix-a's directories changed");
 }
 
 fn destroy_stops_at_a_symlinked_component_above_the_instance() {
@@ -248,5 +282,5 @@ fn import_of_an_instance_without_its_queue_creates_it() {
 }
 
 postmulti_e2e::e2e_tests! {
-    RootAndPostfix: [destroy_stops_at_a_symlinked_queue_before_removing_anything, destroy_stops_at_a_symlinked_queue_subdirectory_or_data_directory, destroy_stops_at_a_symlinked_component_above_the_instance, an_unregistered_destroy_is_finished_by_the_short_form, create_and_import_refuse_queue_subdirectories_that_are_links, a_queue_under_a_directory_others_can_write_is_warned_about, create_over_an_existing_instance_applies_import_checks, import_of_an_instance_without_its_queue_creates_it];
+    RootAndPostfix: [destroy_stops_at_a_symlinked_queue_before_removing_anything, destroy_stops_at_a_symlinked_configuration_directory, destroy_leaves_links_in_place_of_a_queue_subdirectory_and_the_data_directory, destroy_stops_at_a_symlinked_component_above_the_instance, an_unregistered_destroy_is_finished_by_the_short_form, create_and_import_refuse_queue_subdirectories_that_are_links, a_queue_under_a_directory_others_can_write_is_warned_about, create_over_an_existing_instance_applies_import_checks, import_of_an_instance_without_its_queue_creates_it];
 }

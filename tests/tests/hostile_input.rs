@@ -1,7 +1,8 @@
 //! Hostile input end to end: instance and group names and private paths
 //! with white space, commas, newlines, shell and path characters, `.` and
-//! `..` components, overlong names, symbolic links in place of the instance
-//! directory and names that are not UTF-8 (bytes, as Postfix takes them),
+//! `..` components, `$` references in directory operands (which Postfix
+//! would expand after making the directory as written), overlong names,
+//! symbolic links in place of the instance directory and names that are not UTF-8 (bytes, as Postfix takes them),
 //! given to `-I`, `-G`, `-e create`, `-e import`, `-e assign` and `-i`.
 //! Each is refused with
 //! `postmulti: fatal: ...` and exit status 1, and leaves the sandbox exactly
@@ -230,6 +231,53 @@ fn dot_and_dot_dot_components_are_refused() {
     }
 }
 
+fn references_in_directory_operands_are_refused() {
+    let sandbox = with_instance();
+    let refusal = |setting: &str| {
+        format!(
+            "{setting}: '$' is not allowed in an instance directory: Postfix would create the \
+             directory as written, but use the one the expanded value names"
+        )
+    };
+    for (param, dir) in [
+        ("config_directory", "etc"),
+        ("queue_directory", "spool"),
+        ("data_directory", "lib"),
+    ] {
+        for reference in [
+            "$multi_instance_name",
+            "${multi_instance_name}",
+            "$(nosuch)",
+            "a$$b",
+        ] {
+            let setting = format!("{param}=@ROOT@/{dir}/{reference}");
+            sandbox.assert_refused(
+                &["-I", "postfix-b", "-e", "create", &setting],
+                &refusal(&setting),
+            );
+        }
+    }
+    let setting = "config_directory=@ROOT@/etc/postfix-$x";
+    sandbox.assert_refused(&["-e", "import", setting], &refusal(setting));
+    // Over an existing instance, create takes its main.cf's directories, as
+    // Postfix does: the queue_directory operand is not used.
+    let master_cf = sandbox.read("etc/postfix/master.cf");
+    sandbox.write("etc/postfix-e/master.cf", &master_cf);
+    sandbox.write(
+        "etc/postfix-e/main.cf",
+        "queue_directory = @ROOT@/spool/postfix-e\ndata_directory = @ROOT@/lib/postfix-e\n",
+    );
+    std::fs::create_dir(sandbox.path("lib/postfix-e")).unwrap();
+    assert_success(&sandbox.run(&[
+        "-I",
+        "postfix-e",
+        "-e",
+        "create",
+        "queue_directory=@ROOT@/spool/$multi_instance_name",
+    ]));
+    assert!(sandbox.path("spool/postfix-e/maildrop").is_dir());
+}
+
 postmulti_e2e::e2e_tests! {
     Nothing: [
         non_utf8_names_are_refused_by_postfix_rules,
@@ -243,6 +291,7 @@ postmulti_e2e::e2e_tests! {
         hostile_selections_match_nothing,
         dangling_symlink_in_place_of_the_instance_directory,
         symlink_in_place_of_the_instance_directory,
+        references_in_directory_operands_are_refused,
         config_directory_with_list_separators_is_refused,
         private_paths_with_newlines_are_refused,
         dot_and_dot_dot_components_are_refused,

@@ -6,7 +6,7 @@
 use super::checks::require_init;
 use super::install;
 use super::names::{changed_names, check_assignments};
-use super::paths::{check_private_path, derive_private_path};
+use super::paths::{check_private_path, derive_private_path, refuse_reference};
 use super::plan::{Plan, Step};
 use super::protos::{new_main_cf, Prototypes, MASTER_CF_TEMPLATE};
 use super::request::{Action, EditOptions, EditRequest};
@@ -104,6 +104,9 @@ fn new_instance(
     request: &EditRequest,
 ) -> Result<Instance> {
     let paths = parse_settings(request.action, &request.settings)?;
+    if let Some(dir) = &paths.config_directory {
+        refuse_reference("config_directory", dir)?;
+    }
     let primary = registry.primary();
     let name = request.assign_name.as_ref().map(|name| name.as_slice());
     let config_directory = match paths.config_directory {
@@ -123,6 +126,16 @@ fn new_instance(
     if request.action == Action::Import || complete {
         let config = Config::load(&config_directory, defaults)?;
         return instance_from_config(&config, false);
+    }
+    // Only a new instance's directories are made from the operands (an
+    // existing one's come from its main.cf, as Postfix takes them).
+    for (param, dir) in [
+        ("queue_directory", &paths.queue_directory),
+        ("data_directory", &paths.data_directory),
+    ] {
+        if let Some(dir) = dir {
+            refuse_reference(param, dir)?;
+        }
     }
     let derive = |param: &str, given: Option<BString>, primary_value: &[u8]| match given {
         Some(path) => Ok(path),

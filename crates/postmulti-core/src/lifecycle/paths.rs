@@ -42,6 +42,26 @@ pub fn check_private_path(param: &str, path: &[u8]) -> Result<()> {
     }
 }
 
+/// Refuses a `$` in a private directory given on the command line of
+/// create: Postfix's create makes the directory as it is written, but
+/// Postfix expands the value wherever it uses it, so the instance would
+/// live elsewhere (a missing queue directory: create fails half-way, the
+/// instance already registered; an unknown parameter: the parent directory
+/// taken over; a configuration directory: a registry no later command can
+/// read).
+pub fn refuse_reference(param: &str, path: &[u8]) -> Result<()> {
+    if !path.contains(&b'$') {
+        return Ok(());
+    }
+    Err(Error::fatal(bconcat!(
+        param,
+        "=",
+        path,
+        ": '$' is not allowed in an instance directory: Postfix would create the \
+         directory as written, but use the one the expanded value names"
+    )))
+}
+
 /// A private directory of a new instance derived from the primary's: the
 /// primary's path with its last component replaced by the instance name.
 pub fn derive_private_path(
@@ -70,6 +90,28 @@ pub fn derive_private_path(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn references_are_refused() {
+        assert!(refuse_reference("queue_directory", b"/var/spool/postfix-a").is_ok());
+        for path in [
+            "/var/spool/$multi_instance_name",
+            "/var/lib/${multi_instance_name}",
+            "/etc/$(nosuch)",
+            "/x/a$$b",
+        ] {
+            assert_eq!(
+                refuse_reference("data_directory", path.as_bytes())
+                    .unwrap_err()
+                    .to_string(),
+                format!(
+                    "data_directory={path}: '$' is not allowed in an instance directory: \
+                     Postfix would create the directory as written, but use the one the \
+                     expanded value names"
+                )
+            );
+        }
+    }
 
     #[test]
     fn derived_paths_replace_the_last_component() {

@@ -4,16 +4,17 @@
 
 use crate::bytes::{self, BString};
 use crate::config::Config;
-use crate::error::{strerror, Op};
+use crate::error::Op;
 use crate::fsutil::{copy_preserving, write_atomic, FileMeta};
 use crate::perms::{self, PermEntry};
 use crate::registry::{split_list, Registry};
 use crate::{Error, Result};
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+use nix::unistd::{unlinkat, UnlinkatFlags};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-
-/// How many leftover paths a destroy warning names.
-const LEFTOVERS_SHOWN: usize = 10;
 
 /// One file-system step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +51,8 @@ pub enum Step {
     SetPermissions(Vec<PermEntry>),
     /// Remove exactly one file (a symlink itself, never its target).
     RemoveFile(PathBuf),
-    /// Remove a directory if it is empty; otherwise leave it and warn.
+    /// Remove a directory if it is empty; otherwise, or when a symbolic link
+    /// is in its place (left, never followed), leave it and warn.
     RemoveDir(PathBuf),
 }
 
@@ -164,43 +166,37 @@ impl Plan {
     }
 }
 
-/// Unlinks a file; a missing file is not an error.
+/// Unlinks a file (a symbolic link itself, never its target); a missing
+/// file is not an error.
 fn remove_file(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(Error::io_op(Op::Remove, path, e))
-        }
+    match unlink_in_parent(path, UnlinkatFlags::NoRemoveDir) {
+        Err(e) if e != Errno::ENOENT => Err(Error::errno(Op::Remove, path, e)),
         _ => Ok(()),
     }
 }
 
-/// Removes an empty directory; when that fails, the warning names it and
-/// lists what is left inside.
+/// Removes an empty directory; when that fails (it holds something, or it
+/// is a symbolic link, which is left as it is), the warning is Postfix's
+/// for a directory its destroy leaves. A directory already gone is no
+/// warning.
 fn remove_dir(path: &Path) -> Option<String> {
-    let error = match std::fs::remove_dir(path) {
-        Ok(()) => return None,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(e) => e,
-    };
-    let leftovers: Vec<String> = walkdir::WalkDir::new(path)
-        .follow_links(false)
-        .min_depth(1)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(|entry| entry.ok())
-        .map(|entry| entry.path().display().to_string())
-        .collect();
-    let mut warning = format!(
-        "{}: please verify contents and remove by hand ({})",
-        path.display(),
-        strerror(&error)
-    );
-    if !leftovers.is_empty() {
-        let shown = &leftovers[..leftovers.len().min(LEFTOVERS_SHOWN)];
-        warning.push_str(&format!("; left: {}", shown.join(" ")));
-        if leftovers.len() > shown.len() {
-            warning.push_str(&format!(" and {} more", leftovers.len() - shown.len()));
-        }
+    match unlink_in_parent(path, UnlinkatFlags::RemoveDir) {
+        Ok(()) | Err(Errno::ENOENT) => None,
+        Err(_) => Some(format!(
+            "{}: please verify contents and remove by hand",
+            path.display()
+        )),
     }
-    Some(warning)
+}
+
+/// `unlinkat` of `path`'s last component in its parent directory, which is
+/// opened without following a symbolic link in its place; `path` itself is
+/// never followed either (`rmdir` of a link fails with `ENOTDIR`).
+fn unlink_in_parent(path: &Path, flags: UnlinkatFlags) -> nix::Result<()> {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(Errno::EINVAL);
+    };
+    let open = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let dir = nix::fcntl::open(parent, open, Mode::empty())?;
+    unlinkat(&dir, name, flags)
 }

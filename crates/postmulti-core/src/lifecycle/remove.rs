@@ -9,12 +9,13 @@ use super::plan::{Plan, Step};
 use super::request::{Action, EditRequest};
 use crate::bconcat;
 use crate::bytes::{self, BString};
+use crate::instance::Instance;
 use crate::maincf::MainCf;
 use crate::registry::{split_list, Registry};
 use crate::select::{Selection, NAME_PREFIX};
 use crate::status::master_pid;
 use crate::{Error, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The queue subdirectories Postfix creates, removed when empty.
 const QUEUE_SUBDIRS: &[&str] = &[
@@ -51,15 +52,7 @@ pub fn plan(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
         )));
     }
     if destroy {
-        let queue = target.queue_path();
-        let paths = [&target.config_directory, &target.data_directory]
-            .into_iter()
-            .map(|dir| bytes::path(dir))
-            .flat_map(Path::ancestors)
-            .chain(queue.ancestors())
-            .map(Path::to_path_buf)
-            .chain(QUEUE_SUBDIRS.iter().map(|subdir| queue.join(subdir)));
-        refuse_symlinks(&target.config_directory, paths)?;
+        refuse_symlinks(&target.config_directory, followed_paths(target))?;
     }
     let dirs: Vec<BString> = registry
         .secondary_dirs()
@@ -87,6 +80,26 @@ pub fn plan(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
         plan.steps.push(Step::RemoveDir(config_dir.into()));
     }
     Ok(plan)
+}
+
+/// The paths Postfix's destroy would follow were one of them a symbolic
+/// link: the configuration and queue directories (it removes main.cf and
+/// master.cf through the one and runs in the other) and every directory
+/// above them and above the data directory. A link in place of the data
+/// directory or of a queue subdirectory is not among them: `rmdir` leaves
+/// it, as it leaves whatever else they hold.
+fn followed_paths(target: &Instance) -> impl Iterator<Item = PathBuf> + '_ {
+    let above_data = target
+        .data_path()
+        .parent()
+        .into_iter()
+        .flat_map(Path::ancestors);
+    target
+        .config_path()
+        .ancestors()
+        .chain(target.queue_path().ancestors())
+        .chain(above_data)
+        .map(Path::to_path_buf)
 }
 
 /// Finishes a destroy that was cut short after it unregistered the instance
@@ -143,10 +156,7 @@ fn interrupted_destroy(registry: &Registry<'_>, request: &EditRequest) -> Option
 /// Refuses to destroy the instance in `config_directory` when one of
 /// `paths` is a symbolic link: destroy never follows one, and checks them
 /// all before it removes anything.
-fn refuse_symlinks(
-    config_directory: &[u8],
-    paths: impl Iterator<Item = std::path::PathBuf>,
-) -> Result<()> {
+fn refuse_symlinks(config_directory: &[u8], paths: impl Iterator<Item = PathBuf>) -> Result<()> {
     for path in paths {
         if std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.file_type().is_symlink()) {
             return Err(Error::fatal(bconcat!(
