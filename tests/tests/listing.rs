@@ -3,11 +3,15 @@
 //! hand-written primary whose `multi_instance_directories` uses continuation
 //! lines, commas, blanks and `$` references; yes/no values in any case;
 //! fatal errors for invalid values and conflicts; and the resilience rule
-//! for broken secondaries (warned about, skipped, exit 1). `-j` is in
+//! for broken secondaries (warned about, skipped, exit 1); and the peak
+//! memory of the listings of a host of 1000 instances. `-j` is in
 //! `json.rs`, `--status` in `status.rs`.
 
 use postmulti_e2e::fixtures::four_secondaries;
-use postmulti_e2e::sandbox::{assert_fatal, assert_success, listing_line, stderr, stdout, Sandbox};
+use postmulti_e2e::sandbox::{
+    assert_fatal, assert_success, listing_line, postmulti_bin, stderr, stdout, Sandbox,
+};
+use std::process::Command;
 
 /// The listing lines of [`four_secondaries`], primary first.
 fn expected_lines(sandbox: &Sandbox) -> Vec<String> {
@@ -326,6 +330,82 @@ fn listing_takes_no_command() {
     sandbox.assert_unchanged(&before);
 }
 
+/// The instances of the host whose listings' memory is measured.
+const MANY: usize = 1000;
+
+/// The most peak RSS a listing of [`MANY`] instances may take, in KiB:
+/// 8 MiB, what Postfix's own postmulti takes.
+const LISTING_RSS_LIMIT_KIB: i64 = 8 * 1024;
+
+/// Comment lines that make each main.cf as large as Debian's (27 KB,
+/// mostly comments from `main.cf.proto`).
+fn prototype_comments() -> String {
+    let line = format!(
+        "# {:<61}\n",
+        "A comment line of Postfix's main.cf prototype."
+    );
+    line.repeat(27 * 1024 / line.len())
+}
+
+/// The peak RSS in KiB of `postmulti -c PRIMARY ARGS` (and anything it
+/// runs), measured as the bench does: `bench --rss-of` runs it and reads
+/// `getrusage(RUSAGE_CHILDREN)`, so no other child of this test counts.
+fn peak_rss_kib(sandbox: &Sandbox, args: &[&str]) -> i64 {
+    let output = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .arg("--rss-of")
+        .arg(postmulti_bin())
+        .arg("-c")
+        .arg(sandbox.primary())
+        .args(args)
+        .env_remove("MAIL_CONFIG")
+        .output()
+        .expect("run bench --rss-of");
+    assert!(output.status.success(), "postmulti {args:?} failed");
+    stdout(&output)
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("bench --rss-of printed {:?}: {e}", stdout(&output)))
+}
+
+fn listings_of_a_thousand_instances_stay_within_8_mb() {
+    let sandbox = Sandbox::new();
+    let comments = prototype_comments();
+    // Cheap instances: a main.cf each (a listing reads no master.cf, and
+    // `--status` takes a missing queue directory for a stopped instance).
+    let dirs: Vec<String> = (0..MANY)
+        .map(|i| {
+            let name = format!("postfix-m{i:04}");
+            sandbox.write(
+                &format!("etc/{name}/main.cf"),
+                &format!(
+                    "{comments}queue_directory = @ROOT@/spool/{name}\n\
+                     data_directory = @ROOT@/lib/{name}\n\
+                     multi_instance_name = {name}\nmulti_instance_group = g{}\n\
+                     multi_instance_enable = yes\n",
+                    i % 10
+                ),
+            );
+            format!("{}/etc/{name}", sandbox.root_str())
+        })
+        .collect();
+    sandbox.register(&dirs.iter().map(String::as_str).collect::<Vec<_>>());
+    // The first run also caches `postconf -d`, which is not measured.
+    let listed = sandbox.run(&["-l"]);
+    assert_success(&listed);
+    assert_eq!(stdout(&listed).lines().count(), MANY + 1);
+    // `-l --queues` (7.3 MB on two CPUs: its table and the queue walks)
+    // is left to the bench, as its margin is smaller than what more CPUs
+    // (threads) may add.
+    for args in [&["-l"][..], &["-l", "-j"], &["-l", "--status"]] {
+        let kib = peak_rss_kib(&sandbox, args);
+        assert!(
+            kib <= LISTING_RSS_LIMIT_KIB,
+            "postmulti {args:?} of {MANY} instances took {kib} KiB at its peak \
+             (at most {LISTING_RSS_LIMIT_KIB} KiB)"
+        );
+    }
+}
+
 postmulti_e2e::e2e_tests! {
     Nothing: [
         line_format_is_fixed_width,
@@ -346,5 +426,6 @@ postmulti_e2e::e2e_tests! {
         conflicting_secondaries_are_skipped_when_listing_and_fatal_when_editing,
         secondary_claiming_the_primary_queue_directory_conflicts,
         listing_takes_no_command,
+        listings_of_a_thousand_instances_stay_within_8_mb,
     ];
 }

@@ -52,7 +52,7 @@ pub fn examine(
     defaults: &Defaults,
     selection: &Selection,
 ) -> Result<Vec<Finding>> {
-    let registry = Registry::load(primary_dir, defaults, Strictness::Lenient)?;
+    let registry: Registry<'_> = Registry::load(primary_dir, defaults, Strictness::Lenient)?;
     let selection = selection.effective();
 
     let mut findings = Vec::new();

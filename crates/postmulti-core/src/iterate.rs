@@ -73,7 +73,7 @@ pub struct IterateRequest {
 }
 
 /// How a `-p` command word is classified by the primary's word lists.
-pub fn classify(registry: &Registry<'_>, word: &[u8]) -> Result<CommandClass> {
+pub fn classify<K>(registry: &Registry<'_, K>, word: &[u8]) -> Result<CommandClass> {
     let listed = |param: &str| -> Result<bool> {
         let list = registry.primary_config.expanded(param)?;
         Ok(split_list(&list).iter().any(|w| w == word))
@@ -90,7 +90,7 @@ pub fn classify(registry: &Registry<'_>, word: &[u8]) -> Result<CommandClass> {
 }
 
 /// The runs for `request`, in order; empty when nothing matched.
-pub fn plan(registry: &Registry<'_>, request: &IterateRequest) -> Result<Vec<Run>> {
+pub fn plan<K>(registry: &Registry<'_, K>, request: &IterateRequest) -> Result<Vec<Run>> {
     let selection = request.selection.effective();
 
     let command_directory = registry.primary_config.expanded("command_directory")?;
@@ -150,8 +150,8 @@ pub fn plan(registry: &Registry<'_>, request: &IterateRequest) -> Result<Vec<Run
 
 /// The settings `-x` exports for an instance; `command_directory` is the
 /// primary's, expanded.
-fn instance_environment(
-    registry: &Registry<'_>,
+fn instance_environment<K>(
+    registry: &Registry<'_, K>,
     instance: &Instance,
     command_directory: &[u8],
 ) -> Result<Vec<(String, BString)>> {

@@ -81,7 +81,7 @@ impl Scrape {
     /// given means all), and collects the broken secondaries it reaches.
     /// The arrival times of deferred messages are remembered in
     /// [`MEMO_FILE`] between runs.
-    pub fn take(registry: &Registry<'_>, selection: &Selection) -> Scrape {
+    pub fn take<K>(registry: &Registry<'_, K>, selection: &Selection) -> Scrape {
         let selection = selection.effective();
         let instances: Vec<&Instance> = registry
             .instances

@@ -30,9 +30,14 @@ pub enum Strictness {
     Lenient,
 }
 
-/// Every instance of a host, in `multi_instance_directories` order.
+/// Every instance of a host, in `multi_instance_directories` order, with
+/// what `K` keeps of each usable secondary's main.cf: the whole parsed
+/// document ([`Config`], the default: for actions that read more of it or
+/// edit it) or nothing ([`InstancesOnly`]: for listings, which need only
+/// the values in [`Instance`], so that a host of many instances is never
+/// held in memory file by file).
 #[derive(Debug)]
-pub struct Registry<'d> {
+pub struct Registry<'d, K = Config<'d>> {
     /// The primary instance's parameters.
     pub primary_config: Config<'d>,
     /// The primary first, then the usable secondaries in order.
@@ -41,9 +46,38 @@ pub struct Registry<'d> {
     pub broken: Vec<BrokenInstance>,
     /// The claims made so far, to check new names and directories against.
     pub claims: Claims,
-    /// The parsed main.cf of each usable secondary, in `instances` order.
-    secondary_configs: Vec<Config<'d>>,
+    /// What is kept of each usable secondary's main.cf, in `instances` order.
+    kept: Vec<K>,
 }
+
+/// What a [`Registry`] keeps of each usable secondary's parsed main.cf,
+/// besides the [`Instance`] built from it.
+pub trait Keep<'d>: Send {
+    /// What is kept of `config`, which the registry then drops.
+    fn keep(config: Config<'d>) -> Self;
+}
+
+impl<'d> Keep<'d> for Config<'d> {
+    fn keep(config: Config<'d>) -> Self {
+        config
+    }
+}
+
+/// Nothing of a secondary's main.cf beyond its [`Instance`]: what listings,
+/// metrics, iteration and the systemd generator need. Each main.cf is then
+/// dropped as soon as it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstancesOnly;
+
+impl<'d> Keep<'d> for InstancesOnly {
+    fn keep(_: Config<'d>) -> Self {
+        InstancesOnly
+    }
+}
+
+/// The most values an instance claims: its name, config, queue and data
+/// directories.
+const VALUES_PER_INSTANCE: usize = 4;
 
 /// Who claimed which name or directory.
 #[derive(Debug, Default, Clone)]
@@ -72,6 +106,13 @@ impl Claims {
         self.claim_all(config_directory, &[(param, value)])
     }
 
+    /// Makes room for the claims of `instances` more instances, so that
+    /// the table is sized once for a whole host.
+    pub fn reserve(&mut self, instances: usize) {
+        self.owners
+            .reserve(instances.saturating_mul(VALUES_PER_INSTANCE));
+    }
+
     /// Who claimed `value`.
     pub fn owner(&self, value: &[u8]) -> Option<&Claimant> {
         self.owners.get(BStr::new(value))
@@ -80,7 +121,7 @@ impl Claims {
     /// Claims an instance's name, config, queue and data directories, all or
     /// nothing.
     pub fn claim_instance(&mut self, instance: &Instance) -> Result<()> {
-        let mut values: Vec<(&'static str, &[u8])> = Vec::with_capacity(4);
+        let mut values: Vec<(&'static str, &[u8])> = Vec::with_capacity(VALUES_PER_INSTANCE);
         if let Some(name) = &instance.name {
             values.push(("multi_instance_name", name));
         }
@@ -136,14 +177,14 @@ impl Claims {
     }
 }
 
-impl<'d> Registry<'d> {
+impl<'d, K: Keep<'d>> Registry<'d, K> {
     /// Reads the primary instance in `primary_dir` and every secondary it
     /// lists, checking the shared directories and every claim.
     pub fn load(
         primary_dir: &[u8],
         defaults: &'d Defaults,
         strictness: Strictness,
-    ) -> Result<Registry<'d>> {
+    ) -> Result<Registry<'d, K>> {
         let primary_config = Config::load(primary_dir, defaults)?;
         let mut claims = Claims::default();
         check_shared_directories(&primary_config, &mut claims)?;
@@ -152,46 +193,77 @@ impl<'d> Registry<'d> {
         if secondary_dirs.is_empty() {
             primary.enabled = true; // single-instance mode
         }
+        claims.reserve(secondary_dirs.len() + 1);
         claims.claim_instance(&primary)?;
+        let mut instances = Vec::with_capacity(secondary_dirs.len() + 1);
+        instances.push(primary);
         let mut registry = Registry {
             primary_config,
-            instances: vec![primary],
+            instances,
             broken: Vec::new(),
             claims,
-            secondary_configs: Vec::with_capacity(secondary_dirs.len()),
+            kept: Vec::with_capacity(secondary_dirs.len()),
         };
-        let secondaries = load_secondaries(&secondary_dirs, defaults);
-        for (position, (dir, loaded)) in secondary_dirs.iter().zip(secondaries).enumerate() {
-            let (error, name, group) = match loaded {
-                Loaded::Usable(instance, config) => {
-                    match registry.claims.claim_instance(&instance) {
-                        Ok(()) => {
-                            registry.instances.push(instance);
-                            registry.secondary_configs.push(config);
-                            continue;
-                        }
-                        Err(error) => (error, instance.name, instance.group),
-                    }
+        // Reading and parsing is independent per instance, so many are
+        // shared among a few threads; each is added (its claims checked) in
+        // list order, so errors are the ones a reading in turn would report.
+        let mut position = 0;
+        let mut added = Ok(());
+        parallel::for_each_in_order(
+            &secondary_dirs,
+            MIN_FILES_PER_THREAD,
+            |dir| load_secondary(dir, defaults),
+            |loaded| {
+                if added.is_ok() {
+                    added = registry.add_secondary(
+                        position,
+                        &secondary_dirs[position],
+                        loaded,
+                        strictness,
+                    );
                 }
-                Loaded::Unusable(error, config) => {
-                    let (name, group) = config.as_ref().map(known_identity).unwrap_or_default();
-                    (error, name, group)
-                }
-            };
-            if strictness == Strictness::Strict {
-                return Err(error);
-            }
-            registry.broken.push(BrokenInstance {
-                position,
-                config_directory: dir.clone(),
-                name,
-                group,
-                reason: error.to_bytes().into(),
-            });
-        }
-        Ok(registry)
+                position += 1;
+            },
+        );
+        added.map(|()| registry)
     }
 
+    // Adds the secondary listed at `position` (from `dir`) as it was read:
+    // usable when its claims hold, else broken (an error when `strictness`
+    // is strict).
+    fn add_secondary(
+        &mut self,
+        position: usize,
+        dir: &BString,
+        loaded: Loaded<K>,
+        strictness: Strictness,
+    ) -> Result<()> {
+        let (error, name, group) = match loaded {
+            Loaded::Usable(instance, kept) => match self.claims.claim_instance(&instance) {
+                Ok(()) => {
+                    self.instances.push(instance);
+                    self.kept.push(kept);
+                    return Ok(());
+                }
+                Err(error) => (error, instance.name, instance.group),
+            },
+            Loaded::Unusable { error, name, group } => (error, name, group),
+        };
+        if strictness == Strictness::Strict {
+            return Err(error);
+        }
+        self.broken.push(BrokenInstance {
+            position,
+            config_directory: dir.clone(),
+            name,
+            group,
+            reason: error.to_bytes().into(),
+        });
+        Ok(())
+    }
+}
+
+impl<'d, K> Registry<'d, K> {
     /// The primary instance.
     pub fn primary(&self) -> &Instance {
         &self.instances[0]
@@ -208,40 +280,15 @@ impl<'d> Registry<'d> {
     /// primary's is yes too (a host whose primary says no is not managed
     /// as multi-instance).
     pub fn started_instances(&self) -> impl Iterator<Item = &Instance> {
-        self.started_with_configs().map(|(instance, _)| instance)
+        self.instances
+            .iter()
+            .filter(|instance| self.starts(instance))
     }
 
-    /// [`Registry::started_instances`], each with its parsed main.cf.
-    pub fn started_with_configs(&self) -> impl Iterator<Item = (&Instance, &Config<'d>)> {
-        let primary_enabled = self.primary().enabled;
-        self.with_configs()
-            .filter(move |(instance, _)| primary_enabled && instance.enabled)
-    }
-
-    /// Each usable instance with its parsed main.cf, primary first.
-    pub fn with_configs(&self) -> impl Iterator<Item = (&Instance, &Config<'d>)> {
-        let configs = std::iter::once(&self.primary_config).chain(&self.secondary_configs);
-        self.instances.iter().zip(configs)
-    }
-
-    /// Takes the usable secondaries out, each with its parsed main.cf, in
-    /// order (for a planner that brings the registry up to date with the
-    /// actions it plans, then puts them back with
-    /// [`Registry::put_secondaries`]).
-    pub fn take_secondaries(&mut self) -> Vec<(Instance, Config<'d>)> {
-        let configs = std::mem::take(&mut self.secondary_configs);
-        self.instances.drain(1..).zip(configs).collect()
-    }
-
-    /// Puts usable secondaries in, each with its parsed main.cf, in order,
-    /// in place of those there were.
-    pub fn put_secondaries(&mut self, secondaries: Vec<(Instance, Config<'d>)>) {
-        self.instances.truncate(1);
-        self.secondary_configs.clear();
-        for (instance, config) in secondaries {
-            self.instances.push(instance);
-            self.secondary_configs.push(config);
-        }
+    // Whether a start of the whole host starts `instance` (see
+    // [`Registry::started_instances`]).
+    fn starts(&self, instance: &Instance) -> bool {
+        self.primary().enabled && instance.enabled
     }
 
     /// The secondaries' configuration directories in registry order, broken
@@ -257,6 +304,40 @@ impl<'d> Registry<'d> {
             dirs.insert(at, broken.config_directory.clone());
         }
         dirs
+    }
+}
+
+impl<'d> Registry<'d> {
+    /// [`Registry::started_instances`], each with its parsed main.cf.
+    pub fn started_with_configs(&self) -> impl Iterator<Item = (&Instance, &Config<'d>)> {
+        self.with_configs()
+            .filter(|(instance, _)| self.starts(instance))
+    }
+
+    /// Each usable instance with its parsed main.cf, primary first.
+    pub fn with_configs(&self) -> impl Iterator<Item = (&Instance, &Config<'d>)> {
+        let configs = std::iter::once(&self.primary_config).chain(&self.kept);
+        self.instances.iter().zip(configs)
+    }
+
+    /// Takes the usable secondaries out, each with its parsed main.cf, in
+    /// order (for a planner that brings the registry up to date with the
+    /// actions it plans, then puts them back with
+    /// [`Registry::put_secondaries`]).
+    pub fn take_secondaries(&mut self) -> Vec<(Instance, Config<'d>)> {
+        let configs = std::mem::take(&mut self.kept);
+        self.instances.drain(1..).zip(configs).collect()
+    }
+
+    /// Puts usable secondaries in, each with its parsed main.cf, in order,
+    /// in place of those there were.
+    pub fn put_secondaries(&mut self, secondaries: Vec<(Instance, Config<'d>)>) {
+        self.instances.truncate(1);
+        self.kept.clear();
+        for (instance, config) in secondaries {
+            self.instances.push(instance);
+            self.kept.push(config);
+        }
     }
 }
 
@@ -294,33 +375,41 @@ fn known_identity(config: &Config<'_>) -> (Option<BString>, Option<BString>) {
 }
 
 /// A secondary as read from its main.cf, before its claims are checked.
-enum Loaded<'d> {
-    /// The instance and its main.cf.
-    Usable(Instance, Config<'d>),
-    /// Why it cannot be used, and its main.cf when that could be parsed.
-    Unusable(Error, Option<Config<'d>>),
+enum Loaded<K> {
+    /// The instance and what is kept of its main.cf.
+    Usable(Instance, K),
+    /// Why it cannot be used, and its name and group as far as its main.cf
+    /// could be parsed.
+    Unusable {
+        /// Why.
+        error: Error,
+        /// Its `multi_instance_name`, when known and not empty.
+        name: Option<BString>,
+        /// Its `multi_instance_group`, when known and not empty.
+        group: Option<BString>,
+    },
 }
 
-/// Reads one secondary's main.cf and builds its instance structure.
-fn load_secondary<'d>(dir: &[u8], defaults: &'d Defaults) -> Loaded<'d> {
+/// Reads one secondary's main.cf and builds its instance structure; only
+/// what `K` keeps of the file outlives this step.
+fn load_secondary<'d, K: Keep<'d>>(dir: &[u8], defaults: &'d Defaults) -> Loaded<K> {
     let config = match Config::load(dir, defaults) {
         Ok(config) => config,
-        Err(error) => return Loaded::Unusable(error, None),
+        Err(error) => {
+            return Loaded::Unusable {
+                error,
+                name: None,
+                group: None,
+            }
+        }
     };
     match instance_from_config(&config, false) {
-        Ok(instance) => Loaded::Usable(instance, config),
-        Err(error) => Loaded::Unusable(error, Some(config)),
+        Ok(instance) => Loaded::Usable(instance, K::keep(config)),
+        Err(error) => {
+            let (name, group) = known_identity(&config);
+            Loaded::Unusable { error, name, group }
+        }
     }
-}
-
-/// The instances whose main.cf files are in `dirs`, in order. Reading and
-/// parsing is independent per instance, so many are shared among a few
-/// threads; the claims are checked afterwards, in order, so errors are the
-/// ones a reading in turn would report.
-fn load_secondaries<'d>(dirs: &[BString], defaults: &'d Defaults) -> Vec<Loaded<'d>> {
-    parallel::map_in_order(dirs, MIN_FILES_PER_THREAD, |dir| {
-        load_secondary(dir, defaults)
-    })
 }
 
 /// The fewest main.cf files worth a thread of their own.
@@ -415,23 +504,39 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let primary = host(root.path(), 300, |i, text| match i {
             7 | 250 => "not a setting\n".to_string(),
+            100 => text.replace("enable = yes", "enable = maybe"),
             _ => text,
         });
         let defaults = Defaults::new();
-        let registry = Registry::load(primary.as_bytes(), &defaults, Strictness::Lenient).unwrap();
+        let registry: Registry<'_> =
+            Registry::load(primary.as_bytes(), &defaults, Strictness::Lenient).unwrap();
         let names: Vec<_> = registry
             .secondaries()
             .iter()
             .map(|i| i.name.clone().unwrap())
             .collect();
         let expected: Vec<_> = (0..300)
-            .filter(|i| ![7, 250].contains(i))
+            .filter(|i| ![7, 100, 250].contains(i))
             .map(|i| format!("postfix-{i:04}"))
             .collect();
         assert_eq!(names, expected);
         let broken: Vec<_> = registry.broken.iter().map(|b| b.position).collect();
-        assert_eq!(broken, vec![7, 250]);
+        assert_eq!(broken, vec![7, 100, 250]);
+        assert_eq!(registry.broken[0].name, None);
+        assert_eq!(
+            registry.broken[1]
+                .name
+                .as_ref()
+                .map(|name| name.to_string()),
+            Some("postfix-0100".to_string())
+        );
         assert_eq!(registry.secondary_dirs().len(), 300);
+        assert_eq!(registry.with_configs().count(), registry.instances.len());
+        // A registry that keeps no main.cf is loaded by the same rules.
+        let lean: Registry<'_, InstancesOnly> =
+            Registry::load(primary.as_bytes(), &defaults, Strictness::Lenient).unwrap();
+        assert_eq!(lean.instances, registry.instances);
+        assert_eq!(lean.broken, registry.broken);
     }
 
     #[test]
@@ -445,7 +550,12 @@ mod tests {
             _ => text,
         });
         let defaults = Defaults::new();
-        let error = Registry::load(primary.as_bytes(), &defaults, Strictness::Strict).unwrap_err();
+        let error = Registry::<Config>::load(primary.as_bytes(), &defaults, Strictness::Strict)
+            .unwrap_err();
+        let lean =
+            Registry::<InstancesOnly>::load(primary.as_bytes(), &defaults, Strictness::Strict)
+                .unwrap_err();
+        assert_eq!(lean.to_string(), error.to_string());
         assert!(
             error
                 .to_string()
@@ -462,7 +572,9 @@ mod tests {
             150 | 290 => "not a setting\n".to_string(),
             _ => text,
         });
-        let error = Registry::load(primary.as_bytes(), &defaults, Strictness::Strict).unwrap_err();
+        let error =
+            Registry::<InstancesOnly>::load(primary.as_bytes(), &defaults, Strictness::Strict)
+                .unwrap_err();
         assert!(
             error.to_string().contains("postfix-0150/main.cf, line 1"),
             "{error}"

@@ -23,7 +23,7 @@ use crate::defaults::Defaults;
 use crate::error::Op;
 use crate::instance::Instance;
 use crate::parallel;
-use crate::registry::{Registry, Strictness};
+use crate::registry::{InstancesOnly, Registry, Strictness};
 use crate::trust::replaceable;
 use crate::{Error, Result};
 use nix::errno::Errno;
@@ -79,7 +79,8 @@ pub fn plan(primary_dir: &[u8], defaults: &Defaults) -> Generation {
     if std::fs::symlink_metadata(main_cf_path(primary_dir)).is_err() {
         return generation;
     }
-    let registry = match Registry::load(primary_dir, defaults, Strictness::Lenient) {
+    let registry = match Registry::<InstancesOnly>::load(primary_dir, defaults, Strictness::Lenient)
+    {
         Ok(registry) => registry,
         Err(error) => {
             generation.warnings.push(format!(

@@ -52,7 +52,7 @@ fn yes_no(enabled: bool) -> &'static str {
 }
 
 /// The listing `request` asks for of the instances of `registry`.
-pub fn render(registry: &Registry<'_>, request: &ListRequest) -> Vec<u8> {
+pub fn render<K>(registry: &Registry<'_, K>, request: &ListRequest) -> Vec<u8> {
     let ListRequest {
         selection,
         reverse,
@@ -125,7 +125,7 @@ pub fn json_members(instance: &Instance, pid: Option<i32>) -> String {
 
 /// The `--status` table: selected instances, and broken ones where they are
 /// listed.
-fn status_table(registry: &Registry<'_>, selection: &Selection, reverse: bool) -> String {
+fn status_table<K>(registry: &Registry<'_, K>, selection: &Selection, reverse: bool) -> String {
     let mut rows: Vec<(bool, [String; 5])> = registry
         .instances
         .iter()

@@ -17,11 +17,12 @@ use anyhow::{bail, Result};
 use cli::{HiArgs, Mode, Special};
 use listing::ListRequest;
 use postmulti_core::bytes::{self, BString};
+use postmulti_core::config::Config;
 use postmulti_core::defaults::Defaults;
 use postmulti_core::doctor;
 use postmulti_core::iterate::{self, IterateRequest};
 use postmulti_core::lifecycle::{self, EditOptions, EditRequest};
-use postmulti_core::registry::{Registry, Strictness};
+use postmulti_core::registry::{InstancesOnly, Keep, Registry, Strictness};
 use postmulti_core::select::Selection;
 use report::{fatal_message, report, Level};
 use std::ffi::OsString;
@@ -57,7 +58,8 @@ fn run(args: Vec<OsString>) -> Result<ExitCode> {
         Mode::Apply(args) => desired::apply(&hi.primary_dir, &defaults, args),
         Mode::Export(file) => desired::export(&hi.primary_dir, &defaults, file.as_deref()),
         Mode::Metrics(request) => {
-            let (registry, selected_broken) = load_serving(&hi, &defaults, &request.selection)?;
+            let (registry, selected_broken) =
+                load_serving::<InstancesOnly>(&hi, &defaults, &request.selection)?;
             let failed = metrics_output::metrics(&registry, request)?;
             Ok(exit_code(failed || selected_broken))
         }
@@ -82,14 +84,14 @@ fn special_mode(special: Special) -> ExitCode {
     }
 }
 
-/// Loads the registry for a mode that serves the usable instances,
-/// reporting broken secondaries; returns whether `selection` reaches one of
-/// them.
-fn load_serving<'d>(
+/// Loads the registry for a mode that serves the usable instances, keeping
+/// `K` of each secondary's main.cf, reporting broken secondaries; returns
+/// whether `selection` reaches one of them.
+fn load_serving<'d, K: Keep<'d>>(
     hi: &HiArgs,
     defaults: &'d Defaults,
     selection: &Selection,
-) -> Result<(Registry<'d>, bool)> {
+) -> Result<(Registry<'d, K>, bool)> {
     let registry = Registry::load(&hi.primary_dir, defaults, Strictness::Lenient)?;
     let mut selected_broken = false;
     for broken in &registry.broken {
@@ -119,7 +121,8 @@ fn load_serving<'d>(
 
 /// `-l`: list the selected instances.
 fn list(hi: &HiArgs, defaults: &Defaults, request: &ListRequest) -> Result<ExitCode> {
-    let (registry, selected_broken) = load_serving(hi, defaults, &request.selection)?;
+    let (registry, selected_broken) =
+        load_serving::<InstancesOnly>(hi, defaults, &request.selection)?;
     if request.queues {
         let failed = metrics_output::queue_listing(&registry, request)?;
         return Ok(exit_code(failed || selected_broken));
@@ -150,7 +153,8 @@ fn examine(hi: &HiArgs, defaults: &Defaults, selection: &Selection) -> Result<Ex
 
 /// `-p` and `-x`: run the command for each selected instance.
 fn iterate(hi: &HiArgs, defaults: &Defaults, request: &IterateRequest) -> Result<ExitCode> {
-    let (registry, selected_broken) = load_serving(hi, defaults, &request.selection)?;
+    let (registry, selected_broken) =
+        load_serving::<InstancesOnly>(hi, defaults, &request.selection)?;
     let runs = iterate::plan(&registry, request)?;
     if runs.is_empty() {
         if selected_broken {
@@ -197,7 +201,7 @@ fn edit(
 
 /// `--supervise`: run the selected masters until SIGTERM or SIGINT.
 fn supervise(hi: &HiArgs, defaults: &Defaults, selection: &Selection) -> Result<ExitCode> {
-    let (registry, _) = load_serving(hi, defaults, selection)?;
+    let (registry, _) = load_serving::<Config>(hi, defaults, selection)?;
     postmulti_core::supervise::run(&registry, selection, &|warning| {
         report(Level::Warning, warning)
     })?;

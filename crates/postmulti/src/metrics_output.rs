@@ -56,7 +56,7 @@ fn report_queue_errors(scrape: &Scrape) {
 /// `--metrics` / `--metrics-file PATH`: the exposition of the selected
 /// instances on stdout, or written atomically to the file; returns whether
 /// something selected could not be read (warned about).
-pub fn metrics(registry: &Registry<'_>, request: &MetricsRequest) -> Result<bool> {
+pub fn metrics<K>(registry: &Registry<'_, K>, request: &MetricsRequest) -> Result<bool> {
     let scrape = Scrape::take(registry, &request.selection);
     report_queue_errors(&scrape);
     let text = scrape.exposition(now());
@@ -81,7 +81,7 @@ pub fn metrics(registry: &Registry<'_>, request: &MetricsRequest) -> Result<bool
 
 /// `-l --queues`: the listing with each instance's queue counts; returns
 /// whether some queues could not be counted (warned about).
-pub fn queue_listing(registry: &Registry<'_>, request: &ListRequest) -> Result<bool> {
+pub fn queue_listing<K>(registry: &Registry<'_, K>, request: &ListRequest) -> Result<bool> {
     let ListRequest {
         selection,
         reverse,
@@ -150,8 +150,8 @@ fn queue_cells(queues: &Result<QueueCounts, String>, now: i64) -> Vec<String> {
 /// `-l --queues` as a table in listing order (reversed with `-R`); with
 /// `--status` a STATUS column, and the selected broken instances where they
 /// are listed.
-fn table(
-    registry: &Registry<'_>,
+fn table<K>(
+    registry: &Registry<'_, K>,
     scrape: &Scrape,
     selection: &Selection,
     reverse: bool,

@@ -22,12 +22,19 @@
 //! real `postmulti -x postqueue -j`, for that many instances each holding
 //! that many queued messages (see [`bench_queues`]).
 //!
+//! `bench --listing [--ours-only] [--sizes 1000,10000]` measures the
+//! listings that monitoring runs every few seconds: peak RSS and time of
+//! our `-l`, `-l -j`, `-l --status` and `-l --queues` against the real
+//! `-l` (left out with `--ours-only`), at up to 10 000 secondaries (see
+//! [`bench_listing`]).
+//!
 //! `bench --generator N` measures `--systemd-generator` against our own
 //! `-l` at N secondaries, interleaved run by run so that both see the same
 //! machine (see [`bench_generator`]); run it under `chrt -f 50` to keep
 //! other jobs of a shared machine off the CPUs meanwhile.
 
 use nix::sys::resource::{getrusage, UsageWho};
+use postmulti_core::maincf::MainCf;
 use postmulti_e2e::tree::{Content, Tree};
 use std::collections::BTreeMap;
 use std::fs;
@@ -113,6 +120,8 @@ enum Figure {
     Kib(i64),
     /// The command failed.
     Failed(String),
+    /// Not measured: the program has no such option.
+    Absent,
 }
 
 impl Figure {
@@ -121,7 +130,7 @@ impl Figure {
         match self {
             Figure::Time(d) => Some(d.as_secs_f64()),
             Figure::Kib(k) => Some(*k as f64),
-            Figure::Failed(_) => None,
+            Figure::Failed(_) | Figure::Absent => None,
         }
     }
 }
@@ -132,6 +141,7 @@ impl std::fmt::Display for Figure {
             Figure::Time(d) => f.write_str(&human(*d)),
             Figure::Kib(k) => write!(f, "{k} KiB"),
             Figure::Failed(why) => write!(f, "failed ({why})"),
+            Figure::Absent => f.write_str("-"),
         }
     }
 }
@@ -207,6 +217,15 @@ enum Mode {
     },
     /// The systemd generator against `-l`, at this many secondaries.
     Generator(usize),
+    /// The listings' peak RSS and time at these numbers of secondaries;
+    /// the real postmulti's too unless `ours_only`.
+    Listing {
+        /// The numbers of secondaries.
+        sizes: Vec<usize>,
+        /// Whether the real postmulti is left out (at 10 000 instances it
+        /// takes minutes per run, and its figures do not depend on ours).
+        ours_only: bool,
+    },
 }
 
 /// The mode of the command line.
@@ -218,8 +237,17 @@ fn parse_mode(args: &[String]) -> Result<Mode> {
             _ => Err(usage.into()),
         };
     }
+    if args.first().map(String::as_str) == Some("--listing") {
+        let mut rest = &args[1..];
+        let ours_only = rest.first().map(String::as_str) == Some("--ours-only");
+        if ours_only {
+            rest = &rest[1..];
+        }
+        let sizes = parse_sizes(rest, &[1000, 10_000], LISTING_MAX)?;
+        return Ok(Mode::Listing { sizes, ours_only });
+    }
     if args.first().map(String::as_str) != Some("--queues") {
-        return Ok(Mode::Lifecycle(parse_sizes(args)?));
+        return Ok(Mode::Lifecycle(parse_sizes(args, &[10, 100, 1000], 9999)?));
     }
     let usage = "usage: bench --queues [--instances N] [--messages M1,M2...]";
     let (mut instances, mut messages) = (100, vec![100, 1000]);
@@ -277,16 +305,16 @@ fn run(args: &[String]) -> Result<()> {
     bench(&mode, &ours)
 }
 
-/// `--sizes 10,100,1000` (the default).
-fn parse_sizes(args: &[String]) -> Result<Vec<usize>> {
-    let mut sizes = vec![10, 100, 1000];
+/// `--sizes 10,100,1000`: `default` when not given, each size at most `max`.
+fn parse_sizes(args: &[String], default: &[usize], max: usize) -> Result<Vec<usize>> {
+    let mut sizes = default.to_vec();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let list = match arg.as_str() {
             "--sizes" => args.next().ok_or("--sizes needs a value")?.clone(),
             other => match other.strip_prefix("--sizes=") {
                 Some(list) => list.to_string(),
-                None => return Err(format!("usage: bench [--sizes 10,100,1000] (not {other})")),
+                None => return Err(format!("usage: bench [--sizes N1,N2...] (not {other})")),
             },
         };
         sizes = list
@@ -295,8 +323,8 @@ fn parse_sizes(args: &[String]) -> Result<Vec<usize>> {
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| format!("--sizes {list}: {e}"))?;
     }
-    if sizes.iter().any(|&n| n == 0 || n > 9999) {
-        return Err("sizes must be between 1 and 9999".into());
+    if sizes.iter().any(|&n| n == 0 || n > max) {
+        return Err(format!("sizes must be between 1 and {max}"));
     }
     sizes.sort_unstable();
     sizes.dedup();
@@ -359,6 +387,7 @@ fn bench(mode: &Mode, ours: &Path) -> Result<()> {
             messages,
         } => bench_queues(*instances, messages, ours),
         Mode::Generator(n) => bench_generator(*n, ours, scratch.path()),
+        Mode::Listing { sizes, ours_only } => bench_listing(sizes, ours, *ours_only),
     }
 }
 
@@ -487,15 +516,19 @@ fn bench_in_sandbox(sizes: &[usize], ours: &Path, scratch: &Path) -> Result<()> 
 }
 
 /// Clones the template until `directories` lists `n` secondaries, and
-/// registers them all.
+/// registers them all: the primary's main.cf edited as `postconf -e` does
+/// (not by running it: the list of 10 000 directories is longer than one
+/// argument may be).
 fn grow(template: &Template, directories: &mut Vec<String>, n: usize) -> Result<()> {
     while directories.len() < n {
         let (name, group) = clone_name(directories.len());
         template.clone_as(&name, &group)?;
         directories.push(format!("/etc/{name}"));
     }
-    let setting = format!("multi_instance_directories = {}", directories.join(" "));
-    sh("postconf", &["-e", &setting])?;
+    let primary = "/etc/postfix/main.cf";
+    let mut main_cf = MainCf::parse(&fs::read(primary).map_err(|e| format!("{primary}: {e}"))?);
+    main_cf.set("multi_instance_directories", directories.join(" "));
+    fs::write(primary, main_cf.to_bytes()).map_err(|e| format!("{primary}: {e}"))?;
     Ok(())
 }
 
@@ -623,12 +656,18 @@ fn spawn_floor(standin: &Path, instances: usize) -> Duration {
 /// Peak RSS of one run of `argv`, measured by `bench --rss-of`: the median
 /// of three runs.
 fn peak_rss(argv: &[&str]) -> Figure {
+    peak_rss_of_runs(argv, 3)
+}
+
+/// Peak RSS of `argv`, measured by `bench --rss-of`: the median of `runs`
+/// runs.
+fn peak_rss_of_runs(argv: &[&str], runs: usize) -> Figure {
     let me = match std::env::current_exe() {
         Ok(me) => me,
         Err(e) => return Figure::Failed(e.to_string()),
     };
     let mut samples = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..runs {
         let output = Command::new(&me)
             .arg("--rss-of")
             .args(argv)
@@ -648,7 +687,7 @@ fn peak_rss(argv: &[&str]) -> Figure {
         }
     }
     samples.sort_unstable();
-    Figure::Kib(samples[1])
+    Figure::Kib(samples[samples.len() / 2])
 }
 
 /// Removes whatever a create of the extra instance left, so that the next
@@ -889,6 +928,70 @@ fn measure_generator(n: usize, ours: &Path, scratch: &Path, rows: &[Row]) -> Res
             _ => None,
         }),
     })
+}
+
+/// The most secondaries `bench --listing` makes.
+const LISTING_MAX: usize = 10_000;
+
+/// Above this many secondaries the real postmulti (about 6 ms per
+/// instance) is run once for its time and once for its peak RSS.
+const REAL_REPEATED_UP_TO: usize = 1000;
+
+/// Our listings that `bench --listing` measures, and whether the real
+/// postmulti 3.7 has the same one.
+const LISTINGS: &[(&str, &[&str], bool)] = &[
+    ("-l", &["-l"], true),
+    ("-l -j", &["-l", "-j"], false),
+    ("-l --status", &["-l", "--status"], false),
+    ("-l --queues", &["-l", "--queues"], false),
+];
+
+/// `bench --listing`: at each size (clones of a real instance, as for the
+/// life-cycle bench: Debian's 27 KB `main.cf`, queue and data
+/// directories), the time and peak RSS of each of [`LISTINGS`] for ours,
+/// and of the real `-l`; the floor of `-l` is reading every main.cf in
+/// process. With `ours_only` the real postmulti is not run.
+fn bench_listing(sizes: &[usize], ours: &Path, ours_only: bool) -> Result<()> {
+    let ours = ours.to_str().ok_or("our binary's path is not UTF-8")?;
+    let template = prepare_primary_and_template(true)?;
+    let mut directories = vec![format!("/etc/{TEMPLATE}")];
+    let mut rows = Vec::new();
+    for &n in sizes {
+        let started = Instant::now();
+        grow(&template, &mut directories, n)?;
+        eprintln!("bench: N={n} (made in {})", human(started.elapsed()));
+        let floor = read_floor(&directories);
+        let real_runs = if n <= REAL_REPEATED_UP_TO { SLOW } else { ONCE };
+        let real_rss_runs = if n <= REAL_REPEATED_UP_TO { 3 } else { 1 };
+        for &(op, args, real_has_it) in LISTINGS {
+            let argv = |binary| [&[binary][..], args].concat();
+            let (ours_time, ours_out) = time_runs(&argv(ours), QUICK, true);
+            let ours_rss = peak_rss(&argv(ours));
+            let (real_time, real_rss) = if real_has_it && !ours_only {
+                let (time, real_out) = time_runs(&argv(REAL), real_runs, n <= REAL_REPEATED_UP_TO);
+                compare(&format!("{op} at N={n}"), &real_out, &ours_out);
+                (time, peak_rss_of_runs(&argv(REAL), real_rss_runs))
+            } else {
+                (Figure::Absent, Figure::Absent)
+            };
+            rows.push(Row {
+                op: op.to_string(),
+                n,
+                real: real_time,
+                ours: ours_time,
+                floor: (op == "-l").then_some(floor),
+            });
+            rows.push(Row {
+                op: format!("peak RSS {op}"),
+                n,
+                real: real_rss,
+                ours: ours_rss,
+                floor: None,
+            });
+        }
+    }
+    print_table(&rows);
+    Ok(())
 }
 
 /// Runs of each command in [`bench_generator`].
