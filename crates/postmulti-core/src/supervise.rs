@@ -12,7 +12,8 @@
 //!
 //! Then the supervisor waits for signals: SIGTERM or SIGINT stops every
 //! master in reverse order (SIGTERM, then SIGKILL to its process group
-//! after 5 seconds, as `postfix stop` does) and returns; SIGHUP runs
+//! after 5 seconds, as `postfix stop` does, or to the master itself when
+//! it has no group of its own yet) and returns; SIGHUP runs
 //! `postfix reload` for each instance; SIGCHLD reaps every child that
 //! exited (as process 1 of a container, orphans too), and when a master
 //! exits that was not asked to, the others are stopped and the run fails
@@ -269,24 +270,31 @@ impl Supervisor<'_> {
     }
 
     // Stops one master as `postfix stop` does: SIGTERM, then after a while
-    // SIGKILL to its process group; waits for it.
+    // SIGKILL to its process group, or to the master alone when it has no
+    // group of its own (it ignored SIGTERM before its setsid()); waits for
+    // it, a while again, and goes on with a warning when even SIGKILL did
+    // not end it (a process stuck in the kernel), so that the other
+    // masters are always stopped.
     fn stop(&self, master: &Master) {
         self.postlog(master, "info", "stopping the Postfix mail system");
         let _ = kill(master.pid, Signal::SIGTERM);
-        let deadline = Instant::now() + STOP_WAIT;
-        while Instant::now() < deadline {
-            match waitpid(master.pid, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => std::thread::sleep(POLL),
-                _ => return,
-            }
+        if exited_within(master.pid, STOP_WAIT) {
+            return;
         }
         self.postlog(
             master,
             "warn",
             "stopping the Postfix mail system with force",
         );
-        let _ = killpg(master.pid, Signal::SIGKILL);
-        while let Err(Errno::EINTR) = waitpid(master.pid, None) {}
+        if killpg(master.pid, Signal::SIGKILL) == Err(Errno::ESRCH) {
+            let _ = kill(master.pid, Signal::SIGKILL);
+        }
+        if !exited_within(master.pid, STOP_WAIT) {
+            (self.warn)(&format!(
+                "{}: master (pid {}) did not exit after SIGKILL; going on",
+                master.label, master.pid
+            ));
+        }
     }
 
     // Runs `postfix reload` for each master, in start order.
@@ -320,6 +328,21 @@ impl Supervisor<'_> {
         if let Err(e) = status {
             (self.warn)(&spawn_error(&self.postlog, &e).to_string());
         }
+    }
+}
+
+/// Whether the child `pid` exited (and was reaped) within `wait`.
+fn exited_within(pid: Pid, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => {}
+            _ => return true,
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(POLL);
     }
 }
 
