@@ -11,7 +11,7 @@
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use postmulti_e2e::namespace::{self, Flavour, Outcome};
-use postmulti_e2e::sandbox::{assert_success, stderr, Sandbox};
+use postmulti_e2e::sandbox::{assert_success, stderr, stdout, Sandbox};
 use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -305,11 +305,12 @@ fn a_planted_pid_file_and_a_missing_master_fail_cleanly() {
 /// becomes a process named `master` (sleep(1)) that sleeps 30 s;
 /// when `$MAIL_CONFIG/ignore-term` exists it ignores SIGTERM first, as a
 /// master stuck before its setsid() would, in the supervisor's process
-/// group.
+/// group; when `$MAIL_CONFIG/no-pid-file` exists it writes no pid file, as
+/// a master stuck in its start-up.
 const STAND_IN_MASTER: &str = r#"#!/bin/sh
 [ -e "$MAIL_CONFIG/ignore-term" ] && trap '' TERM
 queue=$(sed -n 's/^queue_directory = //p' "$MAIL_CONFIG/main.cf" | tail -1)
-printf '%10d\n' $$ >"$queue/pid/master.pid"
+[ -e "$MAIL_CONFIG/no-pid-file" ] || printf '%10d\n' $$ >"$queue/pid/master.pid"
 exec @ROOT@/daemon/sleep/master 30
 "#;
 
@@ -399,8 +400,44 @@ fn a_master_that_ignores_sigterm_is_killed_and_the_others_stopped() {
     assert!(!exists(stubborn) && !exists(primary));
 }
 
+fn sigterm_while_a_master_starts_stops_at_once() {
+    let sandbox = stand_in_host();
+    sandbox.write("etc/postfix-h/no-pid-file", "");
+    let mut supervisor = sandbox
+        .command(&["--supervise"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let primary = written_pid(&sandbox, "spool/postfix");
+    // postfix-h's master runs, but never says so: the supervisor waits up
+    // to 10 s for its pid file, which a SIGTERM ends.
+    std::thread::sleep(Duration::from_millis(300));
+    let start = Instant::now();
+    kill(Pid::from_raw(supervisor.id() as i32), Signal::SIGTERM).unwrap();
+    while supervisor.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(4) {
+            let _ = supervisor.kill();
+            let _ = kill(Pid::from_raw(primary), Signal::SIGKILL);
+            panic!("the supervisor still runs 4 s after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = supervisor.wait_with_output().unwrap();
+    assert_eq!(
+        (output.status.code(), stderr(&output)),
+        (Some(0), String::new())
+    );
+    assert!(!exists(primary));
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", &format!("{}/daemon", sandbox.root_str())])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&left), "", "masters left running");
+}
+
 postmulti_e2e::e2e_tests! {
-    RootAndPostfix: [a_planted_pid_file_and_a_missing_master_fail_cleanly, a_master_that_ignores_sigterm_is_killed_and_the_others_stopped];
+    RootAndPostfix: [a_planted_pid_file_and_a_missing_master_fail_cleanly, a_master_that_ignores_sigterm_is_killed_and_the_others_stopped, sigterm_while_a_master_starts_stops_at_once];
     Namespace: [
         runs_all_enabled_instances_reloads_on_hup_and_stops_on_term,
         a_master_killed_stops_the_others_and_fails_naming_it,

@@ -10,7 +10,8 @@
 //! supervisor's stdout and stderr (`-s`), so `maillog_file = /dev/stdout`
 //! works, as with `postfix start-fg`; otherwise it logs to syslog as usual.
 //!
-//! Then the supervisor waits for signals: SIGTERM or SIGINT stops every
+//! A SIGTERM or SIGINT while a master starts ends the wait for its pid file
+//! and starts no other. Then the supervisor waits for signals: SIGTERM or SIGINT stops every
 //! master in reverse order (SIGTERM, then SIGKILL to its process group
 //! after 5 seconds, as `postfix stop` does, or to the master itself when
 //! it has no group of its own yet) and returns; SIGHUP runs
@@ -73,6 +74,10 @@ struct Supervisor<'w> {
     masters: Vec<Master>,
     /// Where warnings go.
     warn: &'w dyn Fn(&str),
+    /// The signals caught.
+    signals: Signals,
+    /// Signals that arrived while a master was starting, not yet acted on.
+    arrived: Vec<i32>,
 }
 
 /// What a signal leads to.
@@ -98,29 +103,33 @@ pub fn run(registry: &Registry<'_>, selection: &Selection, warn: &dyn Fn(&str)) 
     }
     let primary = &registry.primary_config;
     let command_directory = bytes::path_buf(primary.expanded("command_directory")?);
+    // Registered before the first child, so that no exit goes unnoticed.
+    let signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGCHLD])
+        .map_err(|e| Error::fatal(format!("cannot catch signals: {}", strerror(&e))))?;
     let mut supervisor = Supervisor {
         postfix: command_directory.join("postfix"),
         postlog: command_directory.join("postlog"),
         master: bytes::path_buf(primary.expanded("daemon_directory")?).join("master"),
         masters: Vec::new(),
         warn,
+        signals,
+        arrived: Vec::new(),
     };
-    // Registered before the first child, so that no exit goes unnoticed.
-    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGCHLD])
-        .map_err(|e| Error::fatal(format!("cannot catch signals: {}", strerror(&e))))?;
     for (instance, config) in chosen {
         if let Err(error) = supervisor.start(instance, config) {
             supervisor.stop_all();
             return Err(error);
         }
-        for signal in signals.pending() {
+        supervisor.take_pending();
+        for signal in std::mem::take(&mut supervisor.arrived) {
             if let Next::Finish(result) = supervisor.handle(signal) {
                 return result;
             }
         }
     }
     loop {
-        for signal in signals.wait() {
+        let arrived: Vec<i32> = supervisor.signals.wait().collect();
+        for signal in arrived {
             if let Next::Finish(result) = supervisor.handle(signal) {
                 return result;
             }
@@ -200,8 +209,17 @@ impl Supervisor<'_> {
         self.wait_started(pid, queue)
     }
 
-    // Waits until the master `pid` has written its pid file; its exit meanwhile
-    // is an error.
+    // Adds the signals that arrived since the last look to those not yet
+    // acted on; whether SIGTERM or SIGINT is among them.
+    fn take_pending(&mut self) -> bool {
+        self.arrived.extend(self.signals.pending());
+        self.arrived
+            .iter()
+            .any(|&signal| signal == SIGTERM || signal == SIGINT)
+    }
+
+    // Waits until the master `pid` has written its pid file, or until a
+    // SIGTERM or SIGINT asks to stop; its exit meanwhile is an error.
     fn wait_started(&mut self, pid: Pid, queue: &Path) -> Result<()> {
         let deadline = Instant::now() + START_WAIT;
         loop {
@@ -217,7 +235,7 @@ impl Supervisor<'_> {
                 }
                 Err(errno) => return Err(Error::fatal(format!("waitpid: {}", errno.desc()))),
             }
-            if master_pid(queue) == Some(pid.as_raw()) {
+            if master_pid(queue) == Some(pid.as_raw()) || self.take_pending() {
                 return Ok(());
             }
             if Instant::now() >= deadline {
