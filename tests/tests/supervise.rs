@@ -8,8 +8,13 @@
 //! no shortcut past `postfix check`, and a missing
 //! daemon_directory or master fails with its path.
 
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use postmulti_e2e::namespace::{self, Flavour, Outcome};
-use postmulti_e2e::sandbox::{assert_success, stderr, Sandbox};
+use postmulti_e2e::sandbox::{assert_success, stderr, stdout, Sandbox};
+use std::os::unix::fs::PermissionsExt;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 /// Sets up four secondaries (`postfix-a`, `-b`, `-c` enabled, `-d`
 /// disabled; a, b in group `mta`), and defines `masters`, which prints
@@ -296,8 +301,143 @@ fn a_planted_pid_file_and_a_missing_master_fail_cleanly() {
     );
 }
 
+/// A stand-in master daemon: writes its pid to its instance's pid file and
+/// becomes a process named `master` (sleep(1)) that sleeps 30 s;
+/// when `$MAIL_CONFIG/ignore-term` exists it ignores SIGTERM first, as a
+/// master stuck before its setsid() would, in the supervisor's process
+/// group; when `$MAIL_CONFIG/no-pid-file` exists it writes no pid file, as
+/// a master stuck in its start-up.
+const STAND_IN_MASTER: &str = r#"#!/bin/sh
+[ -e "$MAIL_CONFIG/ignore-term" ] && trap '' TERM
+queue=$(sed -n 's/^queue_directory = //p' "$MAIL_CONFIG/main.cf" | tail -1)
+[ -e "$MAIL_CONFIG/no-pid-file" ] || printf '%10d\n' $$ >"$queue/pid/master.pid"
+exec @ROOT@/daemon/sleep/master 30
+"#;
+
+/// A sandbox whose primary and `postfix-h` are enabled, with the stand-in
+/// postfix (its `check` passes), a postlog that logs nothing and
+/// [`STAND_IN_MASTER`] as their master daemon.
+fn stand_in_host() -> Sandbox {
+    let sandbox = Sandbox::new();
+    sandbox.install_stand_in_postfix();
+    sandbox.write("bin/postlog", "#!/bin/sh\nexit 0\n");
+    sandbox.write("daemon/master", STAND_IN_MASTER);
+    for program in ["bin/postlog", "daemon/master"] {
+        std::fs::set_permissions(sandbox.path(program), PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    std::fs::create_dir(sandbox.path("daemon/sleep")).unwrap();
+    // A link: its name, not its target's, becomes the process name.
+    std::os::unix::fs::symlink("/bin/sleep", sandbox.path("daemon/sleep/master")).unwrap();
+    sandbox.append_main_cf("daemon_directory = @ROOT@/daemon\n");
+    assert_success(&sandbox.run(&["-e", "init"]));
+    assert_success(&sandbox.run(&["-I", "postfix-h", "-e", "create"]));
+    assert_success(&sandbox.run(&["-i", "postfix-h", "-e", "enable"]));
+    for queue in ["spool/postfix", "spool/postfix-h"] {
+        std::fs::create_dir_all(sandbox.path(&format!("{queue}/pid"))).unwrap();
+    }
+    sandbox
+}
+
+/// The pid in `@ROOT@/QUEUE/pid/master.pid`, once it is there (10 s at most).
+fn written_pid(sandbox: &Sandbox, queue: &str) -> i32 {
+    let path = sandbox.path(&format!("{queue}/pid/master.pid"));
+    for _ in 0..500 {
+        if let Ok(pid) = std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .trim()
+            .parse()
+        {
+            return pid;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("no pid in {}", path.display());
+}
+
+/// Whether process `pid` still exists (a zombie counts).
+fn exists(pid: i32) -> bool {
+    kill(Pid::from_raw(pid), None).is_ok()
+}
+
+fn a_master_that_ignores_sigterm_is_killed_and_the_others_stopped() {
+    let sandbox = stand_in_host();
+    sandbox.write("etc/postfix-h/ignore-term", "");
+    let mut supervisor = sandbox
+        .command(&["--supervise"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let primary = written_pid(&sandbox, "spool/postfix");
+    let stubborn = written_pid(&sandbox, "spool/postfix-h");
+    // Both run in the supervisor's process group: there is no group
+    // `stubborn` to kill.
+    assert_eq!(
+        nix::unistd::getpgid(Some(Pid::from_raw(stubborn))).unwrap(),
+        nix::unistd::getpgid(Some(Pid::from_raw(supervisor.id() as i32))).unwrap()
+    );
+    let start = Instant::now();
+    kill(Pid::from_raw(supervisor.id() as i32), Signal::SIGTERM).unwrap();
+    // SIGTERM, 5 s, then SIGKILL to postfix-h; the primary stops at once.
+    while supervisor.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(15) {
+            let _ = supervisor.kill();
+            let _ = kill(Pid::from_raw(stubborn), Signal::SIGKILL);
+            let _ = kill(Pid::from_raw(primary), Signal::SIGKILL);
+            panic!(
+                "the supervisor still runs 15 s after SIGTERM; primary master stopped: {}",
+                !exists(primary)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = supervisor.wait_with_output().unwrap();
+    assert_eq!(
+        (output.status.code(), stderr(&output)),
+        (Some(0), String::new())
+    );
+    assert!(start.elapsed() >= Duration::from_secs(5));
+    assert!(!exists(stubborn) && !exists(primary));
+}
+
+fn sigterm_while_a_master_starts_stops_at_once() {
+    let sandbox = stand_in_host();
+    sandbox.write("etc/postfix-h/no-pid-file", "");
+    let mut supervisor = sandbox
+        .command(&["--supervise"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let primary = written_pid(&sandbox, "spool/postfix");
+    // postfix-h's master runs, but never says so: the supervisor waits up
+    // to 10 s for its pid file, which a SIGTERM ends.
+    std::thread::sleep(Duration::from_millis(300));
+    let start = Instant::now();
+    kill(Pid::from_raw(supervisor.id() as i32), Signal::SIGTERM).unwrap();
+    while supervisor.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(4) {
+            let _ = supervisor.kill();
+            let _ = kill(Pid::from_raw(primary), Signal::SIGKILL);
+            panic!("the supervisor still runs 4 s after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = supervisor.wait_with_output().unwrap();
+    assert_eq!(
+        (output.status.code(), stderr(&output)),
+        (Some(0), String::new())
+    );
+    assert!(!exists(primary));
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", &format!("{}/daemon", sandbox.root_str())])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&left), "", "masters left running");
+}
+
 postmulti_e2e::e2e_tests! {
-    RootAndPostfix: [a_planted_pid_file_and_a_missing_master_fail_cleanly];
+    RootAndPostfix: [a_planted_pid_file_and_a_missing_master_fail_cleanly, a_master_that_ignores_sigterm_is_killed_and_the_others_stopped, sigterm_while_a_master_starts_stops_at_once];
     Namespace: [
         runs_all_enabled_instances_reloads_on_hup_and_stops_on_term,
         a_master_killed_stops_the_others_and_fails_naming_it,

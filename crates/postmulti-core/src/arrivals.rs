@@ -116,9 +116,11 @@ impl ArrivalMemo {
         self.changed |= self.by_queue.len() != before;
     }
 
-    /// Writes the memo to `path` (atomically, mode 0600) when it changed
-    /// since it was loaded. Best effort: a memo that cannot be written only
-    /// costs the next run some reads.
+    /// Writes the memo to `path` (atomically, ours, mode 0600) when it
+    /// changed since it was loaded, unless its directory fails the rule of
+    /// [`crate::trust`] or `path` is a symbolic link or not a regular file.
+    /// Best effort: a memo that cannot be written only costs the next run
+    /// some reads.
     pub fn save(&self, path: &Path) {
         if !self.changed {
             return;
@@ -136,9 +138,19 @@ impl ArrivalMemo {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
+        // A memo where others could put theirs would not be loaded, and
+        // one written there could be a link they planted: none is written.
+        if path.parent().and_then(trust::distrust_dir).is_some()
+            || trust::replaceable(path).is_err()
+        {
+            return;
+        }
         let meta = crate::fsutil::FileMeta {
             mode: Some(0o600),
-            owner: None,
+            owner: Some((
+                nix::unistd::geteuid().as_raw(),
+                nix::unistd::getegid().as_raw(),
+            )),
         };
         let _ = crate::fsutil::write_atomic(path, text.as_bytes(), meta);
     }
@@ -199,5 +211,54 @@ mod tests {
         assert_eq!(ArrivalMemo::load(&link), ArrivalMemo::default());
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
         assert_eq!(ArrivalMemo::load(&path), ArrivalMemo::default());
+    }
+
+    #[test]
+    fn no_memo_is_written_where_others_could_have_planted_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let target = dir.path().join("theirs");
+        std::fs::write(&target, "theirs\n").unwrap();
+        let planted = open.join(MEMO_FILE);
+        std::os::unix::fs::symlink(&target, &planted).unwrap();
+        let mut memo = ArrivalMemo::default();
+        memo.update("/var/spool/postfix", Known::new());
+        memo.save(&planted);
+        assert!(std::fs::symlink_metadata(&planted).unwrap().is_symlink());
+        memo.save(&open.join("other"));
+        assert!(!open.join("other").exists());
+        // Nor over a link in a trusted directory.
+        let link = dir.path().join(MEMO_FILE);
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        memo.save(&link);
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"theirs\n");
+    }
+
+    #[test]
+    fn a_memo_written_is_ours_whoever_owned_the_one_it_replaces() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!(
+                "skipped: a_memo_written_is_ours_whoever_owned_the_one_it_replaces needs root"
+            );
+            assert_ne!(std::env::var("CI").as_deref(), Ok("true"));
+            return;
+        }
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(MEMO_FILE);
+        std::fs::write(&path, "").unwrap();
+        std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+        let mut memo = ArrivalMemo::default();
+        memo.update("/var/spool/postfix", Known::new());
+        memo.save(&path);
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(
+            (meta.uid(), meta.gid()),
+            (0, nix::unistd::getegid().as_raw())
+        );
+        assert_eq!(meta.mode() & 0o7777, 0o600);
     }
 }

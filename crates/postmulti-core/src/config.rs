@@ -4,7 +4,6 @@
 
 use crate::bytes::{self, BStr, BString};
 use crate::defaults::Defaults;
-use crate::error::Op;
 use crate::expand::expand;
 use crate::maincf::MainCf;
 use crate::{Error, Result};
@@ -23,7 +22,7 @@ impl<'d> Config<'d> {
     /// error naming the file and line.
     pub fn load(dir: &[u8], defaults: &'d Defaults) -> Result<Config<'d>> {
         let path = main_cf_path(dir);
-        let doc = MainCf::read(&path).map_err(|e| Error::io_op(Op::Open, &path, e))?;
+        let doc = MainCf::read(&path)?;
         Config::from_doc(dir, doc, defaults)
     }
 

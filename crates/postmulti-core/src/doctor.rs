@@ -10,7 +10,8 @@ use crate::perms::{instance_entries_for, PermEntry};
 use crate::registry::{split_list, Registry, Strictness};
 use crate::select::Selection;
 use crate::status::master_pid;
-use crate::Result;
+use crate::trust;
+use crate::{Error, Result};
 use std::collections::HashMap;
 use std::fmt;
 use std::os::unix::fs::MetadataExt;
@@ -115,10 +116,15 @@ pub fn examine(
             }
             continue;
         }
-        for file in ["main.cf", "master.cf"] {
-            if !instance.config_path().join(file).is_file() {
-                finding(Severity::Error, dir, format!("{file} is missing"));
+        if !instance.config_path().join("main.cf").is_file() {
+            finding(Severity::Error, dir, "main.cf is missing".to_string());
+        }
+        match read_master_cf(config) {
+            Err(Error::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {
+                finding(Severity::Error, dir, "master.cf is missing".to_string())
             }
+            Err(error) => finding(Severity::Error, dir, error.to_string()),
+            Ok(_) => {}
         }
         if !instance.primary && alternates.contains(&instance.config_directory) {
             finding(
@@ -302,6 +308,14 @@ fn pair_findings(
     Ok(findings)
 }
 
+/// The text of an instance's master.cf, read as every configuration file
+/// is ([`trust::read_config`]).
+fn read_master_cf(config: &Config<'_>) -> Result<String> {
+    let path = crate::bytes::path(config.dir()).join("master.cf");
+    let bytes = trust::read_config(&path, trust::CONFIG_LIMIT)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// The (address, port) pairs an instance's master.cf inet services listen
 /// on, `*` for every address; none for a service `master_service_disable`
 /// turns off.
@@ -322,8 +336,7 @@ fn inet_endpoints(config: &Config<'_>) -> Result<Vec<(String, String)>> {
             })
             .collect()
     };
-    let master_cf = std::fs::read_to_string(crate::bytes::path(config.dir()).join("master.cf"))
-        .unwrap_or_default();
+    let master_cf = read_master_cf(config).unwrap_or_default();
     let mut endpoints = Vec::new();
     for line in master_cf.lines() {
         let fields: Vec<&str> = line.split_whitespace().collect();

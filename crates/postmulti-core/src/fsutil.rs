@@ -139,7 +139,8 @@ fn create_temp(path: &Path) -> io::Result<(PathBuf, File)> {
 }
 
 // Removes the temp files of `path` whose writer process no longer exists
-// (killed before it could rename or unlink them). Best effort.
+// (killed before it could rename or unlink them): regular files of the
+// running user's only. Best effort.
 fn remove_stale_temps(path: &Path) {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return;
@@ -159,7 +160,13 @@ fn remove_stale_temps(path: &Path) {
         let gone = pid > 0
             && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
                 == Err(nix::errno::Errno::ESRCH);
-        if gone {
+        // Only a regular file of ours is our temp file: in a directory
+        // others can write (a sticky textfile directory), another user's
+        // file of that name is theirs, root or not.
+        let ours = entry
+            .metadata()
+            .is_ok_and(|meta| meta.is_file() && meta.uid() == nix::unistd::geteuid().as_raw());
+        if gone && ours {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -205,6 +212,28 @@ mod tests {
         write_atomic(&target, b"x = 1\n", FileMeta::default()).unwrap();
         assert!(!stale.exists());
         assert!(live.exists() && other.exists());
+    }
+
+    #[test]
+    fn another_users_file_named_as_a_stale_temp_is_left_alone() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: another_users_file_named_as_a_stale_temp_is_left_alone needs root");
+            assert_ne!(std::env::var("CI").as_deref(), Ok("true"));
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), Permissions::from_mode(0o1777)).unwrap();
+        let target = dir.path().join("postfix.prom");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let theirs = dir.path().join(format!(".postfix.prom.tmp{dead}.0"));
+        std::fs::write(&theirs, "theirs").unwrap();
+        std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+        let ours = dir.path().join(format!(".postfix.prom.tmp{dead}.1"));
+        std::fs::write(&ours, "").unwrap();
+        write_atomic(&target, b"x 1\n", FileMeta::default()).unwrap();
+        assert!(theirs.exists() && !ours.exists());
     }
 
     // The names in `dir`, sorted.

@@ -240,9 +240,11 @@ impl MainCf {
         doc
     }
 
-    /// Reads and parses a file.
-    pub fn read(path: &Path) -> std::io::Result<MainCf> {
-        Ok(MainCf::from_bytes(std::fs::read(path)?))
+    /// Reads and parses a file, as [`crate::trust::read_config`] reads
+    /// one: a regular file of at most [`crate::trust::CONFIG_LIMIT`] bytes,
+    /// through trusted symbolic links only.
+    pub fn read(path: &Path) -> crate::Result<MainCf> {
+        crate::trust::read_config(path, crate::trust::CONFIG_LIMIT).map(MainCf::from_bytes)
     }
 
     /// The document's bytes: the original ones where nothing was edited.

@@ -105,18 +105,31 @@ $config_directory/post-install:f:root:-:755:o
 pub fn instance_entries(meta_directory: &Path, ctx: &PermContext) -> Result<Vec<PermEntry>> {
     let mut entries = Vec::new();
     let main = meta_directory.join("postfix-files");
-    match std::fs::read_to_string(&main) {
+    match read_text(&main) {
         Ok(text) => parse_file(&mut entries, &main.display().to_string(), &text, ctx)?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(Error::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {
             parse_file(&mut entries, BUILT_IN_NAME, BUILT_IN_POSTFIX_FILES, ctx)?
         }
-        Err(e) => return Err(Error::io_op(Op::Read, &main, e)),
+        Err(error) => return Err(error),
     }
     for file in drop_in_files(&meta_directory.join("postfix-files.d"))? {
-        let text = std::fs::read_to_string(&file).map_err(|e| Error::io_op(Op::Read, &file, e))?;
+        let text = read_text(&file)?;
         parse_file(&mut entries, &file.display().to_string(), &text, ctx)?;
     }
     Ok(entries)
+}
+
+/// The text of a `postfix-files` file, read as every configuration file is
+/// ([`crate::trust::read_config`]).
+fn read_text(path: &Path) -> Result<String> {
+    let bytes = crate::trust::read_config(path, crate::trust::CONFIG_LIMIT)?;
+    String::from_utf8(bytes).map_err(|_| {
+        let error = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        );
+        Error::io_op(Op::Read, path, error)
+    })
 }
 
 /// The non-shared entries for the instance whose main.cf is `config`, with

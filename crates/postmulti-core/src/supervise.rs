@@ -10,9 +10,11 @@
 //! supervisor's stdout and stderr (`-s`), so `maillog_file = /dev/stdout`
 //! works, as with `postfix start-fg`; otherwise it logs to syslog as usual.
 //!
-//! Then the supervisor waits for signals: SIGTERM or SIGINT stops every
+//! A SIGTERM or SIGINT while a master starts ends the wait for its pid file
+//! and starts no other. Then the supervisor waits for signals: SIGTERM or SIGINT stops every
 //! master in reverse order (SIGTERM, then SIGKILL to its process group
-//! after 5 seconds, as `postfix stop` does) and returns; SIGHUP runs
+//! after 5 seconds, as `postfix stop` does, or to the master itself when
+//! it has no group of its own yet) and returns; SIGHUP runs
 //! `postfix reload` for each instance; SIGCHLD reaps every child that
 //! exited (as process 1 of a container, orphans too), and when a master
 //! exits that was not asked to, the others are stopped and the run fails
@@ -72,6 +74,10 @@ struct Supervisor<'w> {
     masters: Vec<Master>,
     /// Where warnings go.
     warn: &'w dyn Fn(&str),
+    /// The signals caught.
+    signals: Signals,
+    /// Signals that arrived while a master was starting, not yet acted on.
+    arrived: Vec<i32>,
 }
 
 /// What a signal leads to.
@@ -97,29 +103,33 @@ pub fn run(registry: &Registry<'_>, selection: &Selection, warn: &dyn Fn(&str)) 
     }
     let primary = &registry.primary_config;
     let command_directory = bytes::path_buf(primary.expanded("command_directory")?);
+    // Registered before the first child, so that no exit goes unnoticed.
+    let signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGCHLD])
+        .map_err(|e| Error::fatal(format!("cannot catch signals: {}", strerror(&e))))?;
     let mut supervisor = Supervisor {
         postfix: command_directory.join("postfix"),
         postlog: command_directory.join("postlog"),
         master: bytes::path_buf(primary.expanded("daemon_directory")?).join("master"),
         masters: Vec::new(),
         warn,
+        signals,
+        arrived: Vec::new(),
     };
-    // Registered before the first child, so that no exit goes unnoticed.
-    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGCHLD])
-        .map_err(|e| Error::fatal(format!("cannot catch signals: {}", strerror(&e))))?;
     for (instance, config) in chosen {
         if let Err(error) = supervisor.start(instance, config) {
             supervisor.stop_all();
             return Err(error);
         }
-        for signal in signals.pending() {
+        supervisor.take_pending();
+        for signal in std::mem::take(&mut supervisor.arrived) {
             if let Next::Finish(result) = supervisor.handle(signal) {
                 return result;
             }
         }
     }
     loop {
-        for signal in signals.wait() {
+        let arrived: Vec<i32> = supervisor.signals.wait().collect();
+        for signal in arrived {
             if let Next::Finish(result) = supervisor.handle(signal) {
                 return result;
             }
@@ -199,8 +209,17 @@ impl Supervisor<'_> {
         self.wait_started(pid, queue)
     }
 
-    // Waits until the master `pid` has written its pid file; its exit meanwhile
-    // is an error.
+    // Adds the signals that arrived since the last look to those not yet
+    // acted on; whether SIGTERM or SIGINT is among them.
+    fn take_pending(&mut self) -> bool {
+        self.arrived.extend(self.signals.pending());
+        self.arrived
+            .iter()
+            .any(|&signal| signal == SIGTERM || signal == SIGINT)
+    }
+
+    // Waits until the master `pid` has written its pid file, or until a
+    // SIGTERM or SIGINT asks to stop; its exit meanwhile is an error.
     fn wait_started(&mut self, pid: Pid, queue: &Path) -> Result<()> {
         let deadline = Instant::now() + START_WAIT;
         loop {
@@ -216,7 +235,7 @@ impl Supervisor<'_> {
                 }
                 Err(errno) => return Err(Error::fatal(format!("waitpid: {}", errno.desc()))),
             }
-            if master_pid(queue) == Some(pid.as_raw()) {
+            if master_pid(queue) == Some(pid.as_raw()) || self.take_pending() {
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -269,24 +288,31 @@ impl Supervisor<'_> {
     }
 
     // Stops one master as `postfix stop` does: SIGTERM, then after a while
-    // SIGKILL to its process group; waits for it.
+    // SIGKILL to its process group, or to the master alone when it has no
+    // group of its own (it ignored SIGTERM before its setsid()); waits for
+    // it, a while again, and goes on with a warning when even SIGKILL did
+    // not end it (a process stuck in the kernel), so that the other
+    // masters are always stopped.
     fn stop(&self, master: &Master) {
         self.postlog(master, "info", "stopping the Postfix mail system");
         let _ = kill(master.pid, Signal::SIGTERM);
-        let deadline = Instant::now() + STOP_WAIT;
-        while Instant::now() < deadline {
-            match waitpid(master.pid, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => std::thread::sleep(POLL),
-                _ => return,
-            }
+        if exited_within(master.pid, STOP_WAIT) {
+            return;
         }
         self.postlog(
             master,
             "warn",
             "stopping the Postfix mail system with force",
         );
-        let _ = killpg(master.pid, Signal::SIGKILL);
-        while let Err(Errno::EINTR) = waitpid(master.pid, None) {}
+        if killpg(master.pid, Signal::SIGKILL) == Err(Errno::ESRCH) {
+            let _ = kill(master.pid, Signal::SIGKILL);
+        }
+        if !exited_within(master.pid, STOP_WAIT) {
+            (self.warn)(&format!(
+                "{}: master (pid {}) did not exit after SIGKILL; going on",
+                master.label, master.pid
+            ));
+        }
     }
 
     // Runs `postfix reload` for each master, in start order.
@@ -320,6 +346,21 @@ impl Supervisor<'_> {
         if let Err(e) = status {
             (self.warn)(&spawn_error(&self.postlog, &e).to_string());
         }
+    }
+}
+
+/// Whether the child `pid` exited (and was reaped) within `wait`.
+fn exited_within(pid: Pid, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => {}
+            _ => return true,
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(POLL);
     }
 }
 

@@ -10,6 +10,9 @@
 //! `--template` directory are read under it; `--export` writes only where the result would be
 //! trusted. Files postmulti writes are never written through a symbolic
 //! link nor over something that is not a regular file ([`replaceable`]).
+//! The instances' own configuration files, which Postfix reads through
+//! symbolic links, are read by [`read_config`]: regular files of a bounded
+//! size only, through links that root (or we) made in trusted directories.
 
 use crate::error::{strerror, Op};
 use crate::{Error, Result};
@@ -122,6 +125,99 @@ pub fn read_limited(reader: impl Read, source: &Path, limit: u64) -> Result<Vec<
     Ok(bytes)
 }
 
+/// The most bytes an instance's configuration file (main.cf, master.cf,
+/// postfix-files) may have: a stock main.cf has some 30 kB, so a larger
+/// file is a mistake or an attack, not a configuration.
+pub const CONFIG_LIMIT: u64 = 16 << 20;
+
+/// The most symbolic links followed to a configuration file, as the
+/// kernel's own limit.
+const MAX_LINKS: usize = 40;
+
+/// The bytes of the configuration file `path` (an instance's main.cf or
+/// master.cf, which root and other users may point at with a symbolic
+/// link, as Postfix follows one), at most `limit` of them: only a regular
+/// file is read, a FIFO, device or directory is refused before anything
+/// is read from it, and a symbolic link is followed only when it is owned
+/// by root (or us) in a directory [`distrust_dir`] trusts, each link of a
+/// chain alike, so nobody else can point postmulti at a file they could
+/// not read themselves. A missing file is an [`Op::Open`] error.
+pub fn read_config(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match open_no_follow(&current) {
+            Ok(file) => return read_open_regular(file, path, limit),
+            Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => {
+                if let Some(why) = distrust_link(&current) {
+                    return Err(Error::fatal(format!(
+                        "{}: {why}; postmulti follows a symbolic link only when it and its \
+                         directory are root's and the directory is writable by neither group \
+                         nor others",
+                        current.display()
+                    )));
+                }
+                let target = std::fs::read_link(&current).map_err(|e| Error::io(&current, e))?;
+                current = directory_of(&current)
+                    .unwrap_or(Path::new("/"))
+                    .join(target);
+            }
+            Err(e) => return Err(Error::io_op(Op::Open, path, e)),
+        }
+    }
+    Err(Error::io_op(
+        Op::Open,
+        path,
+        std::io::Error::from_raw_os_error(nix::libc::ELOOP),
+    ))
+}
+
+/// Opens `path` to read it without following a final symbolic link and
+/// without blocking on a FIFO or taking a terminal.
+fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+        .open(path)
+}
+
+/// Why the symbolic link `link` may not be followed, if it may not: it is
+/// another user's, or its directory is not trusted.
+fn distrust_link(link: &Path) -> Option<String> {
+    let Ok(meta) = std::fs::symlink_metadata(link) else {
+        return Some("cannot be looked at".to_string());
+    };
+    let uid = meta.uid();
+    if uid != 0 && uid != nix::unistd::geteuid().as_raw() {
+        return Some(format!("is a symbolic link owned by uid {uid}"));
+    }
+    directory_of(link)
+        .and_then(distrust_dir)
+        .map(|why| format!("is a symbolic link and {why}"))
+}
+
+/// Reads the open file `file` (named `path` in messages) when it is a
+/// regular file of at most `limit` bytes.
+fn read_open_regular(file: std::fs::File, path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        let error = std::io::Error::from_raw_os_error(nix::libc::EISDIR);
+        return Err(Error::io_op(Op::Open, path, error));
+    }
+    if !meta.is_file() {
+        return Err(Error::fatal(format!(
+            "{}: is not a regular file",
+            path.display()
+        )));
+    }
+    if meta.len() > limit {
+        return Err(Error::fatal(format!(
+            "{}: larger than {limit} bytes",
+            path.display()
+        )));
+    }
+    read_limited(file, path, limit)
+}
+
 /// Refuses to replace `path` when it is a symbolic link or exists as
 /// something else than a regular file; a file being replaced atomically
 /// ([`crate::fsutil::write_atomic`]) must pass this first.
@@ -201,5 +297,72 @@ mod tests {
         assert!(replaceable(&fifo).is_err());
         assert!(replaceable(&file).is_ok());
         assert!(replaceable(&dir.path().join("new")).is_ok());
+    }
+
+    #[test]
+    fn a_configuration_is_read_only_from_a_regular_file_through_trusted_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let file = root.join("main.cf");
+        std::fs::write(&file, "a = b\n").unwrap();
+        assert_eq!(read_config(&file, 6).unwrap(), b"a = b\n");
+        assert_eq!(
+            read_config(&file, 5).unwrap_err().to_string(),
+            format!("{}: larger than 5 bytes", file.display())
+        );
+        let sparse = root.join("sparse");
+        std::fs::File::create(&sparse)
+            .unwrap()
+            .set_len(1 << 31)
+            .unwrap();
+        assert_eq!(
+            read_config(&sparse, CONFIG_LIMIT).unwrap_err().to_string(),
+            format!("{}: larger than {CONFIG_LIMIT} bytes", sparse.display())
+        );
+        let fifo = root.join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert_eq!(
+            read_config(&fifo, 5).unwrap_err().to_string(),
+            format!("{}: is not a regular file", fifo.display())
+        );
+        assert_eq!(
+            read_config(root, 5).unwrap_err().to_string(),
+            format!("open {}: Is a directory", root.display())
+        );
+        let missing = root.join("missing");
+        assert!(matches!(
+            read_config(&missing, 5),
+            Err(Error::Io { op: Op::Open, ref error, .. }) if error.kind() == std::io::ErrorKind::NotFound
+        ));
+        // Our own links in our own directory are followed, a chain too.
+        let link = root.join("link");
+        std::os::unix::fs::symlink("main.cf", &link).unwrap();
+        let chain = root.join("chain");
+        std::os::unix::fs::symlink(&link, &chain).unwrap();
+        assert_eq!(read_config(&chain, 6).unwrap(), b"a = b\n");
+        let to_fifo = root.join("to-fifo");
+        std::os::unix::fs::symlink(&fifo, &to_fifo).unwrap();
+        assert_eq!(
+            read_config(&to_fifo, 5).unwrap_err().to_string(),
+            format!("{}: is not a regular file", to_fifo.display())
+        );
+        // A link in a directory others can write is not, nor a chain
+        // through one.
+        let open = root.join("open");
+        std::fs::create_dir(&open).unwrap();
+        let planted = open.join("main.cf");
+        std::os::unix::fs::symlink(&file, &planted).unwrap();
+        std::fs::set_permissions(&open, PermissionsExt::from_mode(0o1777)).unwrap();
+        let refusal = format!(
+            "{}: is a symbolic link and {} is writable by others; postmulti follows a symbolic \
+             link only when it and its directory are root's and the directory is writable by \
+             neither group nor others",
+            planted.display(),
+            open.display()
+        );
+        assert_eq!(read_config(&planted, 6).unwrap_err().to_string(), refusal);
+        let through = root.join("through");
+        std::os::unix::fs::symlink(&planted, &through).unwrap();
+        assert_eq!(read_config(&through, 6).unwrap_err().to_string(), refusal);
     }
 }

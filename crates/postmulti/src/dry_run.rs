@@ -3,6 +3,7 @@
 
 use postmulti_core::lifecycle::{Plan, Step};
 use postmulti_core::perms::PermEntry;
+use postmulti_core::trust;
 use similar::TextDiff;
 use std::fmt::Write;
 use std::os::unix::fs::MetadataExt;
@@ -35,7 +36,7 @@ pub fn describe(plan: &Plan) -> String {
                     "would copy {} to {label} (mode and times kept)",
                     from.display()
                 );
-                match std::fs::read(from) {
+                match trust::read_config(from, trust::CONFIG_LIMIT) {
                     Ok(bytes) => {
                         let new_text = String::from_utf8_lossy(&bytes);
                         let diff = TextDiff::from_lines("", new_text.as_ref())

@@ -14,6 +14,7 @@ use crate::lifecycle::{
     self, check_private_path, derive_private_path, Action, EditOptions, EditRequest, Plan, Step,
 };
 use crate::select::Selection;
+use crate::trust;
 use crate::{Error, Result};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -142,7 +143,11 @@ impl DesiredPlan {
     pub fn files(&self) -> Vec<FileChange> {
         let mut files: Vec<FileChange> = Vec::new();
         let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-        let on_disk = |path: &Path| std::fs::read(path).map(|b| text(&b)).unwrap_or_default();
+        let on_disk = |path: &Path| {
+            trust::read_config(path, trust::CONFIG_LIMIT)
+                .map(|b| text(&b))
+                .unwrap_or_default()
+        };
         for step in &self.plan.steps {
             let (path, before, after) = match step {
                 Step::WriteFile { path, old, new, .. } => {

@@ -235,7 +235,7 @@ fn plan_new_files<'d>(
     let main_cf_path = config_dir.join("main.cf");
     plan.steps.push(Step::WriteFile {
         path: main_cf_path.clone(),
-        old: std::fs::read(&main_cf_path).ok(),
+        old: trust::read_config(&main_cf_path, trust::CONFIG_LIMIT).ok(),
         new: doc.to_bytes(),
         meta: FileMeta {
             mode: Some(mode),
@@ -250,7 +250,7 @@ fn plan_new_files<'d>(
             to: master_cf_path,
         },
         None => Step::WriteFile {
-            old: std::fs::read(&master_cf_path).ok(),
+            old: trust::read_config(&master_cf_path, trust::CONFIG_LIMIT).ok(),
             path: master_cf_path,
             new: MASTER_CF_TEMPLATE.as_bytes().to_vec(),
             meta: FileMeta {

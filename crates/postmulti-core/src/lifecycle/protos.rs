@@ -62,7 +62,7 @@ pub fn new_main_cf(
 ) -> Result<(MainCf, u32)> {
     let (mut doc, mode) = match &prototypes.main_cf {
         Some(path) => {
-            let doc = MainCf::read(path).map_err(|e| Error::io(path, e))?;
+            let doc = MainCf::read(path)?;
             let mode = path
                 .metadata()
                 .map_err(|e| Error::io(path, e))?
