@@ -230,6 +230,7 @@ fn bad_manifests_are_refused_with_their_place_and_change_nothing() {
         ("prune = \"all\"\n".into(), "1:9: prune = \"all\": expected \"none\", \"deport\" or \"destroy\"".into()),
         (one("enabled = \"yes\"\n"), "3:11: enabled must be a boolean (true or false)".into()),
         (one("group = 7\n"), "3:9: group must be a string, not an integer".into()),
+        (one("group = \"-\"\n"), "2:8: group \"-\" is what -G says for no group: leave group out or set it to \"\"".into()),
         ("[[instance]]\nname = \"mail-a\"\n".into(), "2:8: New instance name must start with 'postfix-'".into()),
         ("[[instance]]\ngroup = \"x\"\n".into(), "1:1: [[instance]] without a name".into()),
         (format!("{}{}", one(""), one("")), "4:8: duplicate instance name \"postfix-a\"".into()),
@@ -880,6 +881,7 @@ fn export_leaves_out_names_and_groups_a_manifest_cannot_hold() {
     for (dir, name, group) in [
         ("postfix-q", "postfix-\"q x", "mta"),
         ("postfix-g", "postfix-g", "m t"),
+        ("postfix-h", "postfix-h", "-"),
     ] {
         assert_success(&sandbox.run(&["-I", dir, "-e", "create"]));
         let main_cf = format!("etc/{dir}/main.cf");
@@ -896,7 +898,9 @@ fn export_leaves_out_names_and_groups_a_manifest_cannot_hold() {
             "postmulti: warning: instance @ROOT@/etc/postfix-q not exported: \
              Unsafe characters in new instance name: 'postfix-\"q x'\n\
              postmulti: warning: instance @ROOT@/etc/postfix-g not exported: \
-             Unsafe characters in '-G m t'\n"
+             Unsafe characters in '-G m t'\n\
+             postmulti: warning: instance @ROOT@/etc/postfix-h not exported: \
+             group \"-\" is what -G says for no group: leave group out or set it to \"\"\n"
         )
     );
     // What it exported, --apply takes: the others are unmanaged.
