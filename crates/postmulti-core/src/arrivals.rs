@@ -136,9 +136,15 @@ impl ArrivalMemo {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
+        // Ours, whoever owned the memo it replaces: one another user owns
+        // (or a link's target) would be distrusted at every later run, and
+        // would let that user read it.
         let meta = crate::fsutil::FileMeta {
             mode: Some(0o600),
-            owner: None,
+            owner: Some((
+                nix::unistd::geteuid().as_raw(),
+                nix::unistd::getegid().as_raw(),
+            )),
         };
         let _ = crate::fsutil::write_atomic(path, text.as_bytes(), meta);
     }
