@@ -672,6 +672,48 @@ fn the_argument_spec_refuses_bad_options_before_postmulti_runs() {
     sandbox.assert_unchanged(&before);
 }
 
+fn a_config_directory_that_is_no_absolute_path_never_reaches_postmulti() {
+    // Passed as `-c VALUE`, a value starting with '-' was read by
+    // postmulti's parser as an option, not as -c's value ("option requires
+    // an argument -- 'c'" and the usage); the modules refuse what -c would.
+    let ansible = Ansible::new();
+    let sandbox = two_instances();
+    let before = sandbox.snapshot();
+    let spy = ansible.install_bin(
+        "postmulti-spy",
+        &format!(
+            "#!/bin/sh\necho \"$@\" >>\"$0.log\"\nexec '{}' \"$@\"\n",
+            ours()
+        ),
+    );
+    let values = ["-e", "--apply=/x", "-lj", "etc/postfix"];
+    let mut tasks: Vec<(&str, Value)> = Vec::new();
+    for value in values {
+        for module in ["postmulti.postmulti.instances", "postmulti.postmulti.facts"] {
+            let mut options = json!({"postmulti_path": spy, "config_directory": value});
+            if module.ends_with("instances") {
+                options["instances"] = json!([{"name": "postfix-a"}]);
+            }
+            tasks.push((module, options));
+        }
+    }
+    let play = ansible.plays(&tasks, &[]);
+    for (index, (module, options)) in tasks.iter().enumerate() {
+        let value = options["config_directory"].as_str().unwrap();
+        assert_eq!(
+            play.failure_of(index),
+            format!("config_directory '{value}' is not an absolute path"),
+            "{module} {options}"
+        );
+    }
+    assert!(
+        !Path::new(&format!("{spy}.log")).exists(),
+        "postmulti ran: {}",
+        std::fs::read_to_string(format!("{spy}.log")).unwrap_or_default()
+    );
+    sandbox.assert_unchanged(&before);
+}
+
 /// `postmulti --plan - -j` with `manifest` on standard input, which must
 /// exit 2 (changes pending): its JSON document.
 fn pending_plan(sandbox: &Sandbox, manifest: &str) -> Value {
@@ -1163,6 +1205,7 @@ postmulti_e2e::e2e_tests! {
         facts_fail_with_postmulti_s_message_on_a_broken_instance,
         a_missing_foreign_or_old_postmulti_fails_clearly,
         the_argument_spec_refuses_bad_options_before_postmulti_runs,
+        a_config_directory_that_is_no_absolute_path_never_reaches_postmulti,
         a_playbook_converges_once_then_changes_nothing_with_check_and_diff_modes,
         a_bad_manifest_fails_with_postmulti_s_message_and_changes_nothing,
         template_directories_and_prune_reach_postmulti,

@@ -230,6 +230,7 @@ fn bad_manifests_are_refused_with_their_place_and_change_nothing() {
         ("prune = \"all\"\n".into(), "1:9: prune = \"all\": expected \"none\", \"deport\" or \"destroy\"".into()),
         (one("enabled = \"yes\"\n"), "3:11: enabled must be a boolean (true or false)".into()),
         (one("group = 7\n"), "3:9: group must be a string, not an integer".into()),
+        (one("group = \"-\"\n"), "2:8: group \"-\" is what -G says for no group: leave group out or set it to \"\"".into()),
         ("[[instance]]\nname = \"mail-a\"\n".into(), "2:8: New instance name must start with 'postfix-'".into()),
         ("[[instance]]\ngroup = \"x\"\n".into(), "1:1: [[instance]] without a name".into()),
         (format!("{}{}", one(""), one("")), "4:8: duplicate instance name \"postfix-a\"".into()),
@@ -880,6 +881,7 @@ fn export_leaves_out_names_and_groups_a_manifest_cannot_hold() {
     for (dir, name, group) in [
         ("postfix-q", "postfix-\"q x", "mta"),
         ("postfix-g", "postfix-g", "m t"),
+        ("postfix-h", "postfix-h", "-"),
     ] {
         assert_success(&sandbox.run(&["-I", dir, "-e", "create"]));
         let main_cf = format!("etc/{dir}/main.cf");
@@ -896,7 +898,9 @@ fn export_leaves_out_names_and_groups_a_manifest_cannot_hold() {
             "postmulti: warning: instance @ROOT@/etc/postfix-q not exported: \
              Unsafe characters in new instance name: 'postfix-\"q x'\n\
              postmulti: warning: instance @ROOT@/etc/postfix-g not exported: \
-             Unsafe characters in '-G m t'\n"
+             Unsafe characters in '-G m t'\n\
+             postmulti: warning: instance @ROOT@/etc/postfix-h not exported: \
+             group \"-\" is what -G says for no group: leave group out or set it to \"\"\n"
         )
     );
     // What it exported, --apply takes: the others are unmanaged.
@@ -907,6 +911,28 @@ fn export_leaves_out_names_and_groups_a_manifest_cannot_hold() {
         out.starts_with("no changes\nunmanaged postfix-\"q x:"),
         "{out}"
     );
+}
+
+fn many_main_cf_settings_are_written_in_one_pass() {
+    // 30 000 settings (0.6 MB of manifest, far below its 16 MiB limit): one
+    // rewrite of main.cf per setting took a minute; one pass takes well
+    // under a second.
+    let sandbox = Sandbox::new();
+    let mut text = String::from("[[instance]]\nname = \"postfix-many\"\n[instance.main_cf]\n");
+    for n in 0..30_000 {
+        text.push_str(&format!("many_{n} = \"v{n}\"\n"));
+    }
+    let file = manifest(&sandbox, "m.toml", &text);
+    let start = Instant::now();
+    let (code, _, err) = run(&sandbox, &["--apply", &file]);
+    let took = start.elapsed();
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(took < Duration::from_secs(10), "--apply took {took:?}");
+    let main_cf = sandbox.read("etc/postfix-many/main.cf");
+    assert_eq!(entry(&main_cf, "many_0").as_deref(), Some("v0"));
+    assert_eq!(entry(&main_cf, "many_29999").as_deref(), Some("v29999"));
+    assert!(main_cf.ends_with("many_29998 = v29998\nmany_29999 = v29999\n"));
+    assert_eq!(run(&sandbox, &["--plan", &file]).0, 0);
 }
 
 postmulti_e2e::e2e_tests! {
@@ -922,7 +948,8 @@ postmulti_e2e::e2e_tests! {
         export_never_writes_through_a_link_nor_where_apply_would_refuse,
         concurrent_applies_take_turns_and_both_converge,
         a_template_others_could_write_is_refused,
-        export_leaves_out_names_and_groups_a_manifest_cannot_hold
+        export_leaves_out_names_and_groups_a_manifest_cannot_hold,
+        many_main_cf_settings_are_written_in_one_pass
     ];
     Namespace: [apply_leaves_the_trees_the_imperative_commands_leave];
 }

@@ -560,10 +560,47 @@ fn metrics_file_never_writes_through_a_link_and_is_always_ours() {
     assert_eq!(names, ["postmulti.prom"]);
 }
 
+fn an_arrivals_memo_of_another_owner_is_replaced_by_ours() {
+    // A memo another user owns is distrusted (its deferred files are read
+    // again) and replaced; the replacement kept that owner, so every later
+    // run distrusted it again, and that user could read it.
+    let sandbox = initialized();
+    let cache = sandbox.path("cache");
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::set_permissions(&cache, PermissionsExt::from_mode(0o700)).unwrap();
+    let memo = cache.join("deferred-arrivals");
+    std::fs::write(&memo, "garbage\n").unwrap();
+    std::fs::set_permissions(&memo, PermissionsExt::from_mode(0o600)).unwrap();
+    std::os::unix::fs::chown(&memo, Some(1000), Some(1000)).unwrap();
+    for queue in ["deferred", "active"] {
+        std::fs::create_dir_all(sandbox.path(&format!("spool/postfix/{queue}"))).unwrap();
+    }
+    let output = sandbox
+        .command(&["--metrics"])
+        .env(postmulti_core::cache::CACHE_DIRECTORY_VARIABLE, &cache)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let meta = std::fs::symlink_metadata(&memo).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o7777, meta.is_file()),
+        (
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+            0o600,
+            true
+        )
+    );
+    assert!(std::fs::read_to_string(&memo)
+        .unwrap()
+        .starts_with("# postmulti: arrival times"));
+}
+
 postmulti_e2e::e2e_tests! {
     RootAndPostfix: [
         hostile_label_values_stay_parseable,
-        metrics_file_never_writes_through_a_link_and_is_always_ours
+        metrics_file_never_writes_through_a_link_and_is_always_ours,
+        an_arrivals_memo_of_another_owner_is_replaced_by_ours
     ];
     Namespace: [queue_counts_and_metrics_match_postqueue_on_real_instances];
 }

@@ -467,6 +467,52 @@ fn names_that_are_no_unit_name_are_skipped_and_nothing_escapes() {
     );
 }
 
+fn a_directory_listed_again_is_linked_once_without_an_ordering_cycle() {
+    // Postfix lists a repeated entry twice; linked twice, its drop-in was
+    // written twice (the second naming the last unit in After=), ordering
+    // the units in a cycle that systemd breaks by dropping start jobs.
+    let sandbox = Sandbox::new();
+    let secondary = |dir: &str| {
+        sandbox.write_secondary(
+            dir,
+            &format!("multi_instance_name = {dir}\nmulti_instance_enable = yes\n"),
+        )
+    };
+    let (a, b) = (secondary("postfix-a"), secondary("postfix-b"));
+    let primary = sandbox.primary();
+    sandbox.register(&[&a, &b, &a, &primary]);
+    let (status, err) = generate(&sandbox);
+    assert_eq!(status, Some(0));
+    assert_eq!(
+        err,
+        "postmulti: warning: instance @ROOT@/etc/postfix-a skipped: it is listed again in \
+         multi_instance_directories; its unit is linked once, where it is listed first\n\
+         postmulti: warning: instance @ROOT@/etc/postfix skipped: it is listed again in \
+         multi_instance_directories; its unit is linked once, where it is listed first\n"
+    );
+    assert_eq!(
+        tree(&sandbox.path("gen")),
+        expected(
+            &sandbox,
+            &[
+                ("postfix@-.service", "postfix", None, true),
+                (
+                    "postfix@postfix-a.service",
+                    "postfix-a",
+                    Some("postfix@-.service"),
+                    true
+                ),
+                (
+                    "postfix@postfix-b.service",
+                    "postfix-b",
+                    Some("postfix@postfix-a.service"),
+                    true
+                ),
+            ]
+        )
+    );
+}
+
 postmulti_e2e::e2e_tests! {
     RootAndPostfix: [
         enabled_instances_are_linked_in_list_order_with_drop_ins,
@@ -478,6 +524,7 @@ postmulti_e2e::e2e_tests! {
         planted_links_are_refused_before_anything_is_written,
         a_planted_hard_link_is_replaced_not_written_into,
         names_that_are_no_unit_name_are_skipped_and_nothing_escapes,
+        a_directory_listed_again_is_linked_once_without_an_ordering_cycle,
     ];
     Namespace: [no_postconf_runs_at_boot];
 }

@@ -145,6 +145,9 @@ impl ArrivalMemo {
         {
             return;
         }
+        // Ours, whoever owned the memo it replaces: one another user owns
+        // would be distrusted at every later run, and would let that user
+        // read it.
         let meta = crate::fsutil::FileMeta {
             mode: Some(0o600),
             owner: Some((

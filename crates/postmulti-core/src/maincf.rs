@@ -17,6 +17,7 @@
 //! does.
 
 use bstr::BStr;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::Path;
 
@@ -292,14 +293,34 @@ impl MainCf {
     /// place by `name = value` (its continuation lines dropped); when there is
     /// none, the line is appended at the end.
     pub fn set(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
-        self.edit(name.as_ref(), Edit::Set(value.as_ref()));
+        let name = name.as_ref();
+        self.edit(&[(name, Edit::Set(value.as_ref()))]);
+    }
+
+    /// [`MainCf::set`] of each `(name, value)` in turn (`postconf -e` with
+    /// several arguments), in one pass over the document instead of one per
+    /// setting, so that a thousand settings cost one rewrite, not a
+    /// thousand. A value holding a line break may itself add lines a later
+    /// setting edits, so such a list is set one by one.
+    pub fn set_all(&mut self, settings: &[(&[u8], &[u8])]) {
+        if settings.iter().any(|(_, value)| value.contains(&b'\n')) {
+            for (name, value) in settings {
+                self.set(name, value);
+            }
+            return;
+        }
+        let edits: Vec<(&[u8], Edit<'_>)> = settings
+            .iter()
+            .map(|&(name, value)| (name, Edit::Set(value)))
+            .collect();
+        self.edit(&edits);
     }
 
     /// `postconf -# name`: each entry of that name is commented out by
     /// prefixing `#` to each of its lines (comment and blank lines inside it
     /// are left as they are).
     pub fn comment_out(&mut self, name: impl AsRef<[u8]>) {
-        self.edit(name.as_ref(), Edit::CommentOut);
+        self.edit(&[(name.as_ref(), Edit::CommentOut)]);
     }
 
     /// The 1-based number of the first physical line holding a NUL byte, if
@@ -349,12 +370,22 @@ impl MainCf {
     }
 
     // Rewrites the document as postconf's edit_parameters() does: line by
-    // line, comment and blank lines always copied, the lines of each matching
-    // entry replaced or commented out.
-    fn edit(&mut self, name: &[u8], edit: Edit<'_>) {
-        let mut out = Vec::with_capacity(self.bytes.len() + name.len() + 8);
-        let mut in_match = false;
-        let mut found = false;
+    // line, comment and blank lines always copied, the lines of each
+    // matching entry replaced or commented out; the names of `edits` that
+    // match no entry and are set are appended in the order they first come,
+    // each with its last value (what one edit after the other leaves).
+    fn edit(&mut self, edits: &[(&[u8], Edit<'_>)]) {
+        let mut wanted: HashMap<&[u8], (usize, Edit<'_>)> = HashMap::with_capacity(edits.len());
+        for (order, &(name, edit)) in edits.iter().enumerate() {
+            wanted
+                .entry(name)
+                .and_modify(|(_, last)| *last = edit)
+                .or_insert((order, edit));
+        }
+        let extra: usize = edits.iter().map(|(name, _)| name.len() + 8).sum();
+        let mut out = Vec::with_capacity(self.bytes.len() + extra);
+        let mut in_match: Option<Edit<'_>> = None;
+        let mut found: HashSet<&[u8]> = HashSet::new();
         let mut copied = 0; // the comment lines up to the next line are copied
         for line in significant_lines(&self.bytes) {
             out.extend_from_slice(&self.bytes[copied..line.start]);
@@ -362,23 +393,24 @@ impl MainCf {
             let bytes = &self.bytes[line.start..line.end];
             match line.kind {
                 LineKind::Ignored => out.extend_from_slice(bytes),
-                LineKind::Continuation => match (in_match, edit) {
-                    (false, _) => out.extend_from_slice(bytes),
-                    (true, Edit::Set(_)) => {}
-                    (true, Edit::CommentOut) => {
+                LineKind::Continuation => match in_match {
+                    None => out.extend_from_slice(bytes),
+                    Some(Edit::Set(_)) => {}
+                    Some(Edit::CommentOut) => {
                         out.push(b'#');
                         out.extend_from_slice(bytes);
                     }
                 },
                 LineKind::Start => {
-                    in_match = edit_key(bytes) == name;
-                    if !in_match {
+                    let key = edit_key(bytes);
+                    in_match = wanted.get(key).map(|&(_, edit)| edit);
+                    let Some(edit) = in_match else {
                         out.extend_from_slice(bytes);
                         continue;
-                    }
-                    found = true;
+                    };
+                    found.insert(key);
                     match edit {
-                        Edit::Set(value) => push_entry(&mut out, name, value),
+                        Edit::Set(value) => push_entry(&mut out, key, value),
                         Edit::CommentOut => {
                             out.push(b'#');
                             out.extend_from_slice(bytes);
@@ -388,7 +420,16 @@ impl MainCf {
             }
         }
         out.extend_from_slice(&self.bytes[copied..]);
-        if let (false, Edit::Set(value)) = (found, edit) {
+        let mut appended: Vec<(usize, &[u8], &[u8])> = wanted
+            .iter()
+            .filter(|(name, _)| !found.contains(*name))
+            .filter_map(|(name, &(order, edit))| match edit {
+                Edit::Set(value) => Some((order, *name, value)),
+                Edit::CommentOut => None,
+            })
+            .collect();
+        appended.sort_unstable_by_key(|&(order, _, _)| order);
+        for (_, name, value) in appended {
             if !out.is_empty() && !out.ends_with(b"\n") {
                 out.push(b'\n');
             }
@@ -526,6 +567,32 @@ mod tests {
         assert_eq!(errors[0].text, "bad  more");
         assert_eq!(errors[1].line, 5);
         assert_eq!(errors[1].reason, "missing attribute name");
+    }
+
+    #[test]
+    fn set_all_leaves_what_one_set_after_the_other_leaves() {
+        let start = "a = b\n  c\n# int\n\n\td\ne=f\nlast = z\na=again\nd\0x = 1\nno_newline = 1";
+        let lists: &[&[(&str, &str)]] = &[
+            &[],
+            &[("a", "1")],
+            &[("new", "1"), ("a", "2"), ("new2", "")],
+            &[("x", "1"), ("a", "2"), ("x", "3"), ("y", "4"), ("a", "5")],
+            &[("d", "2"), ("e", "g"), ("last", "")],
+            &[("q", "1\ne = h"), ("e", "i")],
+        ];
+        for settings in lists {
+            let mut one_by_one = doc(start);
+            for (name, value) in settings.iter() {
+                one_by_one.set(name, value);
+            }
+            let mut at_once = doc(start);
+            let settings: Vec<(&[u8], &[u8])> = settings
+                .iter()
+                .map(|(name, value)| (name.as_bytes(), value.as_bytes()))
+                .collect();
+            at_once.set_all(&settings);
+            assert_eq!(at_once.to_bytes(), one_by_one.to_bytes(), "{settings:?}");
+        }
     }
 
     #[test]

@@ -105,7 +105,19 @@ pub fn plan(primary_dir: &[u8], defaults: &Defaults) -> Generation {
     let linked =
         std::iter::once(primary).chain(registry.started_instances().filter(|i| !i.primary));
     let mut previous: Option<String> = None;
+    let mut seen: HashSet<&[u8]> = HashSet::new();
     for instance in linked {
+        // A directory listed again (or the primary's own, listed among the
+        // secondaries) would link its unit twice and order it after itself
+        // in a cycle, which systemd breaks by dropping start jobs.
+        if !seen.insert(instance.config_directory.as_slice()) {
+            generation.warnings.push(format!(
+                "instance {} skipped: it is listed again in multi_instance_directories; \
+                 its unit is linked once, where it is listed first",
+                instance.config_directory
+            ));
+            continue;
+        }
         let unit = match instance_unit(instance) {
             Ok(unit) => unit,
             Err(why) => {

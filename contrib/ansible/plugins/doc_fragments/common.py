@@ -14,7 +14,8 @@ class ModuleDocFragment(object):
 options:
   config_directory:
     description:
-      - The configuration directory of an alternate primary instance (C(postmulti -c)).
+      - The configuration directory of an alternate primary instance (C(postmulti -c)),
+        an absolute path.
       - By default the primary is C(/etc/postfix).
     type: path
   postmulti_path:

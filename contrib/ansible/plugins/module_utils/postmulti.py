@@ -188,8 +188,19 @@ class Postmulti(object):
 
     def __init__(self, module):
         self.module = module
+        self._check_config_directory()
         self.path = self._find()
         self._check_version()
+
+    # Fails the module unless config_directory (when given) is an absolute
+    # path, as postmulti's -c wants: one starting with '-' would otherwise
+    # be read by postmulti's parser as an option after -c, not as its value.
+    def _check_config_directory(self):
+        directory = self.module.params.get("config_directory")
+        if directory is not None and not directory.startswith("/"):
+            self.module.fail_json(
+                msg="config_directory %r is not an absolute path" % directory
+            )
 
     # The binary at postmulti_path, or on the target's PATH (and the sbin
     # directories Ansible adds); fails the module when there is none.

@@ -120,10 +120,17 @@ fn error_at(source: &str, at: Location, message: impl std::fmt::Display) -> Erro
 }
 
 /// Refuses a name and group a manifest instance cannot have: what
-/// `postmulti -I NAME -G GROUP -e create` refuses, and an empty name.
+/// `postmulti -I NAME -G GROUP -e create` refuses, an empty name, and the
+/// group `-`, which `-G -` reads as no group: a manifest that set it would
+/// write a group no `-G` can give and `-l` cannot tell from none.
 pub fn check_name_and_group(name: &str, group: Option<&str>) -> Result<()> {
     if name.is_empty() {
         return Err(Error::fatal("empty instance name"));
+    }
+    if group == Some("-") {
+        return Err(Error::fatal(
+            "group \"-\" is what -G says for no group: leave group out or set it to \"\"",
+        ));
     }
     check_assignments(&EditRequest {
         action: Action::Create,

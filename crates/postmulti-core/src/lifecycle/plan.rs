@@ -80,9 +80,11 @@ impl Plan {
             )));
         }
         let mut doc = config.doc().clone();
-        for (name, value) in settings {
-            doc.set(name, value);
-        }
+        let settings: Vec<(&[u8], &[u8])> = settings
+            .iter()
+            .map(|&(name, value)| (name.as_bytes(), value))
+            .collect();
+        doc.set_all(&settings);
         self.steps.push(Step::WriteFile {
             path: config.path(),
             old: Some(config.doc().to_bytes()),
