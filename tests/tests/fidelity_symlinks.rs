@@ -154,29 +154,23 @@ fn create_and_import_refuse_queue_subdirectories_that_are_links() {
     );
 }
 
-fn a_queue_under_a_directory_others_can_write_is_warned_about() {
+fn a_queue_under_a_directory_others_can_write_is_refused() {
     let sandbox = two_instances();
     std::fs::create_dir(sandbox.path("open")).unwrap();
     std::fs::set_permissions(sandbox.path("open"), std::fs::Permissions::from_mode(0o777)).unwrap();
-    let output = sandbox.run(&[
-        "-I",
-        "postfix-c",
-        "-e",
-        "create",
-        "queue_directory=@ROOT@/open/postfix-c",
-    ]);
-    assert_eq!(
-        (output.status.code(), stdout(&output), stderr(&output)),
-        (
-            Some(0),
-            String::new(),
-            sandbox.expand(
-                "postmulti: warning: queue_directory=@ROOT@/open/postfix-c: @ROOT@/open is \
-                 writable by other users, who could replace what is below it\n"
-            )
-        )
+    sandbox.assert_refused(
+        &[
+            "-I",
+            "postfix-c",
+            "-e",
+            "create",
+            "queue_directory=@ROOT@/open/postfix-c",
+        ],
+        "queue_directory=@ROOT@/open/postfix-c: @ROOT@/open is writable by others; postmulti \
+         takes an instance directory only where no symbolic link leads and nobody but root \
+         (or you) can change a directory above it",
     );
-    assert!(sandbox.path("open/postfix-c/maildrop").is_dir());
+    assert!(!sandbox.path("open/postfix-c").exists());
 }
 
 /// Prepares `etc/DIR` as an existing instance: master.cf and a main.cf
@@ -248,5 +242,5 @@ fn import_of_an_instance_without_its_queue_creates_it() {
 }
 
 postmulti_e2e::e2e_tests! {
-    RootAndPostfix: [destroy_stops_at_a_symlinked_queue_before_removing_anything, destroy_stops_at_a_symlinked_queue_subdirectory_or_data_directory, destroy_stops_at_a_symlinked_component_above_the_instance, an_unregistered_destroy_is_finished_by_the_short_form, create_and_import_refuse_queue_subdirectories_that_are_links, a_queue_under_a_directory_others_can_write_is_warned_about, create_over_an_existing_instance_applies_import_checks, import_of_an_instance_without_its_queue_creates_it];
+    RootAndPostfix: [destroy_stops_at_a_symlinked_queue_before_removing_anything, destroy_stops_at_a_symlinked_queue_subdirectory_or_data_directory, destroy_stops_at_a_symlinked_component_above_the_instance, an_unregistered_destroy_is_finished_by_the_short_form, create_and_import_refuse_queue_subdirectories_that_are_links, a_queue_under_a_directory_others_can_write_is_refused, create_over_an_existing_instance_applies_import_checks, import_of_an_instance_without_its_queue_creates_it];
 }

@@ -13,6 +13,7 @@ use crate::maincf::MainCf;
 use crate::registry::{split_list, Registry};
 use crate::select::{Selection, NAME_PREFIX};
 use crate::status::master_pid;
+use crate::trust::{self, Last};
 use crate::{Error, Result};
 use std::path::Path;
 
@@ -60,6 +61,13 @@ pub fn plan(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
             .map(Path::to_path_buf)
             .chain(QUEUE_SUBDIRS.iter().map(|subdir| queue.join(subdir)));
         refuse_symlinks(&target.config_directory, paths)?;
+        for dir in [
+            &target.config_directory,
+            &target.data_directory,
+            &target.queue_directory,
+        ] {
+            refuse_unreachable(&target.config_directory, dir)?;
+        }
     }
     let dirs: Vec<BString> = registry
         .secondary_dirs()
@@ -119,7 +127,9 @@ fn interrupted_destroy(registry: &Registry<'_>, request: &EditRequest) -> Option
         return None;
     }
     let config_dir = bytes::path(&dir);
-    if let Err(error) = refuse_symlinks(&dir, config_dir.ancestors().map(Path::to_path_buf)) {
+    if let Err(error) = refuse_symlinks(&dir, config_dir.ancestors().map(Path::to_path_buf))
+        .and_then(|()| refuse_unreachable(&dir, &dir))
+    {
         return Some(Err(error));
     }
     if config_dir.join("master.cf").exists() {
@@ -159,4 +169,23 @@ fn refuse_symlinks(
         }
     }
     Ok(())
+}
+
+/// Refuses to destroy the instance in `config_directory` when its
+/// directory `dir` is reached through a directory others could change
+/// ([`trust::reach`]): they could swap what lies below it for a place
+/// whose files destroy would then remove.
+fn refuse_unreachable(config_directory: &[u8], dir: &[u8]) -> Result<()> {
+    trust::reach(bytes::path(dir), Last::Directory)
+        .map(drop)
+        .map_err(|why| {
+            Error::fatal(bconcat!(
+                "cannot destroy instance ",
+                config_directory,
+                format!(
+                    ": {why}; destroy reaches an instance's directories only through \
+                     directories that only root (or you) can change"
+                )
+            ))
+        })
 }
