@@ -14,8 +14,9 @@
 use crate::error::{strerror, Op};
 use crate::{Error, Result};
 use nix::errno::Errno;
+use nix::fcntl::AtFlags;
 use nix::fcntl::{openat, OFlag};
-use nix::sys::stat::{fstat, mkdirat, FileStat, Mode};
+use nix::sys::stat::{fstat, fstatat, mkdirat, FileStat, Mode};
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::Read;
@@ -204,21 +205,33 @@ pub fn reach(path: &Path, last: Last) -> std::result::Result<Reached, Untrusted>
     let mut dir = open(None, OsStr::new("/")).map_err(|errno| refusal(&at, errno))?;
     let mut stat = fstat(&dir).map_err(|errno| refusal(&at, errno))?;
     for (index, name) in components.iter().enumerate() {
+        // Checked before anything in it is looked at, except in a sticky
+        // directory of ours, which needs the component to be ours.
+        let sticky_exception = match check_owner_and_mode(&at, &stat) {
+            Ok(()) => false,
+            Err(why) if stat.st_mode & 0o1000 == 0 || !ours(stat.st_uid) => return Err(why),
+            Err(_) => true,
+        };
         let child_path = at.join(name);
         let child = match open(Some(&dir), name) {
             Ok(child) => child,
-            Err(Errno::ENOENT) => {
-                check_parent(&at, &stat, None)?;
+            Err(Errno::ENOENT) if !sticky_exception => {
                 return Ok(Reached {
                     dir,
                     path: at,
                     missing: components[index..].to_vec(),
                 });
             }
+            Err(Errno::ENOENT) => return Err(sticky_refusal(&at, &child_path)),
+            Err(Errno::ENOTDIR) if is_link(&dir, name) => {
+                return Err(refusal(&child_path, Errno::ELOOP))
+            }
             Err(errno) => return Err(refusal(&child_path, errno)),
         };
         let child_stat = fstat(&child).map_err(|errno| refusal(&child_path, errno))?;
-        check_parent(&at, &stat, Some(&child_stat))?;
+        if sticky_exception && !ours(child_stat.st_uid) {
+            return Err(sticky_refusal(&at, &child_path));
+        }
         (dir, stat, at) = (child, child_stat, child_path);
     }
     if last == Last::Trusted {
@@ -368,19 +381,20 @@ fn absolute_components(path: &Path) -> std::result::Result<Vec<OsString>, Untrus
     Ok(components)
 }
 
-/// Checks the directory `at` (`stat` of its descriptor) as the one holding
-/// the next component (`child`, `None` when it does not exist).
-fn check_parent(
-    at: &Path,
-    stat: &FileStat,
-    child: Option<&FileStat>,
-) -> std::result::Result<(), Untrusted> {
-    let sticky = stat.st_mode & 0o1000 != 0;
-    let child_ours = child.is_some_and(|child| ours(child.st_uid));
-    if sticky && child_ours && ours(stat.st_uid) {
-        return Ok(());
-    }
-    check_owner_and_mode(at, stat)
+/// The refusal of `child` in the sticky directory `at` that others can
+/// write: it must exist and be owned by root (or us).
+fn sticky_refusal(at: &Path, child: &Path) -> Untrusted {
+    Untrusted(format!(
+        "{} is writable by others, and {} is not there owned by root (or you)",
+        at.display(),
+        child.display()
+    ))
+}
+
+/// Whether `name` in `dir` is a symbolic link.
+fn is_link(dir: &OwnedFd, name: &OsStr) -> bool {
+    fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .is_ok_and(|stat| stat.st_mode & nix::libc::S_IFMT == nix::libc::S_IFLNK)
 }
 
 /// Checks that `at` (`stat` of its descriptor) is owned by root or us and
