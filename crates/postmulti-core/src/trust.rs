@@ -500,4 +500,55 @@ mod tests {
         assert!(replaceable(&file).is_ok());
         assert!(replaceable(&dir.path().join("new")).is_ok());
     }
+
+    #[test]
+    fn the_walk_refuses_links_other_owners_and_writable_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        std::fs::create_dir_all(base.join("a/b")).unwrap();
+        std::fs::write(base.join("a/b/f"), "x").unwrap();
+        let reached = reach(&base.join("a/b"), Last::Trusted).unwrap();
+        assert!(reached.exists());
+        let mut text = String::new();
+        reached
+            .open_file("f")
+            .unwrap()
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "x");
+        // Missing components are left to make, in the last directory reached.
+        let missing = reach(&base.join("a/b/c/d"), Last::Directory).unwrap();
+        assert_eq!(
+            (missing.path(), missing.exists()),
+            (base.join("a/b").as_path(), false)
+        );
+        missing.make_missing(0o755).unwrap();
+        assert!(base.join("a/b/c/d").is_dir());
+        std::os::unix::fs::symlink(base.join("a"), base.join("l")).unwrap();
+        assert_eq!(
+            reach(&base.join("l/b"), Last::Directory).unwrap_err().0,
+            format!("{} is a symbolic link", base.join("l").display())
+        );
+        std::fs::set_permissions(base.join("a"), PermissionsExt::from_mode(0o777)).unwrap();
+        assert_eq!(
+            reach(&base.join("a/b"), Last::Directory).unwrap_err().0,
+            format!("{} is writable by others", base.join("a").display())
+        );
+        // Sticky: passed towards a component of ours, not a missing one.
+        std::fs::set_permissions(base.join("a"), PermissionsExt::from_mode(0o1777)).unwrap();
+        assert!(reach(&base.join("a/b"), Last::Trusted).is_ok());
+        assert!(reach(&base.join("a/new"), Last::Directory).is_err());
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        std::os::unix::fs::chown(base.join("a/b"), Some(65534), None).unwrap();
+        assert!(reach(&base.join("a/b"), Last::Directory).is_err());
+        std::fs::set_permissions(base.join("a"), PermissionsExt::from_mode(0o755)).unwrap();
+        assert!(reach(&base.join("a/b"), Last::Directory).is_ok());
+        assert_eq!(
+            reach(&base.join("a/b/c"), Last::Directory).unwrap_err().0,
+            format!("{} is owned by uid 65534", base.join("a/b").display())
+        );
+    }
 }
