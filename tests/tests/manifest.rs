@@ -875,6 +875,21 @@ fn a_template_others_could_write_is_refused() {
     assert!(sandbox.read("etc/postfix-t/master.cf").contains("10587"));
 }
 
+fn twenty_thousand_settings_plan_in_well_under_a_second() {
+    let sandbox = initialized();
+    let mut text = String::from("[[instance]]\nname = \"postfix-big\"\n[instance.main_cf]\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("x_param_{i} = \"v{i}\"\n"));
+    }
+    let file = manifest(&sandbox, "big.toml", &text);
+    let start = Instant::now();
+    let (code, out, err) = run(&sandbox, &["--plan", &file]);
+    let took = start.elapsed();
+    assert_eq!(code, 2, "{err}");
+    assert!(out.contains("set postfix-big: x_param_19999 = v19999 (not set)"));
+    assert!(took < Duration::from_secs(1), "--plan took {took:?}");
+}
+
 /// A manifest setting postfix-one's `relayhost` to `host`.
 fn relaying(host: &str) -> String {
     format!("[[instance]]\nname = \"postfix-one\"\n[instance.main_cf]\nrelayhost = \"{host}\"\n")
@@ -968,7 +983,8 @@ postmulti_e2e::e2e_tests! {
         concurrent_applies_take_turns_and_both_converge,
         a_template_others_could_write_is_refused,
         export_leaves_out_names_and_groups_a_manifest_cannot_hold,
-        apply_reads_the_manifest_it_checked_while_an_attacker_swaps_directories
+        apply_reads_the_manifest_it_checked_while_an_attacker_swaps_directories,
+        twenty_thousand_settings_plan_in_well_under_a_second
     ];
     Namespace: [apply_leaves_the_trees_the_imperative_commands_leave];
 }

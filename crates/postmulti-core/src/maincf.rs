@@ -17,6 +17,7 @@
 //! does.
 
 use bstr::BStr;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::Path;
 
@@ -290,14 +291,28 @@ impl MainCf {
     /// place by `name = value` (its continuation lines dropped); when there is
     /// none, the line is appended at the end.
     pub fn set(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
-        self.edit(name.as_ref(), Edit::Set(value.as_ref()));
+        let name = name.as_ref();
+        self.edit(&HashMap::from([(name, Edit::Set(value.as_ref()))]), &[name]);
+    }
+
+    /// [`MainCf::set`] of each of `settings` in order, in one pass over the
+    /// file (a name given twice takes its last value, at the place its
+    /// first set left it): a thousand settings cost one edit, not a
+    /// thousand.
+    pub fn set_all(&mut self, settings: &[(&str, &[u8])]) {
+        let edits: HashMap<&[u8], Edit<'_>> = settings
+            .iter()
+            .map(|(name, value)| (name.as_bytes(), Edit::Set(value)))
+            .collect();
+        let order: Vec<&[u8]> = settings.iter().map(|(name, _)| name.as_bytes()).collect();
+        self.edit(&edits, &order);
     }
 
     /// `postconf -# name`: each entry of that name is commented out by
     /// prefixing `#` to each of its lines (comment and blank lines inside it
     /// are left as they are).
     pub fn comment_out(&mut self, name: impl AsRef<[u8]>) {
-        self.edit(name.as_ref(), Edit::CommentOut);
+        self.edit(&HashMap::from([(name.as_ref(), Edit::CommentOut)]), &[]);
     }
 
     /// The 1-based number of the first physical line holding a NUL byte, if
@@ -347,12 +362,13 @@ impl MainCf {
     }
 
     // Rewrites the document as postconf's edit_parameters() does: line by
-    // line, comment and blank lines always copied, the lines of each matching
-    // entry replaced or commented out.
-    fn edit(&mut self, name: &[u8], edit: Edit<'_>) {
-        let mut out = Vec::with_capacity(self.bytes.len() + name.len() + 8);
-        let mut in_match = false;
-        let mut found = false;
+    // line, comment and blank lines always copied, the lines of each entry
+    // `edits` names replaced or commented out; then the names of
+    // `appended` set and not found are appended, once each, in order.
+    fn edit(&mut self, edits: &HashMap<&[u8], Edit<'_>>, appended: &[&[u8]]) {
+        let mut out = Vec::with_capacity(self.bytes.len() + 64);
+        let mut current: Option<Edit<'_>> = None;
+        let mut found: HashSet<&[u8]> = HashSet::new();
         let mut copied = 0; // the comment lines up to the next line are copied
         for line in significant_lines(&self.bytes) {
             out.extend_from_slice(&self.bytes[copied..line.start]);
@@ -360,23 +376,26 @@ impl MainCf {
             let bytes = &self.bytes[line.start..line.end];
             match line.kind {
                 LineKind::Ignored => out.extend_from_slice(bytes),
-                LineKind::Continuation => match (in_match, edit) {
-                    (false, _) => out.extend_from_slice(bytes),
-                    (true, Edit::Set(_)) => {}
-                    (true, Edit::CommentOut) => {
+                LineKind::Continuation => match current {
+                    None => out.extend_from_slice(bytes),
+                    Some(Edit::Set(_)) => {}
+                    Some(Edit::CommentOut) => {
                         out.push(b'#');
                         out.extend_from_slice(bytes);
                     }
                 },
                 LineKind::Start => {
-                    in_match = edit_key(bytes) == name;
-                    if !in_match {
+                    let key = edit_key(bytes);
+                    current = edits.get(key).copied();
+                    let Some(edit) = current else {
                         out.extend_from_slice(bytes);
                         continue;
+                    };
+                    if let Some((&name, _)) = edits.get_key_value(key) {
+                        found.insert(name);
                     }
-                    found = true;
                     match edit {
-                        Edit::Set(value) => push_entry(&mut out, name, value),
+                        Edit::Set(value) => push_entry(&mut out, key, value),
                         Edit::CommentOut => {
                             out.push(b'#');
                             out.extend_from_slice(bytes);
@@ -386,17 +405,20 @@ impl MainCf {
             }
         }
         out.extend_from_slice(&self.bytes[copied..]);
-        if let (false, Edit::Set(value)) = (found, edit) {
-            if !out.is_empty() && !out.ends_with(b"\n") {
-                out.push(b'\n');
+        for &name in appended {
+            if let Some(Edit::Set(value)) = edits.get(name) {
+                if found.insert(name) {
+                    if !out.is_empty() && !out.ends_with(b"\n") {
+                        out.push(b'\n');
+                    }
+                    push_entry(&mut out, name, value);
+                }
             }
-            push_entry(&mut out, name, value);
         }
         *self = MainCf::from_bytes(out);
     }
 }
 
-/// Appends `name = value\n`, as postconf writes an entry.
 fn push_entry(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.extend_from_slice(name);
     out.extend_from_slice(b" = ");
@@ -559,5 +581,28 @@ mod tests {
         assert_eq!(d.get("a"), None);
         d.comment_out("nosuch");
         assert_eq!(text(&d), "#a = b\n#  c\n# int\n\n#\td\n#e=f\nlast = z");
+    }
+
+    #[test]
+    fn set_all_leaves_what_the_sets_one_after_the_other_leave() {
+        let text = "a = 1\n# note\nb = 2\n    continued\na = 3\nc = 4";
+        let settings: &[(&str, &[u8])] = &[
+            ("b", b"x"),
+            ("new", b"n1"),
+            ("a", b"y"),
+            ("new", b"n2"),
+            ("z", b""),
+        ];
+        let mut one_by_one = doc(text);
+        for (name, value) in settings {
+            one_by_one.set(name, value);
+        }
+        let mut at_once = doc(text);
+        at_once.set_all(settings);
+        assert_eq!(at_once.to_bytes(), one_by_one.to_bytes());
+        assert_eq!(
+            String::from_utf8(at_once.to_bytes()).unwrap(),
+            "a = y\n# note\nb = x\na = y\nc = 4\nnew = n2\nz = \n"
+        );
     }
 }

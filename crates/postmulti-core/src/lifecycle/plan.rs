@@ -82,9 +82,7 @@ impl Plan {
             )));
         }
         let mut doc = config.doc().clone();
-        for (name, value) in settings {
-            doc.set(name, value);
-        }
+        doc.set_all(settings);
         self.steps.push(Step::WriteFile {
             path: config.path(),
             old: Some(config.doc().to_bytes()),
