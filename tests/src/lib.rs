@@ -3,8 +3,10 @@
 //! sandbox primaries in temporary directories (`-c DIR`), tree snapshots
 //! (one kind, for sandboxes and namespaces alike), and private mount
 //! namespaces with overlays where the real postmulti and ours run side by
-//! side against the real Postfix.
+//! side against the real Postfix; the unprivileged attacker of the trust
+//! tests (`attacker`, `src/bin/swapper.rs`).
 
+pub mod attacker;
 pub mod fixtures;
 pub mod harness;
 pub mod namespace;

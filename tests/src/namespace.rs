@@ -351,7 +351,7 @@ pub fn run_with(flavour: Flavour, script: &str, options: &Options) -> Outcome {
 
 /// The program `name` of this crate, built beside the tests
 /// (`target/<profile>/NAME`, see `src/bin/NAME.rs`).
-fn sibling_bin(name: &str) -> PathBuf {
+pub(crate) fn sibling_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable's path");
     let path = exe
         .parent()

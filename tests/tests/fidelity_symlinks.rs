@@ -11,16 +11,18 @@
 //!   finished by running it again, with the name or its short form;
 //! - permissions never follow a symbolic link: an existing queue directory
 //!   holding links named like queue subdirectories makes create and import
-//!   refuse, naming the link, with nothing changed; a queue directory under
-//!   a directory others can write to is warned about;
+//!   refuse, naming the link, with nothing changed;
+//! - create, import and destroy reach an instance's directories, and every
+//!   command the primary's, only under `trust::reach`'s rule: a symbolic
+//!   link above them, or a directory another user owns or others can
+//!   write, is refused with nothing changed (issue 24 items 4 and 5);
 //! - `-e create` over an existing main.cf and master.cf takes them as
 //!   import does: a symlinked `queue_directory` there is refused, and so is
 //!   a `data_directory` another instance has;
 //! - import of an instance whose queue directory is missing creates it.
 
-use postmulti_e2e::sandbox::{
-    assert_fatal, assert_success, owner_and_mode, stderr, stdout, Sandbox,
-};
+use postmulti_e2e::attacker::{attacker_dir, NOBODY};
+use postmulti_e2e::sandbox::{assert_fatal, assert_success, owner_and_mode, Sandbox};
 use std::os::unix::fs::{symlink, PermissionsExt};
 
 /// An initialized sandbox with `postfix-a` and `postfix-b` created.
@@ -188,29 +190,131 @@ fn create_and_import_refuse_queue_subdirectories_that_are_links() {
     );
 }
 
-fn a_queue_under_a_directory_others_can_write_is_warned_about() {
+fn a_queue_under_a_directory_others_can_write_is_refused() {
     let sandbox = two_instances();
     std::fs::create_dir(sandbox.path("open")).unwrap();
     std::fs::set_permissions(sandbox.path("open"), std::fs::Permissions::from_mode(0o777)).unwrap();
-    let output = sandbox.run(&[
-        "-I",
-        "postfix-c",
-        "-e",
-        "create",
-        "queue_directory=@ROOT@/open/postfix-c",
-    ]);
-    assert_eq!(
-        (output.status.code(), stdout(&output), stderr(&output)),
-        (
-            Some(0),
-            String::new(),
-            sandbox.expand(
-                "postmulti: warning: queue_directory=@ROOT@/open/postfix-c: @ROOT@/open is \
-                 writable by other users, who could replace what is below it\n"
-            )
-        )
+    sandbox.assert_refused(
+        &[
+            "-I",
+            "postfix-c",
+            "-e",
+            "create",
+            "queue_directory=@ROOT@/open/postfix-c",
+        ],
+        "queue_directory=@ROOT@/open/postfix-c: @ROOT@/open is writable by others; postmulti \
+         takes an instance directory only where no symbolic link leads and nobody but root \
+         (or you) can change a directory above it",
     );
-    assert!(sandbox.path("open/postfix-c/maildrop").is_dir());
+    assert!(!sandbox.path("open/postfix-c").exists());
+}
+
+/// The refusal of a new instance directory `param=path` because of `why`.
+fn unreachable(param: &str, path: &str, why: &str) -> String {
+    format!(
+        "{param}={path}: {why}; postmulti takes an instance directory only where no symbolic \
+         link leads and nobody but root (or you) can change a directory above it"
+    )
+}
+
+fn create_refuses_directories_below_a_link() {
+    let sandbox = two_instances();
+    // A root-only directory, and a link to it.
+    std::fs::create_dir(sandbox.path("victim")).unwrap();
+    std::fs::set_permissions(
+        sandbox.path("victim"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
+    symlink(sandbox.path("victim"), sandbox.path("lnk")).unwrap();
+    for (param, dir) in [
+        ("data_directory", "@ROOT@/lnk/data"),
+        ("queue_directory", "@ROOT@/lnk/queue"),
+        ("config_directory", "@ROOT@/lnk/postfix-c"),
+    ] {
+        sandbox.assert_refused(
+            &["-I", "postfix-c", "-e", "create", &format!("{param}={dir}")],
+            &unreachable(param, dir, "@ROOT@/lnk is a symbolic link"),
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(sandbox.path("victim")).unwrap().count(),
+        0
+    );
+    // Destroy refused the same path before; now the rules agree.
+    assert!(!sandbox.main_cf().contains("lnk"));
+}
+
+fn create_refuses_directories_below_another_users_directory() {
+    let sandbox = two_instances();
+    std::fs::set_permissions(sandbox.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    attacker_dir(&sandbox.path("att"));
+    let why = format!("@ROOT@/att is owned by uid {NOBODY}");
+    for (param, dir) in [
+        ("config_directory", "@ROOT@/att/postfix-c"),
+        ("queue_directory", "@ROOT@/att/queue"),
+        ("data_directory", "@ROOT@/att/data"),
+    ] {
+        sandbox.assert_refused(
+            &["-I", "postfix-c", "-e", "create", &format!("{param}={dir}")],
+            &unreachable(param, dir, &why),
+        );
+    }
+    // An existing configuration directory of another user's, too.
+    std::fs::create_dir(sandbox.path("etc/postfix-c")).unwrap();
+    std::os::unix::fs::chown(sandbox.path("etc/postfix-c"), Some(NOBODY), None).unwrap();
+    sandbox.assert_refused(
+        &["-I", "postfix-c", "-e", "create"],
+        &unreachable(
+            "config_directory",
+            "@ROOT@/etc/postfix-c",
+            &format!("@ROOT@/etc/postfix-c is owned by uid {NOBODY}"),
+        ),
+    );
+    assert_eq!(std::fs::read_dir(sandbox.path("att")).unwrap().count(), 0);
+}
+
+fn destroy_refuses_an_instance_below_another_users_directory() {
+    let sandbox = two_instances();
+    std::fs::set_permissions(sandbox.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // b's data directory ends up below a directory the attacker owns.
+    attacker_dir(&sandbox.path("att"));
+    std::fs::rename(sandbox.path("lib/postfix-b"), sandbox.path("att/postfix-b")).unwrap();
+    let main_cf = sandbox.read("etc/postfix-b/main.cf");
+    sandbox.write(
+        "etc/postfix-b/main.cf",
+        &main_cf.replace(
+            &format!("data_directory = {}/lib/postfix-b", sandbox.root_str()),
+            "data_directory = @ROOT@/att/postfix-b",
+        ),
+    );
+    sandbox.assert_refused(
+        &["-i", "b", "-e", "destroy"],
+        &format!(
+            "cannot destroy instance @ROOT@/etc/postfix-b: @ROOT@/att is owned by uid {NOBODY}; \
+             destroy reaches an instance's directories only through directories that only \
+             root (or you) can change"
+        ),
+    );
+}
+
+fn a_configuration_directory_of_another_user_is_refused() {
+    let sandbox = two_instances();
+    std::os::unix::fs::chown(sandbox.path("etc/postfix"), Some(NOBODY), None).unwrap();
+    for args in [
+        &["-l"][..],
+        &["-p", "status"],
+        &["-I", "postfix-c", "-e", "create"],
+    ] {
+        sandbox.assert_refused(
+            args,
+            &unreachable(
+                "config_directory",
+                "@ROOT@/etc/postfix",
+                &format!("@ROOT@/etc/postfix is owned by uid {NOBODY}"),
+            ),
+        );
+    }
 }
 
 /// Prepares `etc/DIR` as an existing instance: master.cf and a main.cf
@@ -282,5 +386,5 @@ fn import_of_an_instance_without_its_queue_creates_it() {
 }
 
 postmulti_e2e::e2e_tests! {
-    RootAndPostfix: [destroy_stops_at_a_symlinked_queue_before_removing_anything, destroy_stops_at_a_symlinked_configuration_directory, destroy_leaves_links_in_place_of_a_queue_subdirectory_and_the_data_directory, destroy_stops_at_a_symlinked_component_above_the_instance, an_unregistered_destroy_is_finished_by_the_short_form, create_and_import_refuse_queue_subdirectories_that_are_links, a_queue_under_a_directory_others_can_write_is_warned_about, create_over_an_existing_instance_applies_import_checks, import_of_an_instance_without_its_queue_creates_it];
+    RootAndPostfix: [destroy_stops_at_a_symlinked_queue_before_removing_anything, destroy_stops_at_a_symlinked_configuration_directory, destroy_leaves_links_in_place_of_a_queue_subdirectory_and_the_data_directory, destroy_stops_at_a_symlinked_component_above_the_instance, an_unregistered_destroy_is_finished_by_the_short_form, create_and_import_refuse_queue_subdirectories_that_are_links, a_queue_under_a_directory_others_can_write_is_refused, create_over_an_existing_instance_applies_import_checks, import_of_an_instance_without_its_queue_creates_it, create_refuses_directories_below_a_link, create_refuses_directories_below_another_users_directory, destroy_refuses_an_instance_below_another_users_directory, a_configuration_directory_of_another_user_is_refused];
 }

@@ -468,6 +468,26 @@ fn create_refusals() {
     }
 }
 
+fn create_refuses_the_primarys_shared_directories() {
+    let sandbox = with_instance("a");
+    std::fs::create_dir(sandbox.path("html")).unwrap();
+    sandbox.append_main_cf("html_directory = @ROOT@/html\n");
+    for param in ["config_directory", "queue_directory", "data_directory"] {
+        sandbox.assert_refused(
+            &[
+                "-I",
+                "postfix-s",
+                "-e",
+                "create",
+                &format!("{param}=@ROOT@/html"),
+            ],
+            &format!(
+                "{param}=@ROOT@/html: is the primary's html_directory, which all instances share"
+            ),
+        );
+    }
+}
+
 fn create_takes_an_existing_instance_as_it_is() {
     let sandbox = initialized();
     sandbox.write_secondary("postfix-x", "# hand-made\nmyhostname = x.example\n");
@@ -860,6 +880,7 @@ postmulti_e2e::e2e_tests! {
         create_places_new_instances,
         create_with_explicit_paths,
         create_refusals,
+        create_refuses_the_primarys_shared_directories,
         create_takes_an_existing_instance_as_it_is,
         import_registers_an_existing_instance,
         import_needs_both_files,

@@ -5,6 +5,7 @@
 //! followed by a converging re-run, and a property: for random starting
 //! hosts and manifests, apply then plan reports no change.
 
+use postmulti_e2e::attacker::{attacker_dir, give_to_attacker, trials, Swapper, NOBODY};
 use postmulti_e2e::fixtures::{initialized, TEMPLATES};
 use postmulti_e2e::sandbox::{
     assert_fatal, assert_success, entry, stderr, stdout, FakeMaster, Sandbox,
@@ -875,6 +876,65 @@ fn a_template_others_could_write_is_refused() {
     assert!(sandbox.read("etc/postfix-t/master.cf").contains("10587"));
 }
 
+fn twenty_thousand_settings_plan_in_well_under_a_second() {
+    let sandbox = initialized();
+    let mut text = String::from("[[instance]]\nname = \"postfix-big\"\n[instance.main_cf]\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("x_param_{i} = \"v{i}\"\n"));
+    }
+    let file = manifest(&sandbox, "big.toml", &text);
+    let start = Instant::now();
+    let (code, out, err) = run(&sandbox, &["--plan", &file]);
+    let took = start.elapsed();
+    assert_eq!(code, 2, "{err}");
+    assert!(out.contains("set postfix-big: x_param_19999 = v19999 (not set)"));
+    assert!(took < Duration::from_secs(1), "--plan took {took:?}");
+}
+
+/// A manifest setting postfix-one's `relayhost` to `host`.
+fn relaying(host: &str) -> String {
+    format!("[[instance]]\nname = \"postfix-one\"\n[instance.main_cf]\nrelayhost = \"{host}\"\n")
+}
+
+fn apply_reads_the_manifest_it_checked_while_an_attacker_swaps_directories() {
+    let sandbox = Sandbox::new();
+    std::fs::set_permissions(sandbox.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Root's manifest, in directories of root's.
+    sandbox.write("trusted/sub/m.toml", &relaying("good.example"));
+    // The attacker's directory: `d` leads to the attacker's copy, and to
+    // root's directory (RENAME_EXCHANGE with `e`) as soon as the copy has
+    // been read, for the trust check that follows the read.
+    let att = sandbox.path("att");
+    attacker_dir(&att);
+    sandbox.write("att/evil/sub/m.toml", &relaying("evil.example"));
+    give_to_attacker(&sandbox.path("att/evil"));
+    std::os::unix::fs::symlink(sandbox.path("att/evil"), att.join("d")).unwrap();
+    std::os::unix::fs::symlink(sandbox.path("trusted"), att.join("e")).unwrap();
+    let path = sandbox.path("att/d/sub/m.toml").display().to_string();
+    let swapper = Swapper::start(&att, "d", "e", Some(&att.join("evil/sub/m.toml")));
+    let mut refusals = Vec::new();
+    let outcome = trials(200, Duration::from_secs(20), |_| {
+        let output = sandbox.run(&["--apply", &path]);
+        let main_cf = std::fs::read_to_string(sandbox.path("etc/postfix-one/main.cf"));
+        if main_cf.is_ok_and(|text| text.contains("evil.example")) {
+            return Some("root applied the attacker's relayhost".to_string());
+        }
+        if output.status.code() != Some(0) {
+            refusals.push(stderr(&output));
+        }
+        None
+    });
+    drop(swapper);
+    let ran = outcome.unwrap_or_else(|failure| panic!("{failure}"));
+    // Never through the attacker's directory, whichever way it pointed.
+    assert_eq!(refusals.len(), ran);
+    let refused = sandbox.expand(&format!(
+        "postmulti: fatal: {path}: @ROOT@/att is owned by uid {NOBODY}; --apply takes"
+    ));
+    let other = refusals.iter().find(|err| !err.starts_with(&refused));
+    assert_eq!(other, None, "of {ran} refusals");
+}
+
 fn export_leaves_out_names_and_groups_a_manifest_cannot_hold() {
     let sandbox = Sandbox::new();
     assert_success(&sandbox.run_with_input(&["--apply", "-"], ONE));
@@ -949,7 +1009,9 @@ postmulti_e2e::e2e_tests! {
         concurrent_applies_take_turns_and_both_converge,
         a_template_others_could_write_is_refused,
         export_leaves_out_names_and_groups_a_manifest_cannot_hold,
-        many_main_cf_settings_are_written_in_one_pass
+        many_main_cf_settings_are_written_in_one_pass,
+        apply_reads_the_manifest_it_checked_while_an_attacker_swaps_directories,
+        twenty_thousand_settings_plan_in_well_under_a_second
     ];
     Namespace: [apply_leaves_the_trees_the_imperative_commands_leave];
 }

@@ -262,8 +262,59 @@ fn compare(real: &Outcome, ours: &Outcome) {
     );
 }
 
+/// System directories the real postmulti takes as a new instance's own
+/// (only those inside the namespace's overlays are tried), each with the
+/// owner and mode it leaves them with; ours refuses them (a documented
+/// difference).
+const SYSTEM_DIRECTORIES: &[(&str, &str, &str)] = &[
+    ("data-var-lib", "data_directory=/var/lib", "/var/lib"),
+    (
+        "queue-var-spool",
+        "queue_directory=/var/spool",
+        "/var/spool",
+    ),
+    ("data-etc", "data_directory=/etc", "/etc"),
+];
+
+fn system_directories_are_refused_where_the_real_postmulti_takes_them() {
+    let mut script = String::from("postmulti -e init\n");
+    for (index, (name, setting, dir)) in SYSTEM_DIRECTORIES.iter().enumerate() {
+        script.push_str(&format!(
+            "step {name} postmulti -I postfix-s{index} -e create {setting}\n\
+             step {name}-after stat -c '%U %a' {dir}\n"
+        ));
+    }
+    let (real, ours) = namespace::run_side_by_side(&script, &script);
+    for (name, setting, dir) in SYSTEM_DIRECTORIES {
+        let (r, o) = (real.step(name), ours.step(name));
+        assert_eq!(r.status, 0, "the real postmulti takes {setting}: {r}");
+        assert_eq!(
+            real.step(&format!("{name}-after")).stdout,
+            if setting.starts_with("data") {
+                "postfix 700\n"
+            } else {
+                "root 755\n"
+            },
+            "{dir} after the real postmulti"
+        );
+        let param = setting.split('=').next().unwrap();
+        assert_eq!(
+            (o.status, o.fatals()),
+            (
+                1,
+                vec![format!(
+                    "{setting}: is a system directory; an instance's directories must be its own"
+                )]
+            ),
+            "ours refuses {param}"
+        );
+        assert_eq!(ours.step(&format!("{name}-after")).stdout, "root 755\n");
+    }
+}
+
 postmulti_e2e::e2e_tests! {
     Namespace: [
         life_cycle_matches_the_real_postmulti,
+        system_directories_are_refused_where_the_real_postmulti_takes_them,
     ];
 }

@@ -3,12 +3,14 @@
 //! working instance, and the project's own templates serve where Postfix's
 //! prototypes are missing.
 
+use postmulti_e2e::attacker::{attacker_dir, give_to_attacker, trials, Swapper, NOBODY};
 use postmulti_e2e::fixtures::{
     assert_clean, assert_instance_permissions, doctor, initialized, instance_dir, set_param,
     settle_primary, two_instances, TEMPLATES,
 };
 use postmulti_e2e::sandbox::{assert_fatal, assert_success, entry, stderr, stdout, Sandbox};
 use std::process::Command;
+use std::time::Duration;
 
 fn template_directory_supplies_the_prototypes() {
     let sandbox = initialized();
@@ -278,11 +280,53 @@ fn a_template_others_could_write_is_refused() {
     assert_success(&sandbox.run(&create));
 }
 
+/// The service the attacker's master.cf.proto adds: a shell for anyone
+/// who can reach it, run by master as root.
+const EVIL_SERVICE: &str = "evil unix - n n - - spawn user=root argv=/bin/sh -c id\n";
+
+fn prototypes_are_read_once_through_the_template_checked() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = initialized();
+    std::fs::set_permissions(sandbox.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Root's template, in a directory of the attacker's, who keeps a copy
+    // with a master.cf.proto of their own beside it and swaps the two
+    // (RENAME_EXCHANGE) as soon as root has read main.cf.proto.
+    let att = sandbox.path("att");
+    attacker_dir(&att);
+    let good_master = "# root's master.cf\n";
+    sandbox.write("att/tpl/main.cf.proto", "# root's main.cf\n");
+    sandbox.write("att/tpl/master.cf.proto", good_master);
+    sandbox.write("att/evil/main.cf.proto", "# root's main.cf\n");
+    sandbox.write("att/evil/master.cf.proto", EVIL_SERVICE);
+    give_to_attacker(&att.join("evil"));
+    let _swapper = Swapper::start(&att, "tpl", "evil", Some(&att.join("tpl/main.cf.proto")));
+    let outcome = trials(50, Duration::from_secs(20), |trial| {
+        let name = format!("postfix-t{trial}");
+        let output = sandbox.run(&["-I", &name, "-e", "create", "--template", "@ROOT@/att/tpl"]);
+        let master_cf = std::fs::read_to_string(sandbox.path(&format!("etc/{name}/master.cf")));
+        match (output.status.code(), master_cf) {
+            (_, Ok(text)) if text.contains("argv=/bin/sh") => {
+                Some("the new instance runs the attacker's service".to_string())
+            }
+            (Some(1), Err(_)) => {
+                let refused = sandbox.expand(&format!(
+                    "postmulti: fatal: template @ROOT@/att/tpl: @ROOT@/att is owned by uid \
+                     {NOBODY}; its prototypes would become the instance's main.cf and master.cf\n"
+                ));
+                (stderr(&output) != refused).then(|| stderr(&output))
+            }
+            (code, _) => Some(format!("exit {code:?}: {}", stderr(&output))),
+        }
+    });
+    outcome.unwrap_or_else(|failure| panic!("{failure}"));
+}
+
 postmulti_e2e::e2e_tests! {
     RootAndPostfix: [
         template_directory_supplies_the_prototypes,
         a_template_others_could_write_is_refused,
         outbound_relay_template_makes_a_working_instance,
         project_templates_serve_when_prototypes_are_missing,
+        prototypes_are_read_once_through_the_template_checked,
     ];
 }

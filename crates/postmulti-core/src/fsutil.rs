@@ -17,6 +17,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::{fchown, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
 
 /// Ownership and mode for a file written by [`write_atomic`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,28 +62,58 @@ pub fn write_atomic(path: &Path, bytes: &[u8], meta: FileMeta) -> Result<()> {
     })
 }
 
-/// Copies `src` to `dst` atomically, keeping the mode and the access and
-/// modification times of `src` (as `cp -p` does).
+/// A file's bytes with what `cp -p` keeps of it (mode, owner and times),
+/// all taken from one open file, so that what is written is what was read
+/// and checked, whatever happens to its path afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Copied {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// Permission bits.
+    pub mode: u32,
+    /// Owner `(uid, gid)`.
+    pub owner: (u32, u32),
+    /// Access time.
+    pub accessed: SystemTime,
+    /// Modification time.
+    pub modified: SystemTime,
+}
+
+impl Copied {
+    /// Reads the regular file `file` (named `path` in messages), at most
+    /// `limit` bytes of it.
+    pub fn read(file: File, path: &Path, limit: u64) -> Result<Copied> {
+        let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+        if !meta.is_file() {
+            let e = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+            return Err(Error::io(path, e));
+        }
+        Ok(Copied {
+            bytes: crate::trust::read_limited(file, path, limit)?,
+            mode: meta.mode() & 0o7777,
+            owner: (meta.uid(), meta.gid()),
+            accessed: meta.accessed().map_err(|e| Error::io(path, e))?,
+            modified: meta.modified().map_err(|e| Error::io(path, e))?,
+        })
+    }
+}
+
+/// Writes `copied` to `dst` atomically with its mode and its access and
+/// modification times (as `cp -p` does).
 ///
 /// Like `cp -p`, it also keeps the owner and group where it is allowed to
 /// (as root), and silently leaves them otherwise.
-pub fn copy_preserving(src: &Path, dst: &Path) -> Result<()> {
-    let mut source = File::open(src).map_err(|e| Error::io(src, e))?;
-    let meta = source.metadata().map_err(|e| Error::io(src, e))?;
-    if !meta.is_file() {
-        let e = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
-        return Err(Error::io(src, e));
-    }
+pub fn write_copy(dst: &Path, copied: &Copied) -> Result<()> {
     let times = FileTimes::new()
-        .set_accessed(meta.accessed().map_err(|e| Error::io(src, e))?)
-        .set_modified(meta.modified().map_err(|e| Error::io(src, e))?);
+        .set_accessed(copied.accessed)
+        .set_modified(copied.modified);
     replace_with(dst, |file| {
-        io::copy(&mut source, file)?;
-        match set_owner(file, meta.uid(), meta.gid()) {
+        file.write_all(&copied.bytes)?;
+        match set_owner(file, copied.owner.0, copied.owner.1) {
             Err(e) if e.raw_os_error() == Some(nix::libc::EPERM) => {}
             other => other?,
         }
-        file.set_permissions(Permissions::from_mode(meta.mode() & 0o7777))?;
+        file.set_permissions(Permissions::from_mode(copied.mode))?;
         file.set_times(times)
     })
 }
@@ -192,7 +223,7 @@ fn parent_dir(path: &Path) -> &Path {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, SystemTime};
+    use std::time::Duration;
 
     #[test]
     fn temps_of_dead_writers_are_removed_by_the_next_write() {
@@ -361,13 +392,12 @@ mod tests {
     }
 
     #[test]
-    fn failed_copy_leaves_no_temp_file() {
+    fn only_a_regular_file_is_copied() {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("src");
         std::fs::create_dir(&src).unwrap();
-        let err = copy_preserving(&src, &dir.path().join("dst")).unwrap_err();
+        let err = Copied::read(File::open(&src).unwrap(), &src, 100).unwrap_err();
         assert!(err.to_string().contains("not a regular file"));
-        assert!(copy_preserving(&dir.path().join("nope"), &dir.path().join("dst")).is_err());
         assert_eq!(names(dir.path()), ["src"]);
     }
 
@@ -387,12 +417,14 @@ mod tests {
             .set_times(FileTimes::new().set_accessed(atime).set_modified(mtime))
             .unwrap();
         std::fs::write(&dst, b"to be replaced").unwrap();
-        copy_preserving(&src, &dst).unwrap();
+        let copied = Copied::read(File::open(&src).unwrap(), &src, 100).unwrap();
+        std::fs::write(&src, b"changed after the read").unwrap();
+        write_copy(&dst, &copied).unwrap();
         let (s, d) = (
             std::fs::metadata(&src).unwrap(),
             std::fs::metadata(&dst).unwrap(),
         );
-        assert_eq!(std::fs::read(&dst).unwrap(), std::fs::read(&src).unwrap());
+        assert_eq!(std::fs::read(&dst).unwrap(), b"smtp inet n - y - - smtpd\n");
         assert_eq!(d.mode() & 0o7777, 0o640);
         assert_eq!(d.modified().unwrap(), mtime);
         assert_eq!(d.accessed().unwrap(), atime);

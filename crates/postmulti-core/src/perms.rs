@@ -198,39 +198,6 @@ pub fn refuse_symlinks(entries: &[PermEntry]) -> Result<()> {
     Ok(())
 }
 
-/// Warnings for the directories above `path` that let another user swap
-/// what lies below them: writable by group or others and not sticky, or
-/// sticky but holding the next component owned by someone other than root.
-/// `what` names the directory in the warning (`queue_directory`, ...).
-pub fn exposed_ancestors(what: &str, path: &Path) -> Vec<String> {
-    use std::os::unix::fs::MetadataExt;
-    let mut warnings = Vec::new();
-    let ancestors: Vec<&Path> = path.ancestors().skip(1).collect();
-    for (index, dir) in ancestors.iter().enumerate() {
-        let Ok(meta) = std::fs::symlink_metadata(dir) else {
-            continue;
-        };
-        if meta.mode() & 0o022 == 0 {
-            continue;
-        }
-        let child = if index == 0 {
-            path
-        } else {
-            ancestors[index - 1]
-        };
-        let child_owner = std::fs::symlink_metadata(child).map(|meta| meta.uid());
-        let sticky = meta.mode() & 0o1000 != 0;
-        if !sticky || child_owner.map_or(true, |uid| uid != 0) {
-            warnings.push(format!(
-                "{what}={}: {} is writable by other users, who could replace what is below it",
-                path.display(),
-                dir.display()
-            ));
-        }
-    }
-    warnings
-}
-
 // Parses one postfix-files text, appending its instance entries.
 fn parse_file(
     entries: &mut Vec<PermEntry>,

@@ -16,9 +16,16 @@
 
 use crate::error::{strerror, Op};
 use crate::{Error, Result};
+use nix::errno::Errno;
+use nix::fcntl::AtFlags;
+use nix::fcntl::{openat, OFlag};
+use nix::sys::stat::{fstat, fstatat, mkdirat, FileStat, Mode};
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
 use std::io::Read;
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 /// Why the file at `path` or its directory may not be trusted, if they
 /// exist and may not: a symbolic link, not a regular file or directory,
@@ -47,18 +54,6 @@ pub fn distrust_dir(dir: &Path) -> Option<String> {
         return Some(format!("{} is not a directory", dir.display()));
     }
     unsafe_ownership(&meta).map(|reason| format!("{} is {reason}", dir.display()))
-}
-
-/// Why the prototypes of the template directory `dir` (`--template`, a
-/// manifest's `template`) may not be trusted, if they may not: the
-/// directory or a prototype in it fails the rule. They become a new
-/// instance's main.cf and master.cf, which name the programs it runs.
-pub fn distrust_template(dir: &Path) -> Option<String> {
-    distrust_dir(dir).or_else(|| {
-        ["main.cf.proto", "master.cf.proto"]
-            .iter()
-            .find_map(|name| distrust_file(&dir.join(name)).map(|why| format!("{name}: {why}")))
-    })
 }
 
 /// How `meta` lets someone other than root (or us) change the file, if it
@@ -237,6 +232,309 @@ pub fn replaceable(path: &Path) -> Result<()> {
     }
 }
 
+// ---------------------------------------------------------------------
+// Reaching a path as root: the descriptor walk.
+//
+// A path is reached from `/` one component at a time: each directory is
+// opened with `O_NOFOLLOW | O_DIRECTORY` relative to the descriptor of the
+// one above it and checked on its own descriptor (`fstat`), and that
+// descriptor, never the path again, is used for the next step and for the
+// final open, read or `mkdirat`. Every directory on the way must be owned
+// by root (or by the user running postmulti) and writable by neither group
+// nor others: then nobody else can rename, replace or add anything on the
+// way between the check and the use. A world- or group-writable directory
+// with the sticky bit (`/tmp`) is passed only towards a component that
+// exists and is owned by root (or us), which nobody else may then rename
+// or remove; a component still to be made there is refused, as someone
+// else could make it first.
+// ---------------------------------------------------------------------
+
+/// Why a path may not be reached as root: the place on it that fails the
+/// rule and how (`/srv/x is owned by uid 1000`, `/srv/l is a symbolic
+/// link`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Untrusted(pub String);
+
+impl std::fmt::Display for Untrusted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What the last component of a walked path must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Last {
+    /// A directory under the rule, like every one above it (a template
+    /// directory, the directory of a manifest, `-c DIR`).
+    Trusted,
+    /// A directory of any owner and mode (an instance's queue or data
+    /// directory, which set-permissions gives their owners): only the
+    /// directories above it are under the rule.
+    Directory,
+}
+
+/// A path reached under the rule: the deepest directory of it that exists,
+/// open, and the components below it still to be made.
+#[derive(Debug)]
+pub struct Reached {
+    /// The deepest existing directory, opened and checked.
+    dir: OwnedFd,
+    /// Its path.
+    path: PathBuf,
+    /// The components below it that do not exist.
+    missing: Vec<OsString>,
+}
+
+/// Walks `path` (made absolute from the working directory when relative,
+/// `.` and `..` taken lexically) from `/` under the rule, `last` saying
+/// what its last component must be.
+pub fn reach(path: &Path, last: Last) -> std::result::Result<Reached, Untrusted> {
+    let components = absolute_components(path)?;
+    let open = |dir: Option<&OwnedFd>, name: &OsStr| {
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        match dir {
+            Some(dir) => openat(dir, name, flags, Mode::empty()),
+            None => nix::fcntl::open(name, flags, Mode::empty()),
+        }
+    };
+    let mut at = PathBuf::from("/");
+    let mut dir = open(None, OsStr::new("/")).map_err(|errno| refusal(&at, errno))?;
+    let mut stat = fstat(&dir).map_err(|errno| refusal(&at, errno))?;
+    for (index, name) in components.iter().enumerate() {
+        // Checked before anything in it is looked at, except in a sticky
+        // directory of ours, which needs the component to be ours.
+        let sticky_exception = match check_owner_and_mode(&at, &stat) {
+            Ok(()) => false,
+            Err(why) if stat.st_mode & 0o1000 == 0 || !ours(stat.st_uid) => return Err(why),
+            Err(_) => true,
+        };
+        let child_path = at.join(name);
+        let child = match open(Some(&dir), name) {
+            Ok(child) => child,
+            Err(Errno::ENOENT) if !sticky_exception => {
+                return Ok(Reached {
+                    dir,
+                    path: at,
+                    missing: components[index..].to_vec(),
+                });
+            }
+            Err(Errno::ENOENT) => return Err(sticky_refusal(&at, &child_path)),
+            Err(Errno::ENOTDIR) if is_link(&dir, name) => {
+                return Err(refusal(&child_path, Errno::ELOOP))
+            }
+            Err(errno) => return Err(refusal(&child_path, errno)),
+        };
+        let child_stat = fstat(&child).map_err(|errno| refusal(&child_path, errno))?;
+        if sticky_exception && !ours(child_stat.st_uid) {
+            return Err(sticky_refusal(&at, &child_path));
+        }
+        (dir, stat, at) = (child, child_stat, child_path);
+    }
+    if last == Last::Trusted {
+        check_owner_and_mode(&at, &stat)?;
+    }
+    Ok(Reached {
+        dir,
+        path: at,
+        missing: Vec::new(),
+    })
+}
+
+impl Reached {
+    /// The path of the deepest existing directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the whole path exists.
+    pub fn exists(&self) -> bool {
+        self.missing.is_empty()
+    }
+
+    /// Opens the regular file `name` in the directory reached, without
+    /// following a link, and checks it on its descriptor under the rule:
+    /// `Ok(None)` when the directory or the file does not exist, a fatal
+    /// error for a link or something else than a regular file (worded as
+    /// [`read_regular`] words them), [`Trust::Untrusted`] for a file
+    /// others own or can write.
+    pub fn open_file(&self, name: &str) -> std::result::Result<Option<File>, Trust> {
+        self.open_shown(name, &self.path.join(name))
+    }
+
+    /// [`Reached::open_file`], naming the file `path` in messages.
+    fn open_shown(&self, name: &str, path: &Path) -> std::result::Result<Option<File>, Trust> {
+        if !self.exists() {
+            return Ok(None);
+        }
+        let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+        let file = match openat(&self.dir, name, flags, Mode::empty()) {
+            Ok(fd) => File::from(fd),
+            Err(Errno::ENOENT) => return Ok(None),
+            Err(Errno::ELOOP) => return Err(Trust::Fatal(symlink_refused(path))),
+            Err(errno) => {
+                return Err(Trust::Fatal(Error::fatal(format!(
+                    "{}: {}",
+                    path.display(),
+                    errno.desc()
+                ))))
+            }
+        };
+        let meta = file
+            .metadata()
+            .map_err(|e| Trust::Fatal(Error::io(path, e)))?;
+        if !meta.is_file() {
+            return Err(Trust::Fatal(not_regular(path)));
+        }
+        match unsafe_ownership(&meta) {
+            Some(reason) => Err(Trust::Untrusted(Untrusted(format!("it is {reason}")))),
+            None => Ok(Some(file)),
+        }
+    }
+
+    /// Makes the missing directories of the path reached, each with `mode`
+    /// (the umask applies) by `mkdirat` in the directory made before it,
+    /// as `mkdir -p` does.
+    pub fn make_missing(mut self, mode: u32) -> Result<()> {
+        for name in std::mem::take(&mut self.missing) {
+            let path = self.path.join(&name);
+            match mkdirat(&self.dir, name.as_os_str(), Mode::from_bits_truncate(mode)) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(errno) => return Err(Error::errno(Op::MakeDir, &path, errno)),
+            }
+            let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+            self.dir = openat(&self.dir, name.as_os_str(), flags, Mode::empty())
+                .map_err(|errno| Error::errno(Op::MakeDir, &path, errno))?;
+            self.path = path;
+        }
+        Ok(())
+    }
+}
+
+/// Why a file reached by [`Reached::open_file`] is not read.
+#[derive(Debug)]
+pub enum Trust {
+    /// It is a link, not a regular file, or cannot be opened.
+    Fatal(Error),
+    /// It is owned by someone else or writable by others.
+    Untrusted(Untrusted),
+}
+
+/// Opens the regular file `path` for reading as [`Reached::open_file`]
+/// does, its directory reached under the rule ([`reach`]): an untrusted
+/// directory on the way is [`Trust::Untrusted`], a missing file a fatal
+/// error.
+pub fn open_trusted(path: &Path) -> std::result::Result<File, Trust> {
+    let (dir, name) = match (directory_of(path), path.file_name().and_then(OsStr::to_str)) {
+        (Some(dir), Some(name)) => (dir, name),
+        _ => return Err(Trust::Fatal(not_regular(path))),
+    };
+    let reached = reach(dir, Last::Trusted).map_err(Trust::Untrusted)?;
+    match reached.open_shown(name, path)? {
+        Some(file) => Ok(file),
+        None => Err(Trust::Fatal(Error::fatal(format!(
+            "{}: {}",
+            path.display(),
+            Errno::ENOENT.desc()
+        )))),
+    }
+}
+
+/// Refuses to reach the private directory `path` (`param` names it) of
+/// an instance through a symbolic link or a directory others could
+/// change, `last` saying what the directory itself must be ([`reach`]).
+pub fn require_reachable(param: &str, path: &Path, last: Last) -> Result<()> {
+    reach(path, last).map(drop).map_err(|why| {
+        Error::fatal(format!(
+            "{param}={}: {why}; postmulti takes an instance directory only where no \
+             symbolic link leads and nobody but root (or you) can change a directory above it",
+            path.display()
+        ))
+    })
+}
+
+/// The components of `path` below `/`, made absolute from the working
+/// directory, `.` dropped and `..` taken lexically (every component is
+/// then opened without following a link, so no link can make `..` mean
+/// another place).
+fn absolute_components(path: &Path) -> std::result::Result<Vec<OsString>, Untrusted> {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| Untrusted(format!("the working directory: {}", strerror(&e))))?
+            .join(path)
+    };
+    let mut components = Vec::new();
+    for component in absolute.components() {
+        match component {
+            Component::Normal(name) => components.push(name.to_os_string()),
+            Component::ParentDir => {
+                components.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    Ok(components)
+}
+
+/// The refusal of `child` in the sticky directory `at` that others can
+/// write: it must exist and be owned by root (or us).
+fn sticky_refusal(at: &Path, child: &Path) -> Untrusted {
+    Untrusted(format!(
+        "{} is writable by others, and {} is not there owned by root (or you)",
+        at.display(),
+        child.display()
+    ))
+}
+
+/// Whether `name` in `dir` is a symbolic link.
+fn is_link(dir: &OwnedFd, name: &OsStr) -> bool {
+    fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .is_ok_and(|stat| stat.st_mode & nix::libc::S_IFMT == nix::libc::S_IFLNK)
+}
+
+/// Checks that `at` (`stat` of its descriptor) is owned by root or us and
+/// writable by neither group nor others.
+fn check_owner_and_mode(at: &Path, stat: &FileStat) -> std::result::Result<(), Untrusted> {
+    let reason = if !ours(stat.st_uid) {
+        format!("owned by uid {}", stat.st_uid)
+    } else {
+        match stat.st_mode & 0o022 {
+            0 => return Ok(()),
+            0o020 => "writable by its group".to_string(),
+            _ => "writable by others".to_string(),
+        }
+    };
+    Err(Untrusted(format!("{} is {reason}", at.display())))
+}
+
+/// Whether `uid` is root or the user running postmulti.
+fn ours(uid: u32) -> bool {
+    uid == 0 || uid == nix::unistd::geteuid().as_raw()
+}
+
+/// Why opening or looking at the directory `path` failed on the walk.
+fn refusal(path: &Path, errno: Errno) -> Untrusted {
+    Untrusted(match errno {
+        Errno::ELOOP => format!("{} is a symbolic link", path.display()),
+        Errno::ENOTDIR => format!("{} is not a directory", path.display()),
+        _ => format!("{}: {}", path.display(), errno.desc()),
+    })
+}
+
+/// The refusal of a symbolic link where a regular file is read.
+fn symlink_refused(path: &Path) -> Error {
+    Error::fatal(format!(
+        "{}: is a symbolic link, which postmulti does not follow",
+        path.display()
+    ))
+}
+
+/// The refusal of something else than a regular file where one is read.
+fn not_regular(path: &Path) -> Error {
+    Error::fatal(format!("{}: is not a regular file", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,5 +662,56 @@ mod tests {
         let through = root.join("through");
         std::os::unix::fs::symlink(&planted, &through).unwrap();
         assert_eq!(read_config(&through, 6).unwrap_err().to_string(), refusal);
+    }
+
+    #[test]
+    fn the_walk_refuses_links_other_owners_and_writable_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        std::fs::create_dir_all(base.join("a/b")).unwrap();
+        std::fs::write(base.join("a/b/f"), "x").unwrap();
+        let reached = reach(&base.join("a/b"), Last::Trusted).unwrap();
+        assert!(reached.exists());
+        let mut text = String::new();
+        reached
+            .open_file("f")
+            .unwrap()
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "x");
+        // Missing components are left to make, in the last directory reached.
+        let missing = reach(&base.join("a/b/c/d"), Last::Directory).unwrap();
+        assert_eq!(
+            (missing.path(), missing.exists()),
+            (base.join("a/b").as_path(), false)
+        );
+        missing.make_missing(0o755).unwrap();
+        assert!(base.join("a/b/c/d").is_dir());
+        std::os::unix::fs::symlink(base.join("a"), base.join("l")).unwrap();
+        assert_eq!(
+            reach(&base.join("l/b"), Last::Directory).unwrap_err().0,
+            format!("{} is a symbolic link", base.join("l").display())
+        );
+        std::fs::set_permissions(base.join("a"), PermissionsExt::from_mode(0o777)).unwrap();
+        assert_eq!(
+            reach(&base.join("a/b"), Last::Directory).unwrap_err().0,
+            format!("{} is writable by others", base.join("a").display())
+        );
+        // Sticky: passed towards a component of ours, not a missing one.
+        std::fs::set_permissions(base.join("a"), PermissionsExt::from_mode(0o1777)).unwrap();
+        assert!(reach(&base.join("a/b"), Last::Trusted).is_ok());
+        assert!(reach(&base.join("a/new"), Last::Directory).is_err());
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        std::os::unix::fs::chown(base.join("a/b"), Some(65534), None).unwrap();
+        assert!(reach(&base.join("a/b"), Last::Directory).is_err());
+        std::fs::set_permissions(base.join("a"), PermissionsExt::from_mode(0o755)).unwrap();
+        assert!(reach(&base.join("a/b"), Last::Directory).is_ok());
+        assert_eq!(
+            reach(&base.join("a/b/c"), Last::Directory).unwrap_err().0,
+            format!("{} is owned by uid 65534", base.join("a/b").display())
+        );
     }
 }

@@ -3,7 +3,6 @@
 
 use postmulti_core::lifecycle::{Plan, Step};
 use postmulti_core::perms::PermEntry;
-use postmulti_core::trust;
 use similar::TextDiff;
 use std::fmt::Write;
 use std::os::unix::fs::MetadataExt;
@@ -29,24 +28,18 @@ pub fn describe(plan: &Plan) -> String {
                     file_paragraph(&label, old_text.as_deref(), Some(&new_text))
                 )
             }
-            Step::CopyFile { from, to } => {
+            Step::CopyFile { from, to, copied } => {
                 let label = to.display().to_string();
-                let _ = write!(
+                let new_text = String::from_utf8_lossy(&copied.bytes);
+                let diff = TextDiff::from_lines("", new_text.as_ref())
+                    .unified_diff()
+                    .header("/dev/null", &label)
+                    .to_string();
+                writeln!(
                     out,
-                    "would copy {} to {label} (mode and times kept)",
+                    "would copy {} to {label} (mode and times kept):\n{diff}",
                     from.display()
-                );
-                match trust::read_config(from, trust::CONFIG_LIMIT) {
-                    Ok(bytes) => {
-                        let new_text = String::from_utf8_lossy(&bytes);
-                        let diff = TextDiff::from_lines("", new_text.as_ref())
-                            .unified_diff()
-                            .header("/dev/null", &label)
-                            .to_string();
-                        writeln!(out, ":\n{diff}")
-                    }
-                    Err(_) => writeln!(out),
-                }
+                )
             }
             Step::SetPermissions(entries) => {
                 for entry in entries {

@@ -48,6 +48,13 @@ fn run(args: Vec<OsString>) -> Result<ExitCode> {
         Ok(hi) => hi,
         Err(special) => return Ok(special_mode(special)),
     };
+    // The primary's configuration directory names the programs run as
+    // root: reached under the trust rule, or refused.
+    postmulti_core::trust::require_reachable(
+        "config_directory",
+        bytes::path(&hi.primary_dir),
+        postmulti_core::trust::Last::Trusted,
+    )?;
     let defaults = Defaults::reporting(|message| report(Level::Warning, message));
     match &hi.mode {
         Mode::List(request) => list(&hi, &defaults, request),

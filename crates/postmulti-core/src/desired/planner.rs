@@ -153,7 +153,7 @@ impl DesiredPlan {
                 Step::WriteFile { path, old, new, .. } => {
                     (path, text(old.as_deref().unwrap_or_default()), text(new))
                 }
-                Step::CopyFile { from, to } => (to, on_disk(to), on_disk(from)),
+                Step::CopyFile { to, copied, .. } => (to, on_disk(to), text(&copied.bytes)),
                 Step::RemoveFile(path) => (path, on_disk(path), String::new()),
                 _ => continue,
             };

@@ -5,12 +5,15 @@
 //! running postmulti) could have written; `--plan` changes nothing and
 //! only warns; `--export` writes only where `--apply` would then read.
 //! The prototypes of a manifest's `template` fall under the same rule.
-//! A manifest is read from a regular file, never through a symbolic link,
+//! `--apply` reads the manifest through the descriptor its trust was
+//! checked on ([`crate::trust::reach`]: every directory from `/` opened
+//! without following a link), so that nothing swapped in after the check
+//! is read. A manifest is read from a regular file, never through a symbolic link,
 //! and is at most [`MANIFEST_LIMIT`] bytes, from a file or from standard
 //! input.
 
 use super::manifest::Manifest;
-use crate::trust::{distrust_file, read_limited, read_regular, replaceable};
+use crate::trust::{distrust_file, open_trusted, read_limited, read_regular, replaceable, Trust};
 use crate::{Error, Result};
 use std::path::Path;
 
@@ -45,18 +48,19 @@ pub fn read(file: &str, purpose: Purpose) -> Result<Read> {
         read_limited(std::io::stdin().lock(), Path::new(file), MANIFEST_LIMIT)?
     } else {
         let path = Path::new(file);
-        let bytes = read_regular(path, MANIFEST_LIMIT)?;
-        if let Some(reason) = distrust_file(path) {
-            match purpose {
-                Purpose::Apply => return Err(untrusted(file, &reason)),
+        match open_trusted(path) {
+            Ok(opened) => read_limited(opened, path, MANIFEST_LIMIT)?,
+            Err(Trust::Fatal(error)) => return Err(error),
+            Err(Trust::Untrusted(reason)) => match purpose {
+                Purpose::Apply => return Err(untrusted(file, &reason.0)),
                 Purpose::Plan => {
                     warning = Some(format!(
                         "{file}: {reason}; --apply will refuse this manifest"
-                    ))
+                    ));
+                    read_regular(path, MANIFEST_LIMIT)?
                 }
-            }
+            },
         }
-        bytes
     };
     let text = String::from_utf8(bytes)
         .map_err(|e| Error::fatal(format!("{file}: not UTF-8 text: {}", e.utf8_error())))?;

@@ -6,7 +6,9 @@
 use super::checks::require_init;
 use super::install;
 use super::names::{changed_names, check_assignments};
-use super::paths::{check_private_path, derive_private_path, refuse_reference};
+use super::paths::{
+    check_new_private_dir, check_private_path, derive_private_path, refuse_reference,
+};
 use super::plan::{Plan, Step};
 use super::protos::{new_main_cf, Prototypes, MASTER_CF_TEMPLATE};
 use super::request::{Action, EditOptions, EditRequest};
@@ -21,7 +23,7 @@ use crate::instance::Instance;
 use crate::perms::{self, instance_entries_for};
 use crate::registry::{instance_from_config, Registry};
 use crate::select::Selection;
-use crate::trust;
+use crate::trust::{self, Trust};
 use crate::{Error, Result};
 
 /// Plans create or import of the instance `request` describes.
@@ -45,6 +47,13 @@ pub fn plan(
         }
     }
     claims.claim_instance(&new)?;
+    for (param, dir) in [
+        ("config_directory", &new.config_directory),
+        ("queue_directory", &new.queue_directory),
+        ("data_directory", &new.data_directory),
+    ] {
+        check_new_private_dir(param, dir, &registry.primary_config)?;
+    }
     let position = placement(registry, &request.selection)?;
     require_init(registry)?;
 
@@ -81,13 +90,6 @@ pub fn plan(
     };
     let entries = instance_entries_for(&instance_config)?;
     perms::refuse_symlinks(&entries)?;
-    for (what, path) in [
-        ("queue_directory", &new.queue_directory),
-        ("data_directory", &new.data_directory),
-    ] {
-        plan.warnings
-            .extend(perms::exposed_ancestors(what, bytes::path(path)));
-    }
     plan.steps.push(Step::SetPermissions(entries));
     plan_registration(&mut plan, registry, &new, position)?;
     Ok(plan)
@@ -184,20 +186,24 @@ fn plan_new_files<'d>(
     options: &EditOptions,
 ) -> Result<Config<'d>> {
     let primary = &registry.primary_config;
-    let prototype_dir = match &options.template_directory {
-        Some(dir) => {
-            if let Some(reason) = trust::distrust_template(dir) {
-                return Err(Error::fatal(format!(
-                    "template {}: {reason}; its prototypes would become the \
-                     instance's main.cf and master.cf",
-                    dir.display()
-                )));
-            }
-            dir.clone()
-        }
-        None => bytes::path_buf(primary.expanded("meta_directory")?),
+    let (prototype_dir, what) = match &options.template_directory {
+        Some(dir) => (dir.clone(), "template"),
+        None => (
+            bytes::path_buf(primary.expanded("meta_directory")?),
+            "meta_directory",
+        ),
     };
-    let prototypes = Prototypes::find(&prototype_dir);
+    let prototypes = match Prototypes::read(&prototype_dir) {
+        Ok(prototypes) => prototypes,
+        Err(Trust::Fatal(error)) => return Err(error),
+        Err(Trust::Untrusted(reason)) => {
+            return Err(Error::fatal(format!(
+                "{what} {}: {reason}; its prototypes would become the \
+                 instance's main.cf and master.cf",
+                prototype_dir.display()
+            )))
+        }
+    };
     if options.template_directory.is_some() && prototypes.main_cf.is_none() {
         return Err(Error::fatal(format!(
             "Missing main.cf prototype: {}/main.cf.proto",
@@ -245,9 +251,10 @@ fn plan_new_files<'d>(
     // master.cf last: once it is there, the instance is complete.
     let master_cf_path = config_dir.join("master.cf");
     plan.steps.push(match prototypes.master_cf {
-        Some(from) => Step::CopyFile {
-            from,
+        Some(proto) => Step::CopyFile {
+            from: proto.path,
             to: master_cf_path,
+            copied: proto.copied,
         },
         None => Step::WriteFile {
             old: trust::read_config(&master_cf_path, trust::CONFIG_LIMIT).ok(),

@@ -3,7 +3,103 @@
 
 use crate::bconcat;
 use crate::bytes::{self, BString, ByteSlice};
+use crate::config::Config;
+use crate::trust::{self, Last};
 use crate::{Error, Result};
+
+/// Directories of the system that are never an instance's configuration,
+/// queue or data directory: set-permissions would give them to root or to
+/// the mail owner with mode 0700 or 0755, and destroy would empty them.
+const SYSTEM_DIRECTORIES: &[&str] = &[
+    "/",
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/home",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/media",
+    "/mnt",
+    "/opt",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+    "/srv",
+    "/sys",
+    "/tmp",
+    "/usr",
+    "/usr/bin",
+    "/usr/lib",
+    "/usr/libexec",
+    "/usr/local",
+    "/usr/sbin",
+    "/usr/share",
+    "/var",
+    "/var/cache",
+    "/var/lib",
+    "/var/log",
+    "/var/mail",
+    "/var/spool",
+    "/var/tmp",
+];
+
+/// The primary's shared directories, which every instance uses: never an
+/// instance's own (Postfix already refuses the command, daemon and shlib
+/// directories, and the primary's private ones, as conflicts).
+const SHARED_DIRECTORIES: &[&str] = &[
+    "meta_directory",
+    "html_directory",
+    "manpage_directory",
+    "readme_directory",
+    "sample_directory",
+];
+
+/// Refuses `path` as the private directory `param` of a new or imported
+/// instance when it is a system directory or one of the primary's shared
+/// directories, or when it is reached through a symbolic link or a
+/// directory others could change ([`trust::require_reachable`]; the
+/// configuration directory, when it exists, must be under the rule too).
+pub fn check_new_private_dir(param: &str, path: &[u8], primary: &Config<'_>) -> Result<()> {
+    let trimmed = match path.trim_end_with(|c| c == '/') {
+        b"" => b"/".as_slice(),
+        trimmed => trimmed,
+    };
+    let shared = SHARED_DIRECTORIES.iter().find(|&&name| {
+        primary
+            .expanded(name)
+            .is_ok_and(|dir| dir.trim_end_with(|c| c == '/') == trimmed)
+    });
+    if let Some(name) = shared {
+        return Err(Error::fatal(bconcat!(
+            param,
+            "=",
+            path,
+            format!(": is the primary's {name}, which all instances share")
+        )));
+    }
+    if SYSTEM_DIRECTORIES
+        .iter()
+        .any(|dir| dir.as_bytes() == trimmed)
+    {
+        return Err(Error::fatal(bconcat!(
+            param,
+            "=",
+            path,
+            ": is a system directory; an instance's directories must be its own"
+        )));
+    }
+    // The configuration directory names the programs the instance runs:
+    // nobody else may own or write it either.
+    let last = match param {
+        "config_directory" => Last::Trusted,
+        _ => Last::Directory,
+    };
+    trust::require_reachable(param, bytes::path(path), last)
+}
 
 /// Refuses a private directory path that would corrupt the registry or
 /// name a place other than it seems: white space, commas or control

@@ -5,22 +5,23 @@
 use crate::bytes::{self, BString};
 use crate::config::Config;
 use crate::error::Op;
-use crate::fsutil::{copy_preserving, write_atomic, FileMeta};
+use crate::fsutil::{write_atomic, write_copy, Copied, FileMeta};
 use crate::perms::{self, PermEntry};
 use crate::registry::{split_list, Registry};
+use crate::trust::{self, Last};
 use crate::{Error, Result};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use nix::unistd::{unlinkat, UnlinkatFlags};
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 /// One file-system step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// Create a directory and its missing parents with `mode` (umask
-    /// applies), as `mkdir -p`.
+    /// applies), as `mkdir -p`, each by `mkdirat` in the one made or
+    /// reached before it ([`crate::trust::reach`]).
     MakeDir {
         /// The directory.
         path: PathBuf,
@@ -39,12 +40,15 @@ pub enum Step {
         /// existing file's).
         meta: FileMeta,
     },
-    /// Copy a file keeping mode and times (`cp -p`), atomically.
+    /// Copy a file keeping mode and times (`cp -p`), atomically: what was
+    /// read from it when planning is written.
     CopyFile {
         /// The source.
         from: PathBuf,
         /// The destination.
         to: PathBuf,
+        /// What was read from the source.
+        copied: Copied,
     },
     /// Give an instance's private files the owners and modes of
     /// `postfix-files` (`postfix set-permissions`).
@@ -146,15 +150,13 @@ impl Plan {
         let mut warnings = Vec::new();
         for step in &self.steps {
             match step {
-                Step::MakeDir { path, mode } => std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(*mode)
-                    .create(path)
-                    .map_err(|e| Error::io_op(Op::MakeDir, path, e))?,
+                Step::MakeDir { path, mode } => trust::reach(path, Last::Directory)
+                    .map_err(|why| Error::fatal(format!("{}: {why}", path.display())))?
+                    .make_missing(*mode)?,
                 Step::WriteFile {
                     path, new, meta, ..
                 } => write_atomic(path, new, *meta)?,
-                Step::CopyFile { from, to } => copy_preserving(from, to)?,
+                Step::CopyFile { to, copied, .. } => write_copy(to, copied)?,
                 Step::SetPermissions(entries) => perms::apply(entries)?,
                 Step::RemoveFile(path) => remove_file(path)?,
                 Step::RemoveDir(path) => {

@@ -4,9 +4,10 @@
 //! where the prototypes are missing.
 
 use crate::config::Config;
+use crate::fsutil::Copied;
 use crate::maincf::MainCf;
-use crate::{Error, Result};
-use std::os::unix::fs::PermissionsExt;
+use crate::trust::{self, Last, Trust, Untrusted};
+use crate::Result;
 use std::path::{Path, PathBuf};
 
 /// Install parameters shared by all instances: cloned from the primary's
@@ -33,23 +34,53 @@ const MAIN_CF_TEMPLATE: &str = include_str!("../../protos/main.cf.proto");
 /// postmulti's own master.cf prototype.
 pub const MASTER_CF_TEMPLATE: &str = include_str!("../../protos/master.cf.proto");
 
-/// Where the prototypes of a new instance come from.
+/// The largest prototype read.
+const PROTOTYPE_LIMIT: u64 = 16 << 20;
+
+/// The prototypes of a new instance, read through the descriptor of their
+/// directory, which was checked with them under [`crate::trust`]'s rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prototypes {
     /// `main.cf.proto`, or `None` for our template.
-    pub main_cf: Option<PathBuf>,
+    pub main_cf: Option<Prototype>,
     /// `master.cf.proto`, or `None` for our template.
-    pub master_cf: Option<PathBuf>,
+    pub master_cf: Option<Prototype>,
+}
+
+/// One prototype: where it was, and what was read from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prototype {
+    /// Its path.
+    pub path: PathBuf,
+    /// Its bytes, mode, owner and times.
+    pub copied: Copied,
 }
 
 impl Prototypes {
-    /// The prototypes in `dir`, each only if it is there.
-    pub fn find(dir: &Path) -> Prototypes {
-        let existing = |name: &str| Some(dir.join(name)).filter(|path| path.is_file());
-        Prototypes {
-            main_cf: existing("main.cf.proto"),
-            master_cf: existing("master.cf.proto"),
-        }
+    /// The prototypes in `dir`, each only if it is there: the directory is
+    /// reached from `/` under the rule ([`trust::reach`]) and both files
+    /// are opened and read through its descriptor, never by path again.
+    /// The error says why the directory or a prototype in it may not be
+    /// trusted; they become a new instance's main.cf and master.cf, which
+    /// name the programs it runs.
+    pub fn read(dir: &Path) -> std::result::Result<Prototypes, Trust> {
+        let reached = trust::reach(dir, Last::Trusted).map_err(Trust::Untrusted)?;
+        let read = |name: &str| {
+            let path = dir.join(name);
+            let prefix = |why: Untrusted| Trust::Untrusted(Untrusted(format!("{name}: {why}")));
+            match reached.open_file(name) {
+                Ok(Some(file)) => Copied::read(file, &path, PROTOTYPE_LIMIT)
+                    .map(|copied| Some(Prototype { path, copied }))
+                    .map_err(Trust::Fatal),
+                Ok(None) => Ok(None),
+                Err(Trust::Untrusted(why)) => Err(prefix(why)),
+                Err(fatal) => Err(fatal),
+            }
+        };
+        Ok(Prototypes {
+            main_cf: read("main.cf.proto")?,
+            master_cf: read("master.cf.proto")?,
+        })
     }
 }
 
@@ -61,16 +92,7 @@ pub fn new_main_cf(
     data_directory: &[u8],
 ) -> Result<(MainCf, u32)> {
     let (mut doc, mode) = match &prototypes.main_cf {
-        Some(path) => {
-            let doc = MainCf::read(path)?;
-            let mode = path
-                .metadata()
-                .map_err(|e| Error::io(path, e))?
-                .permissions()
-                .mode()
-                & 0o7777;
-            (doc, mode)
-        }
+        Some(proto) => (MainCf::parse(&proto.copied.bytes), proto.copied.mode),
         None => (MainCf::parse(MAIN_CF_TEMPLATE.as_bytes()), 0o644),
     };
     let mut cloned = Vec::new();

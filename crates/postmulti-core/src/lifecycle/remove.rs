@@ -14,6 +14,7 @@ use crate::maincf::MainCf;
 use crate::registry::{split_list, Registry};
 use crate::select::{Selection, NAME_PREFIX};
 use crate::status::master_pid;
+use crate::trust::{self, Last};
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -53,6 +54,19 @@ pub fn plan(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
     }
     if destroy {
         refuse_symlinks(&target.config_directory, followed_paths(target))?;
+        // A link in place of the data directory is left as Postfix leaves
+        // it, so only the directories above it are walked.
+        let data_parent = target.data_path().parent();
+        for dir in [
+            Some(target.config_path()),
+            Some(target.queue_path()),
+            data_parent,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            refuse_unreachable(&target.config_directory, dir)?;
+        }
     }
     let dirs: Vec<BString> = registry
         .secondary_dirs()
@@ -132,7 +146,9 @@ fn interrupted_destroy(registry: &Registry<'_>, request: &EditRequest) -> Option
         return None;
     }
     let config_dir = bytes::path(&dir);
-    if let Err(error) = refuse_symlinks(&dir, config_dir.ancestors().map(Path::to_path_buf)) {
+    if let Err(error) = refuse_symlinks(&dir, config_dir.ancestors().map(Path::to_path_buf))
+        .and_then(|()| refuse_unreachable(&dir, config_dir))
+    {
         return Some(Err(error));
     }
     if config_dir.join("master.cf").exists() {
@@ -169,4 +185,21 @@ fn refuse_symlinks(config_directory: &[u8], paths: impl Iterator<Item = PathBuf>
         }
     }
     Ok(())
+}
+
+/// Refuses to destroy the instance in `config_directory` when its
+/// directory `dir` is reached through a directory others could change
+/// ([`trust::reach`]): they could swap what lies below it for a place
+/// whose files destroy would then remove.
+fn refuse_unreachable(config_directory: &[u8], dir: &Path) -> Result<()> {
+    trust::reach(dir, Last::Directory).map(drop).map_err(|why| {
+        Error::fatal(bconcat!(
+            "cannot destroy instance ",
+            config_directory,
+            format!(
+                ": {why}; destroy reaches an instance's directories only through \
+                     directories that only root (or you) can change"
+            )
+        ))
+    })
 }
