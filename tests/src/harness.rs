@@ -165,9 +165,10 @@ pub fn run(files: Vec<(&'static str, Vec<Test>)>) -> ExitCode {
             trials.push(trial);
         }
     }
-    trials.push(Trial::test("main::every_test_file_is_a_module", move || {
-        every_test_file_is_a_module(&modules)
-    }));
+    trials.push(Trial::test(
+        "main::every_test_file_is_a_module",
+        move || every_test_file_is_a_module(&modules),
+    ));
     if !skipped.is_empty() && !args.list {
         eprintln!(
             "ignored here (CI=true would fail them):\n  {}",
@@ -184,8 +185,13 @@ fn every_test_file_is_a_module(modules: &[&str]) -> Result<(), Failed> {
     let entries = std::fs::read_dir(&dir).map_err(|error| format!("{}: {error}", dir.display()))?;
     let mut missing = Vec::new();
     for entry in entries {
-        let path = entry.map_err(|error| format!("{}: {error}", dir.display()))?.path();
-        let stem = path.file_stem().and_then(|stem| stem.to_str()).unwrap_or_default();
+        let path = entry
+            .map_err(|error| format!("{}: {error}", dir.display()))?
+            .path();
+        let stem = path
+            .file_stem()
+            .and_then(|stem| stem.to_str())
+            .unwrap_or_default();
         let rust = path.extension().is_some_and(|extension| extension == "rs");
         if rust && stem != "main" && !modules.contains(&stem) {
             missing.push(path.display().to_string());
