@@ -115,7 +115,7 @@ pub fn in_ci() -> bool {
 /// One registered test.
 #[derive(Debug, Clone, Copy)]
 pub struct Test {
-    /// Its name, as filters and the summary show it.
+    /// Its name in its file (filters and the summary show `FILE::NAME`).
     pub name: &'static str,
     /// What it needs of the machine.
     pub needs: Needs,
