@@ -1,6 +1,8 @@
-//! The test harness of the end-to-end test files: each file's tests are
-//! named and gated in one table ([`e2e_tests!`](crate::e2e_tests)), and run
-//! by `libtest-mimic`, whose summary is libtest's (`test result: ok. N
+//! The test harness of the end-to-end tests: each file's tests are named
+//! and gated in one table ([`e2e_tests!`](crate::e2e_tests)); the files are
+//! the modules of one test binary, `tests/tests/main.rs`
+//! ([`e2e_main!`](crate::e2e_main)), whose tests, named `FILE::NAME`, are
+//! run by `libtest-mimic`, whose summary is libtest's (`test result: ok. N
 //! passed; 0 failed; M ignored ...`).
 //!
 //! A test that needs what this machine lacks (root, Postfix, the tools of a
@@ -113,7 +115,7 @@ pub fn in_ci() -> bool {
 /// One registered test.
 #[derive(Debug, Clone, Copy)]
 pub struct Test {
-    /// Its name, as filters and the summary show it.
+    /// Its name in its file (filters and the summary show `FILE::NAME`).
     pub name: &'static str,
     /// What it needs of the machine.
     pub needs: Needs,
@@ -124,35 +126,49 @@ pub struct Test {
     pub run: fn(),
 }
 
-/// Runs the tests as libtest does (same arguments and output), ignoring
-/// those whose needs are not met here unless `CI=true`, where they fail.
-pub fn run(tests: Vec<Test>) -> ExitCode {
+/// Runs the test files' tests in one process as libtest does (same
+/// arguments and output), each named `FILE::NAME`, ignoring those whose
+/// needs are not met here unless `CI=true`, where they fail. `files` are
+/// the modules of `tests/tests/main.rs` ([`e2e_main!`](crate::e2e_main)),
+/// each with its table; one more test checks that every file of
+/// `tests/tests/` is among them.
+pub fn run(files: Vec<(&'static str, Vec<Test>)>) -> ExitCode {
     let args = Arguments::from_args();
     let _cache = private_cache_directory();
     let ci = in_ci();
+    let modules: Vec<&'static str> = files.iter().map(|(module, _)| *module).collect();
     let mut skipped = Vec::new();
-    let trials = tests
-        .into_iter()
-        .map(|test| {
+    let mut trials: Vec<Trial> = Vec::new();
+    for (module, tests) in files {
+        for test in tests {
+            let name = format!("{module}::{}", test.name);
             let unmet = test.needs.check().err();
-            if let (Some(why), false) = (&unmet, ci) {
-                skipped.push(format!("{}: {why}", test.name));
-            }
             let ignored = test.ignore.is_some() || (unmet.is_some() && !ci);
-            Trial::test(test.name, move || match unmet {
+            let why = unmet.clone();
+            let context = name.clone();
+            let trial = Trial::test(name, move || match unmet {
                 Some(why) if ci => Err(Failed::from(format!(
-                    "{}: {why}, and CI=true requires it to run",
-                    test.name
+                    "{context}: {why}, and CI=true requires it to run"
                 ))),
-                Some(why) => Err(Failed::from(format!("{}: {why}", test.name))),
+                Some(why) => Err(Failed::from(format!("{context}: {why}"))),
                 None => {
                     (test.run)();
                     Ok(())
                 }
             })
-            .with_ignored_flag(ignored)
-        })
-        .collect();
+            .with_ignored_flag(ignored);
+            if let (Some(why), false) = (why, ci) {
+                if !args.is_filtered_out(&trial) {
+                    skipped.push(format!("{}: {why}", trial.name()));
+                }
+            }
+            trials.push(trial);
+        }
+    }
+    trials.push(Trial::test(
+        "main::every_test_file_is_a_module",
+        move || every_test_file_is_a_module(&modules),
+    ));
     if !skipped.is_empty() && !args.list {
         eprintln!(
             "ignored here (CI=true would fail them):\n  {}",
@@ -160,6 +176,36 @@ pub fn run(tests: Vec<Test>) -> ExitCode {
         );
     }
     libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// Fails unless every `*.rs` file of `tests/tests/` but `main.rs` is one of
+/// `modules`: a file left out of `main.rs` would never run.
+fn every_test_file_is_a_module(modules: &[&str]) -> Result<(), Failed> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let entries = std::fs::read_dir(&dir).map_err(|error| format!("{}: {error}", dir.display()))?;
+    let mut missing = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|error| format!("{}: {error}", dir.display()))?
+            .path();
+        let stem = path
+            .file_stem()
+            .and_then(|stem| stem.to_str())
+            .unwrap_or_default();
+        let rust = path.extension().is_some_and(|extension| extension == "rs");
+        if rust && stem != "main" && !modules.contains(&stem) {
+            missing.push(path.display().to_string());
+        }
+    }
+    missing.sort();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "not a module of tests/tests/main.rs, so never run (add it to its e2e_main! list): {}",
+        missing.join(", ")
+    )
+    .into())
 }
 
 /// Points every postmulti the tests start outside a namespace at a cache
@@ -177,11 +223,11 @@ fn private_cache_directory() -> tempfile::TempDir {
     dir
 }
 
-/// The `main` of an end-to-end test file: a table of its tests by what
-/// they need (`Nothing`, `RootAndPostfix`, `Namespace`, `Container` or
-/// `Ansible`, see
-/// [`Needs`]), each group optionally ignored unless asked for, as
-/// `#[ignore]` does:
+/// The table of an end-to-end test file (a module of `tests/tests/main.rs`,
+/// listed in its [`e2e_main!`](crate::e2e_main)): its tests by what they
+/// need (`Nothing`, `RootAndPostfix`, `Namespace`, `Container` or
+/// `Ansible`, see [`Needs`]), each group optionally ignored unless asked
+/// for, as `#[ignore]` does:
 ///
 /// ```text
 /// postmulti_e2e::e2e_tests! {
@@ -191,8 +237,8 @@ fn private_cache_directory() -> tempfile::TempDir {
 /// }
 /// ```
 ///
-/// The test file is declared in `tests/Cargo.toml` with `harness = false`;
-/// each test is a plain `fn NAME()` that panics on failure.
+/// It defines the module's `pub fn tests() -> Vec<Test>`; each test is a
+/// plain `fn NAME()` that panics on failure.
 #[macro_export]
 macro_rules! e2e_tests {
     (@why) => { None };
@@ -209,10 +255,31 @@ macro_rules! e2e_tests {
         )*]
     }};
     ($($(#[ignore = $why:literal])? $needs:ident: [$($test:ident),* $(,)?];)*) => {
+        /// This file's tests, from its table.
+        pub fn tests() -> ::std::vec::Vec<$crate::harness::Test> {
+            [$($crate::e2e_tests!(@group [$($why)?] $needs [$($test),*])),*].concat()
+        }
+    };
+}
+
+/// The `main` of the one end-to-end test binary, `tests/tests/main.rs`:
+/// declares each listed file of `tests/tests/` as a module and runs all
+/// their tables ([`e2e_tests!`](crate::e2e_tests)) on [`run`], each test
+/// named `FILE::NAME`:
+///
+/// ```text
+/// postmulti_e2e::e2e_main! {
+///     json,
+///     listing,
+/// }
+/// ```
+#[macro_export]
+macro_rules! e2e_main {
+    ($($file:ident),* $(,)?) => {
+        $(mod $file;)*
+
         fn main() -> ::std::process::ExitCode {
-            $crate::harness::run(
-                [$($crate::e2e_tests!(@group [$($why)?] $needs [$($test),*])),*].concat(),
-            )
+            $crate::harness::run(vec![$((stringify!($file), $file::tests())),*])
         }
     };
 }
