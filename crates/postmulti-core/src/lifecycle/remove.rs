@@ -54,18 +54,20 @@ pub fn plan(registry: &Registry<'_>, request: &EditRequest) -> Result<Plan> {
     }
     if destroy {
         refuse_symlinks(&target.config_directory, followed_paths(target))?;
+        refuse_unreachable(
+            &target.config_directory,
+            target.config_path(),
+            Last::Directory,
+        )?;
+        refuse_unreachable(
+            &target.config_directory,
+            target.queue_path(),
+            Last::Directory,
+        )?;
         // A link in place of the data directory is left as Postfix leaves
-        // it, so only the directories above it are walked.
-        let data_parent = target.data_path().parent();
-        for dir in [
-            Some(target.config_path()),
-            Some(target.queue_path()),
-            data_parent,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            refuse_unreachable(&target.config_directory, dir)?;
+        // it, so the walk ends at the directory holding it.
+        if let Some(above_data) = target.data_path().parent() {
+            refuse_unreachable(&target.config_directory, above_data, Last::Trusted)?;
         }
     }
     let dirs: Vec<BString> = registry
@@ -147,7 +149,7 @@ fn interrupted_destroy(registry: &Registry<'_>, request: &EditRequest) -> Option
     }
     let config_dir = bytes::path(&dir);
     if let Err(error) = refuse_symlinks(&dir, config_dir.ancestors().map(Path::to_path_buf))
-        .and_then(|()| refuse_unreachable(&dir, config_dir))
+        .and_then(|()| refuse_unreachable(&dir, config_dir, Last::Directory))
     {
         return Some(Err(error));
     }
@@ -191,8 +193,8 @@ fn refuse_symlinks(config_directory: &[u8], paths: impl Iterator<Item = PathBuf>
 /// directory `dir` is reached through a directory others could change
 /// ([`trust::reach`]): they could swap what lies below it for a place
 /// whose files destroy would then remove.
-fn refuse_unreachable(config_directory: &[u8], dir: &Path) -> Result<()> {
-    trust::reach(dir, Last::Directory).map(drop).map_err(|why| {
+fn refuse_unreachable(config_directory: &[u8], dir: &Path, last: Last) -> Result<()> {
+    trust::reach(dir, last).map(drop).map_err(|why| {
         Error::fatal(bconcat!(
             "cannot destroy instance ",
             config_directory,
