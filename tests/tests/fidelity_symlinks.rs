@@ -22,7 +22,9 @@
 //! - import of an instance whose queue directory is missing creates it.
 
 use postmulti_e2e::attacker::{attacker_dir, NOBODY};
-use postmulti_e2e::sandbox::{assert_fatal, assert_success, owner_and_mode, Sandbox};
+use postmulti_e2e::sandbox::{
+    assert_fatal, assert_success, owner_and_mode, stderr, stdout, Sandbox,
+};
 use std::os::unix::fs::{symlink, PermissionsExt};
 
 /// An initialized sandbox with `postfix-a` and `postfix-b` created.
