@@ -388,6 +388,11 @@ impl Reached {
         }
     }
 
+    /// The open descriptor of the whole path, when it exists.
+    pub fn into_directory(self) -> Option<OwnedFd> {
+        self.exists().then_some(self.dir)
+    }
+
     /// Makes the missing directories of the path reached, each with `mode`
     /// (the umask applies) by `mkdirat` in the directory made before it,
     /// as `mkdir -p` does.
