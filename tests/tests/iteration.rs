@@ -3,7 +3,8 @@
 //! postmulti's ordering and skipping rules for start, stop, control and
 //! other commands; `-x` runs any command with the instance's settings in its
 //! environment and its arguments verbatim; `-v`, failing children, no match,
-//! and broken secondaries (warned about, skipped, exit 1).
+//! and broken secondaries (warned about, skipped, exit 1), and so are
+//! secondaries below a directory another user owns.
 
 use postmulti_e2e::sandbox::{assert_fatal, assert_success, stderr, stdout, Sandbox};
 
@@ -332,6 +333,49 @@ fn broken_secondaries_are_skipped() {
     assert_eq!(sandbox.stand_in_calls().len(), 4);
 }
 
+fn instances_below_a_directory_others_can_change_are_skipped() {
+    let sandbox = Sandbox::new();
+    sandbox.install_stand_in_postfix();
+    let a = sandbox.write_secondary("postfix-a", "multi_instance_name = postfix-a\n");
+    let d = sandbox.write_secondary("theirs/postfix-d", "multi_instance_name = postfix-d\n");
+    sandbox.register(&[&a, &d]);
+    // Registered while root's; then another user's, who could swap
+    // postfix-d for a directory whose postfix-script they wrote.
+    std::os::unix::fs::chown(sandbox.path("etc/theirs"), Some(65534), Some(65534)).unwrap();
+    let warning = format!(
+        "postmulti: warning: instance {d} skipped: {}/etc/theirs is owned by uid 65534; \
+         postmulti runs a command for an instance only when nobody but root (or you) can \
+         change its configuration directory or one above it\n",
+        sandbox.root_str()
+    );
+    let output = sandbox.run(&["-p", "status"]);
+    assert_eq!(
+        (output.status.code(), stdout(&output), stderr(&output)),
+        (Some(1), String::new(), warning.clone())
+    );
+    let calls = |dir: &str| {
+        format!(
+            "postfix [--] [status] MAIL_CONFIG={dir} MAIL_VERBOSE=<unset> command_directory=<unset>"
+        )
+        .replace(sandbox.root_str(), "@ROOT@")
+    };
+    assert_eq!(
+        sandbox.stand_in_calls(),
+        [calls(&sandbox.primary()), calls(&a)]
+    );
+    // Selected alone, with -x too: nothing runs, exit 1.
+    let output = sandbox.run(&["-i", "postfix-d", "-x", "touch", "@ROOT@/ran"]);
+    assert_eq!(
+        (output.status.code(), stderr(&output)),
+        (Some(1), warning)
+    );
+    assert!(!sandbox.path("ran").exists());
+    // Not selected: no warning, the others run.
+    let output = sandbox.run(&["-i", "postfix-a", "-p", "status"]);
+    assert_eq!((output.status.code(), stderr(&output)), (Some(0), String::new()));
+    assert_eq!(sandbox.stand_in_calls().len(), 3);
+}
+
 fn mail_config_must_name_the_primary() {
     let sandbox = three_secondaries();
     let output = sandbox
@@ -372,5 +416,6 @@ postmulti_e2e::e2e_tests! {
         command_search_path_starts_with_command_directory,
         broken_secondaries_are_skipped,
         mail_config_must_name_the_primary,
+        instances_below_a_directory_others_can_change_are_skipped,
     ];
 }

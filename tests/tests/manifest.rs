@@ -763,6 +763,9 @@ fn export_never_writes_through_a_link_nor_where_apply_would_refuse() {
     std::fs::write(sandbox.path("planted.toml"), "prune = \"destroy\"\n").unwrap();
     own(&sandbox.path("planted.toml"), 65534, 0o644);
     std::fs::create_dir(sandbox.path("dir.toml")).unwrap();
+    // A directory of ours below another user's, which they could swap.
+    std::fs::create_dir_all(sandbox.path("nobody/sub")).unwrap();
+    own(&sandbox.path("nobody"), 65534, 0o755);
     let tail = "; --export writes only a manifest --apply would take";
     for (name, message) in [
         (
@@ -781,6 +784,10 @@ fn export_never_writes_through_a_link_nor_where_apply_would_refuse() {
         (
             "planted.toml",
             format!("@ROOT@/planted.toml: it is owned by uid 65534{tail}"),
+        ),
+        (
+            "nobody/sub/new.toml",
+            format!("@ROOT@/nobody/sub/new.toml: @ROOT@/nobody is owned by uid 65534{tail}"),
         ),
     ] {
         sandbox.assert_refused(&["--export", &format!("@ROOT@/{name}")], &message);

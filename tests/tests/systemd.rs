@@ -234,8 +234,41 @@ fn an_unwritable_output_directory_is_the_only_fatal_error() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = stderr(&output).replace(sandbox.root_str(), "@ROOT@");
     assert!(
-        stderr.ends_with("postmulti: fatal: open @ROOT@/not-a-directory: Not a directory\n"),
+        stderr.ends_with(&format!(
+            "postmulti: fatal: @ROOT@/not-a-directory is not a directory{TAIL}\n"
+        )),
         "{stderr}"
+    );
+    let output = sandbox.run(&["--systemd-generator", "@ROOT@/missing"]);
+    assert_eq!(output.status.code(), Some(1));
+    let missing = postmulti_e2e::sandbox::stderr(&output).replace(sandbox.root_str(), "@ROOT@");
+    assert!(
+        missing.ends_with("postmulti: fatal: open @ROOT@/missing: No such file or directory\n"),
+        "{missing}"
+    );
+}
+
+/// The end of the refusal of an output directory off the walk's rule.
+const TAIL: &str = "; the generator writes only into a directory that nobody but root \
+                    (or you) can change, nor one above it";
+
+fn an_output_directory_below_another_users_is_refused() {
+    let sandbox = mixed_host();
+    std::fs::create_dir_all(sandbox.path("theirs/out")).unwrap();
+    std::os::unix::fs::chown(sandbox.path("theirs"), Some(65534), Some(65534)).unwrap();
+    let output = sandbox.run(&["--systemd-generator", "@ROOT@/theirs/out"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = stderr(&output).replace(sandbox.root_str(), "@ROOT@");
+    assert!(
+        stderr.ends_with(&format!(
+            "postmulti: fatal: @ROOT@/theirs is owned by uid 65534{TAIL}\n"
+        )),
+        "{stderr}"
+    );
+    // Nothing written there.
+    assert_eq!(
+        std::fs::read_dir(sandbox.path("theirs/out")).unwrap().count(),
+        0
     );
 }
 
@@ -520,6 +553,7 @@ postmulti_e2e::e2e_tests! {
         a_single_instance_host_links_its_primary,
         an_unreadable_primary_links_its_unit_alone_and_a_missing_one_nothing,
         an_unwritable_output_directory_is_the_only_fatal_error,
+        an_output_directory_below_another_users_is_refused,
         systemd_analyze_verifies_the_units_clean,
         planted_links_are_refused_before_anything_is_written,
         a_planted_hard_link_is_replaced_not_written_into,

@@ -8,11 +8,16 @@
 //! A signal the caller ignored (a background job's SIGINT, `trap "" TERM`)
 //! stays ignored, for us and the commands: only a signal the caller could
 //! deliver stops the loop.
+//!
+//! A command runs for an instance only when its configuration directory
+//! is reached under [`crate::trust::reach`]'s rule: else someone who can
+//! change a directory above it could make root run their postfix-script.
 
 use crate::bytes::{self, BString};
 use crate::instance::Instance;
 use crate::registry::{split_list, Registry};
 use crate::select::Selection;
+use crate::trust::{reach, Last};
 use crate::Result;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -57,6 +62,16 @@ pub struct Run {
     pub path_prefix: Option<BString>,
 }
 
+/// What an iteration comes to before anything runs.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The runs, in order.
+    pub runs: Vec<Run>,
+    /// The selected instances skipped because their configuration
+    /// directory is not reached under the rule: a warning for each.
+    pub unreachable: Vec<BString>,
+}
+
 /// What an iteration asks for.
 #[derive(Debug, Clone)]
 pub struct IterateRequest {
@@ -89,8 +104,9 @@ pub fn classify<K>(registry: &Registry<'_, K>, word: &[u8]) -> Result<CommandCla
     })
 }
 
-/// The runs for `request`, in order; empty when nothing matched.
-pub fn plan<K>(registry: &Registry<'_, K>, request: &IterateRequest) -> Result<Vec<Run>> {
+/// The runs for `request`, in order (none when nothing matched), and the
+/// selected instances skipped as unreachable.
+pub fn plan<K>(registry: &Registry<'_, K>, request: &IterateRequest) -> Result<Plan> {
     let selection = request.selection.effective();
 
     let command_directory = registry.primary_config.expanded("command_directory")?;
@@ -105,9 +121,20 @@ pub fn plan<K>(registry: &Registry<'_, K>, request: &IterateRequest) -> Result<V
     if reverse {
         instances.reverse();
     }
-    let mut runs = Vec::new();
+    let mut plan = Plan::default();
     for instance in instances {
         if (skip_disabled && !instance.enabled) || !selection.matches(instance) {
+            continue;
+        }
+        if let Err(why) = reach(bytes::path(&instance.config_directory), Last::Trusted) {
+            plan.unreachable.push(crate::bconcat!(
+                "instance ",
+                instance.config_directory,
+                " skipped: ",
+                why.0,
+                "; postmulti runs a command for an instance only when nobody but root \
+                 (or you) can change its configuration directory or one above it"
+            ));
             continue;
         }
         let mut env = vec![
@@ -138,14 +165,14 @@ pub fn plan<K>(registry: &Registry<'_, K>, request: &IterateRequest) -> Result<V
                 request.args.clone()
             }
         };
-        runs.push(Run {
+        plan.runs.push(Run {
             config_directory: instance.config_directory.clone(),
             argv,
             env,
             path_prefix: (request.kind == Kind::Command).then(|| command_directory.clone()),
         });
     }
-    Ok(runs)
+    Ok(plan)
 }
 
 /// The settings `-x` exports for an instance; `command_directory` is the

@@ -24,7 +24,7 @@ use crate::error::Op;
 use crate::instance::Instance;
 use crate::parallel;
 use crate::registry::{InstancesOnly, Registry, Strictness};
-use crate::trust::replaceable;
+use crate::trust::{reach, replaceable, Last};
 use crate::{Error, Result};
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag};
@@ -235,11 +235,19 @@ struct OutputDir {
 }
 
 impl OutputDir {
-    /// Opens `path`, which must be a directory (systemd hands it over).
+    /// Opens `path`, which must be a directory (systemd hands it over),
+    /// reached under the rule of [`reach`]: nobody but root (or us) can
+    /// change it or a directory above it.
     fn open(path: &Path) -> Result<OutputDir> {
-        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-        let fd = nix::fcntl::open(path, flags, Mode::empty())
-            .map_err(|e| Error::errno(Op::Open, path, e))?;
+        let reached = reach(path, Last::Trusted).map_err(|why| {
+            Error::fatal(format!(
+                "{why}; the generator writes only into a directory that nobody but \
+                 root (or you) can change, nor one above it"
+            ))
+        })?;
+        let fd = reached
+            .into_directory()
+            .ok_or_else(|| Error::errno(Op::Open, path, Errno::ENOENT))?;
         Ok(OutputDir {
             fd,
             path: path.to_path_buf(),

@@ -29,7 +29,8 @@ use std::path::{Component, Path, PathBuf};
 
 /// Why the file at `path` or its directory may not be trusted, if they
 /// exist and may not: a symbolic link, not a regular file or directory,
-/// another owner than root or us, or group or other write permission.
+/// another owner than root or us, or group or other write permission, of
+/// the file or of any directory on the way to it ([`distrust_dir`]).
 pub fn distrust_file(path: &Path) -> Option<String> {
     if let Some(reason) = directory_of(path).and_then(distrust_dir) {
         return Some(reason);
@@ -44,16 +45,12 @@ pub fn distrust_file(path: &Path) -> Option<String> {
     unsafe_ownership(&meta).map(|reason| format!("it is {reason}"))
 }
 
-/// Why the directory `dir` may not be trusted, if it exists and may not.
+/// Why the directory `dir` may not be trusted, if it may not: a directory
+/// on the way to it from `/`, or `dir` itself when it exists, fails the
+/// rule of [`reach`] (a symbolic link, not a directory, another owner than
+/// root or us, or group or other write permission).
 pub fn distrust_dir(dir: &Path) -> Option<String> {
-    let meta = std::fs::symlink_metadata(dir).ok()?;
-    if meta.file_type().is_symlink() {
-        return Some(format!("{} is a symbolic link", dir.display()));
-    }
-    if !meta.is_dir() {
-        return Some(format!("{} is not a directory", dir.display()));
-    }
-    unsafe_ownership(&meta).map(|reason| format!("{} is {reason}", dir.display()))
+    reach(dir, Last::Trusted).err().map(|why| why.0)
 }
 
 /// How `meta` lets someone other than root (or us) change the file, if it
@@ -391,6 +388,11 @@ impl Reached {
         }
     }
 
+    /// The open descriptor of the whole path, when it exists.
+    pub fn into_directory(self) -> Option<OwnedFd> {
+        self.exists().then_some(self.dir)
+    }
+
     /// Makes the missing directories of the path reached, each with `mode`
     /// (the umask applies) by `mkdirat` in the directory made before it,
     /// as `mkdir -p` does.
@@ -564,6 +566,23 @@ mod tests {
             distrust_file(&file),
             Some(format!("{} is writable by others", dir.path().display()))
         );
+    }
+
+    #[test]
+    fn a_directory_below_one_others_can_change_is_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let theirs = dir.path().join("theirs");
+        let ours = theirs.join("ours");
+        std::fs::create_dir_all(&ours).unwrap();
+        std::fs::set_permissions(&ours, PermissionsExt::from_mode(0o755)).unwrap();
+        std::fs::write(ours.join("f"), "x").unwrap();
+        std::fs::set_permissions(ours.join("f"), PermissionsExt::from_mode(0o644)).unwrap();
+        assert_eq!(distrust_file(&ours.join("f")), None);
+        std::os::unix::fs::chown(&theirs, Some(65534), None).unwrap();
+        let why = Some(format!("{} is owned by uid 65534", theirs.display()));
+        assert_eq!(distrust_dir(&ours), why);
+        assert_eq!(distrust_file(&ours.join("f")), why);
+        assert_eq!(distrust_file(&ours.join("missing")), why);
     }
 
     #[test]

@@ -162,7 +162,11 @@ fn examine(hi: &HiArgs, defaults: &Defaults, selection: &Selection) -> Result<Ex
 fn iterate(hi: &HiArgs, defaults: &Defaults, request: &IterateRequest) -> Result<ExitCode> {
     let (registry, selected_broken) =
         load_serving::<InstancesOnly>(hi, defaults, &request.selection)?;
-    let runs = iterate::plan(&registry, request)?;
+    let iterate::Plan { runs, unreachable } = iterate::plan(&registry, request)?;
+    for warning in &unreachable {
+        report(Level::Warning, warning);
+    }
+    let selected_broken = selected_broken || !unreachable.is_empty();
     if runs.is_empty() {
         if selected_broken {
             return Ok(ExitCode::FAILURE); // the warnings said why

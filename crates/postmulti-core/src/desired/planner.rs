@@ -719,9 +719,13 @@ impl Planner<'_> {
             verbose: false,
             args: vec![command.into()],
         };
-        self.out
-            .runs
-            .extend(iterate::plan(&host.registry, &request)?);
+        let plan = iterate::plan(&host.registry, &request)?;
+        // Never run for an instance others could swap: refused, as -p
+        // skips it.
+        if let Some(why) = plan.unreachable.first() {
+            return Err(crate::Error::fatal(why.clone()));
+        }
+        self.out.runs.extend(plan.runs);
         Ok(())
     }
 }
