@@ -600,18 +600,24 @@ fn a_missing_foreign_or_old_postmulti_fails_clearly() {
     sandbox.assert_unchanged(&before);
 }
 
-/// Bad options are refused before postmulti runs.
-fn the_argument_spec_refuses_bad_options_before_postmulti_runs() {
-    let ansible = Ansible::new();
-    let sandbox = two_instances();
-    let before = sandbox.snapshot();
-    let spy = ansible.install_bin(
+/// A stand-in postmulti that logs its arguments to `SPY.log`, then runs
+/// ours: the tests read the log to see whether, and how, it ran.
+fn install_spy(ansible: &Ansible) -> String {
+    ansible.install_bin(
         "postmulti-spy",
         &format!(
             "#!/bin/sh\necho \"$@\" >>\"$0.log\"\nexec '{}' \"$@\"\n",
             ours()
         ),
-    );
+    )
+}
+
+/// Bad options are refused before postmulti runs.
+fn the_argument_spec_refuses_bad_options_before_postmulti_runs() {
+    let ansible = Ansible::new();
+    let sandbox = two_instances();
+    let before = sandbox.snapshot();
+    let spy = install_spy(&ansible);
     let cases = [
         (
             json!({"instances": [{"name": "postfix-a", "colour": "blue"}]}),
@@ -679,13 +685,7 @@ fn a_config_directory_that_is_no_absolute_path_never_reaches_postmulti() {
     let ansible = Ansible::new();
     let sandbox = two_instances();
     let before = sandbox.snapshot();
-    let spy = ansible.install_bin(
-        "postmulti-spy",
-        &format!(
-            "#!/bin/sh\necho \"$@\" >>\"$0.log\"\nexec '{}' \"$@\"\n",
-            ours()
-        ),
-    );
+    let spy = install_spy(&ansible);
     let values = ["-e", "--apply=/x", "-lj", "etc/postfix"];
     let mut tasks: Vec<(&str, Value)> = Vec::new();
     for value in values {

@@ -359,15 +359,20 @@ fn exists(pid: i32) -> bool {
     kill(Pid::from_raw(pid), None).is_ok()
 }
 
-fn a_master_that_ignores_sigterm_is_killed_and_the_others_stopped() {
-    let sandbox = stand_in_host();
-    sandbox.write("etc/postfix-h/ignore-term", "");
-    let mut supervisor = sandbox
+/// `postmulti --supervise` on `sandbox`, its output captured.
+fn spawn_supervisor(sandbox: &Sandbox) -> std::process::Child {
+    sandbox
         .command(&["--supervise"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+fn a_master_that_ignores_sigterm_is_killed_and_the_others_stopped() {
+    let sandbox = stand_in_host();
+    sandbox.write("etc/postfix-h/ignore-term", "");
+    let mut supervisor = spawn_supervisor(&sandbox);
     let primary = written_pid(&sandbox, "spool/postfix");
     let stubborn = written_pid(&sandbox, "spool/postfix-h");
     // Both run in the supervisor's process group: there is no group
@@ -403,12 +408,7 @@ fn a_master_that_ignores_sigterm_is_killed_and_the_others_stopped() {
 fn sigterm_while_a_master_starts_stops_at_once() {
     let sandbox = stand_in_host();
     sandbox.write("etc/postfix-h/no-pid-file", "");
-    let mut supervisor = sandbox
-        .command(&["--supervise"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut supervisor = spawn_supervisor(&sandbox);
     let primary = written_pid(&sandbox, "spool/postfix");
     // postfix-h's master runs, but never says so: the supervisor waits up
     // to 10 s for its pid file, which a SIGTERM ends.
