@@ -242,11 +242,9 @@ mod tests {
 
     #[test]
     fn a_memo_written_is_ours_whoever_owned_the_one_it_replaces() {
-        if !nix::unistd::geteuid().is_root() {
-            eprintln!(
-                "skipped: a_memo_written_is_ours_whoever_owned_the_one_it_replaces needs root"
-            );
-            assert_ne!(std::env::var("CI").as_deref(), Ok("true"));
+        if !crate::test_support::runs_as_root(
+            "a_memo_written_is_ours_whoever_owned_the_one_it_replaces",
+        ) {
             return;
         }
         use std::os::unix::fs::MetadataExt;

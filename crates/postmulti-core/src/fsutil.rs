@@ -247,9 +247,9 @@ mod tests {
 
     #[test]
     fn another_users_file_named_as_a_stale_temp_is_left_alone() {
-        if !nix::unistd::geteuid().is_root() {
-            eprintln!("skipped: another_users_file_named_as_a_stale_temp_is_left_alone needs root");
-            assert_ne!(std::env::var("CI").as_deref(), Ok("true"));
+        if !crate::test_support::runs_as_root(
+            "another_users_file_named_as_a_stale_temp_is_left_alone",
+        ) {
             return;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -336,9 +336,7 @@ mod tests {
 
     #[test]
     fn owner_is_set_when_root() {
-        if !nix::unistd::geteuid().is_root() {
-            eprintln!("skipped: owner_is_set_when_root needs root");
-            assert_ne!(std::env::var("CI").as_deref(), Ok("true"));
+        if !crate::test_support::runs_as_root("owner_is_set_when_root") {
             return;
         }
         let dir = tempfile::tempdir().unwrap();

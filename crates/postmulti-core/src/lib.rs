@@ -42,4 +42,7 @@ pub mod supervise;
 pub mod systemd;
 pub mod trust;
 
+#[cfg(test)]
+mod test_support;
+
 pub use error::{Error, Result};
